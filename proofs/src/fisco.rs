@@ -1,0 +1,11 @@
+//! (stub: being written)
+
+use thiserror::Error;
+
+/// Why a proof of this family was rejected.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum FiscoError {
+    /// Placeholder until the module lands.
+    #[error("not implemented yet")]
+    NotImplemented,
+}
