@@ -29,6 +29,9 @@ pub mod rfc6962;
 pub mod xrpl;
 pub mod xuper;
 
+#[cfg(any(test, feature = "test-utils"))]
+pub mod test_utils;
+
 pub use document::{verify_document, DocumentError, Verdict};
 pub use error::{ProofError, Result};
 pub use hash::{Hash32, HashAlg};

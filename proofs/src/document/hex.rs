@@ -14,7 +14,10 @@ pub fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
 
 fn truncate(s: &str) -> String {
     if s.len() > 24 {
-        format!("{}…", &s[..s.char_indices().nth(24).map_or(s.len(), |(i, _)| i)])
+        format!(
+            "{}…",
+            &s[..s.char_indices().nth(24).map_or(s.len(), |(i, _)| i)]
+        )
     } else {
         s.to_string()
     }
