@@ -1,0 +1,75 @@
+//! `meridian proof verify FILE|-`: read one JSON proof document and say whether its claim holds.
+//!
+//! Contract (PROOFS.md): `valid` on stdout and exit 0; `invalid: <reason>` on stdout and exit 1;
+//! `error: <reason>` on stderr and exit 2 for a document that cannot be read as a claim.
+
+use clap::Subcommand;
+use meridian_proofs::{verify_document, Verdict};
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Largest document read, so a stray `meridian proof verify /dev/zero` ends with an error.
+const MAX_DOCUMENT_BYTES: u64 = 64 * 1024 * 1024;
+
+#[derive(Debug, Subcommand)]
+pub enum ProofCommand {
+    /// Check one proof document: prints `valid` (exit 0), `invalid: REASON` (exit 1),
+    /// or `error: REASON` on stderr (exit 2) for a malformed document.
+    ///
+    /// Formats: rfc6962, rfc6962-consistency, eth-header, eth-mpt, fisco-v2, fisco-v3,
+    /// eosio-legacy, eosio-savanna, xuper, fabric-block, xrpl-ledger-header, xrpl-shamap.
+    Verify {
+        /// The JSON document to check, or `-` for standard input.
+        file: PathBuf,
+    },
+}
+
+pub fn run(cmd: ProofCommand) -> ExitCode {
+    match cmd {
+        ProofCommand::Verify { file } => verify(&file),
+    }
+}
+
+fn verify(file: &PathBuf) -> ExitCode {
+    let text = match read_input(file) {
+        Ok(t) => t,
+        Err(e) => return fail(&e),
+    };
+    match verify_document(&text) {
+        Ok(Verdict::Valid) => {
+            println!("valid");
+            ExitCode::SUCCESS
+        }
+        Ok(Verdict::Invalid(reason)) => {
+            println!("invalid: {reason}");
+            ExitCode::from(1)
+        }
+        Err(e) => fail(&e.to_string()),
+    }
+}
+
+fn fail(reason: &str) -> ExitCode {
+    eprintln!("error: {reason}");
+    ExitCode::from(2)
+}
+
+fn read_input(file: &PathBuf) -> Result<String, String> {
+    let mut bytes = Vec::new();
+    let res = if file.as_os_str() == "-" {
+        std::io::stdin()
+            .take(MAX_DOCUMENT_BYTES + 1)
+            .read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(file)
+            .and_then(|f| f.take(MAX_DOCUMENT_BYTES + 1).read_to_end(&mut bytes))
+    };
+    res.map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    if bytes.len() as u64 > MAX_DOCUMENT_BYTES {
+        return Err(format!(
+            "{} is larger than {MAX_DOCUMENT_BYTES} bytes",
+            file.display()
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text", file.display()))
+}

@@ -1,0 +1,219 @@
+//! `meridian proof verify` as a black box: the real binary on the committed vectors, on tampered
+//! copies of them, and on malformed documents, checking stdout/stderr and the exit code (0/1/2).
+
+use meridian_proofs::test_utils::{load_vectors, tamper_all, Vector};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn meridian() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_meridian"))
+}
+
+/// Run `meridian proof verify -` with `input` on stdin.
+fn verify_stdin(input: &[u8]) -> Output {
+    let mut child = meridian()
+        .args(["proof", "verify", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn meridian");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write stdin");
+    child.wait_with_output().expect("wait meridian")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn first_of_each_format(vs: &[Vector]) -> BTreeMap<String, &Vector> {
+    let mut m = BTreeMap::new();
+    for v in vs {
+        let f = v.doc["format"].as_str().unwrap_or("?").to_string();
+        m.entry(f).or_insert(v);
+    }
+    m
+}
+
+#[test]
+fn every_valid_vector_file_is_valid() {
+    let (valid, _) = load_vectors().expect("vectors");
+    assert!(!valid.is_empty());
+    for v in &valid {
+        let o = meridian()
+            .args(["proof", "verify"])
+            .arg(&v.path)
+            .output()
+            .expect("run");
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}: {}{}",
+            v.path.display(),
+            stdout(&o),
+            stderr(&o)
+        );
+        assert_eq!(
+            stdout(&o).lines().next(),
+            Some("valid"),
+            "{}",
+            v.path.display()
+        );
+    }
+}
+
+#[test]
+fn every_false_claim_file_is_invalid() {
+    let (_, invalid) = load_vectors().expect("vectors");
+    for v in &invalid {
+        let o = meridian()
+            .args(["proof", "verify"])
+            .arg(&v.path)
+            .output()
+            .expect("run");
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{}: {}{}",
+            v.path.display(),
+            stdout(&o),
+            stderr(&o)
+        );
+        assert!(
+            stdout(&o).starts_with("invalid: "),
+            "{}: {}",
+            v.path.display(),
+            stdout(&o)
+        );
+    }
+}
+
+#[test]
+fn twelve_formats_are_covered() {
+    let (valid, _) = load_vectors().expect("vectors");
+    let formats: Vec<String> = first_of_each_format(&valid).into_keys().collect();
+    for f in meridian_proofs::document::FORMATS {
+        assert!(
+            formats.iter().any(|x| x == f),
+            "no valid vector for format {f}"
+        );
+    }
+}
+
+/// Through the binary: every byte of the root (or claimed hash) and of the first proof element of
+/// one vector per format, flipped, gives `invalid:` and exit 1. (The in-process suite in
+/// `proofs/tests/vectors.rs` covers every byte of every field of every vector.)
+#[test]
+fn tampered_root_and_proof_bytes_exit_1() {
+    let (valid, _) = load_vectors().expect("vectors");
+    let mut runs = 0;
+    for (format, v) in first_of_each_format(&valid) {
+        let tampered = tamper_all(&v.doc, 0x01);
+        let chosen: Vec<_> = tampered
+            .iter()
+            .filter(|t| {
+                [
+                    "/root[",
+                    "/hash[",
+                    "/header_hash[",
+                    "/new_root[",
+                    "/proof/0",
+                ]
+                .iter()
+                .any(|p| t.what.starts_with(p))
+            })
+            .collect();
+        assert!(!chosen.is_empty(), "{format}: nothing to tamper");
+        for t in chosen {
+            let o = verify_stdin(t.doc.to_string().as_bytes());
+            assert_eq!(
+                o.status.code(),
+                Some(1),
+                "{format} {}: {}{}",
+                t.what,
+                stdout(&o),
+                stderr(&o)
+            );
+            assert!(stdout(&o).starts_with("invalid: "), "{format} {}", t.what);
+            runs += 1;
+        }
+    }
+    assert!(runs > 100, "only {runs} tampered runs");
+}
+
+#[test]
+fn malformed_documents_exit_2_on_stderr() {
+    let (valid, _) = load_vectors().expect("vectors");
+    let mut cases: Vec<(String, Vec<u8>)> = vec![
+        ("not json".into(), b"{\"format\":".to_vec()),
+        ("array".into(), b"[]".to_vec()),
+        ("no format".into(), b"{}".to_vec()),
+        (
+            "unknown format".into(),
+            br#"{"format":"bitcoin-spv"}"#.to_vec(),
+        ),
+        ("not utf8".into(), vec![0xff, 0xfe, 0x00]),
+    ];
+    for (format, v) in first_of_each_format(&valid) {
+        // Drop each field in turn, and corrupt each hex field into non-hex.
+        if let Value::Object(map) = &v.doc {
+            for k in map.keys().filter(|k| *k != "format") {
+                let mut d = v.doc.clone();
+                if let Some(m) = d.as_object_mut() {
+                    m.remove(k);
+                }
+                cases.push((format!("{format} without {k}"), d.to_string().into_bytes()));
+                let mut d = v.doc.clone();
+                if d[k].is_string() {
+                    d[k] = Value::String("0xzz".into());
+                    cases.push((format!("{format} bad hex {k}"), d.to_string().into_bytes()));
+                }
+            }
+            let mut d = v.doc.clone();
+            d["surprise"] = Value::Bool(true);
+            cases.push((
+                format!("{format} unknown field"),
+                d.to_string().into_bytes(),
+            ));
+        }
+    }
+    for (name, input) in cases {
+        let o = verify_stdin(&input);
+        // A removed optional field may leave a claim that is still well-formed; only
+        // "valid" would be wrong there, so accept exit 1 for the `without` cases.
+        let code = o.status.code();
+        if name.contains(" without ") && code == Some(1) {
+            continue;
+        }
+        assert_eq!(code, Some(2), "{name}: {}{}", stdout(&o), stderr(&o));
+        assert!(stdout(&o).is_empty(), "{name}: stdout must be empty");
+        assert!(stderr(&o).starts_with("error: "), "{name}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn missing_file_exit_2_and_help_works() {
+    let o = meridian()
+        .args(["proof", "verify", "/nonexistent/meridian-proof.json"])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).starts_with("error: cannot read"));
+    let o = meridian()
+        .args(["proof", "verify", "--help"])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains("exit 1"));
+}
