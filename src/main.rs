@@ -5,6 +5,9 @@
 
 mod cli;
 
+#[allow(unused_imports)]
+use meridian as _;
+
 fn main() -> std::process::ExitCode {
     cli::run()
 }

@@ -1,0 +1,11 @@
+//! # meridian
+//!
+//! The hub: actors for every connected chain and city relay, the durable commit log, the
+//! reference chain, the router, the HTTP API, the CLI, configuration and metrics.
+//!
+//! # Layout
+//! - [`log`] — the durable, totally ordered commit log (`CommitLog` trait; redb and in-memory backends).
+
+#![forbid(unsafe_code)]
+
+pub mod log;

@@ -1,0 +1,1 @@
+//! (stub: the commit log is being written)
