@@ -4,8 +4,10 @@
 //! reference chain, the router, the HTTP API, the CLI, configuration and metrics.
 //!
 //! # Layout
+//! - [`message`] — the cross-chain message, its id and lifecycle states.
 //! - [`log`] — the durable, totally ordered commit log (`CommitLog` trait; redb and in-memory backends).
 
 #![forbid(unsafe_code)]
 
 pub mod log;
+pub mod message;
