@@ -5,9 +5,11 @@
 //!
 //! # Layout
 //! - [`message`] — the cross-chain message, its id and lifecycle states.
+//! - [`refchain`] — reference-chain headers, the city-relay set and quorum certificates.
 //! - [`log`] — the durable, totally ordered commit log (`CommitLog` trait; redb and in-memory backends).
 
 #![forbid(unsafe_code)]
 
 pub mod log;
 pub mod message;
+pub mod refchain;

@@ -1,0 +1,14 @@
+//! The reference chain: blocks over ranges of the commit log, signed by a quorum of city relays.
+//!
+//! # Layout
+//! - `header` — [`BlockHeader`] and its hash.
+//! - `relays` — the relay set, relay keys, votes and [`QuorumCertificate`]s.
+
+mod header;
+mod relays;
+
+pub use header::BlockHeader;
+pub use relays::{
+    load_or_generate_keys, vote_message, KeyError, QuorumCertificate, QuorumError, RelayInfo,
+    RelayKey, RelaySet, RelaySignature,
+};

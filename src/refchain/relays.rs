@@ -1,0 +1,502 @@
+//! The city-relay set: who signs reference-chain blocks, their keys, and the quorum rule.
+
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use meridian_proofs::hash::{sha256, Hash32};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+use super::header::BlockHeader;
+
+/// Domain tag of the message a relay signs for a block.
+const VOTE_TAG: &[u8] = b"meridian.vote.v1";
+
+/// One city relay as the relay set knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayInfo {
+    /// City id from `config/cities.toml`.
+    pub id: String,
+    /// Its ed25519 public key.
+    pub public_key: [u8; 32],
+}
+
+/// The ordered set of relays whose signatures finalize blocks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelaySet {
+    /// Relays in configuration order; a signature names its relay by index here.
+    pub relays: Vec<RelayInfo>,
+}
+
+impl RelaySet {
+    /// `SHA-256("meridian.relayset.v1" ‖ n ‖ (len ‖ id ‖ key)…)`: what block headers commit to.
+    pub fn hash(&self) -> Hash32 {
+        let mut buf = Vec::with_capacity(32 + self.relays.len() * 64);
+        buf.extend_from_slice(b"meridian.relayset.v1");
+        buf.extend_from_slice(&(self.relays.len() as u64).to_be_bytes());
+        for r in &self.relays {
+            buf.extend_from_slice(&(r.id.len() as u64).to_be_bytes());
+            buf.extend_from_slice(r.id.as_bytes());
+            buf.extend_from_slice(&r.public_key);
+        }
+        sha256(&[&buf])
+    }
+
+    /// Signatures needed for finality: strictly more than two thirds of the relays.
+    pub fn quorum(&self) -> usize {
+        self.relays.len() * 2 / 3 + 1
+    }
+
+    /// Number of relays.
+    pub fn len(&self) -> usize {
+        self.relays.len()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.relays.is_empty()
+    }
+}
+
+/// The bytes a relay signs to vote for a block: `"meridian.vote.v1" ‖ header hash`.
+pub fn vote_message(block_hash: &Hash32) -> Vec<u8> {
+    let mut m = Vec::with_capacity(VOTE_TAG.len() + 32);
+    m.extend_from_slice(VOTE_TAG);
+    m.extend_from_slice(block_hash);
+    m
+}
+
+/// One relay's signature on a block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelaySignature {
+    /// Index of the relay in the [`RelaySet`].
+    pub relay: u16,
+    /// ed25519 signature over [`vote_message`].
+    #[serde(with = "sig_serde")]
+    pub signature: [u8; 64],
+}
+
+/// Signatures of more than two thirds of the relay set on one block header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuorumCertificate {
+    /// Height of the block.
+    pub height: u64,
+    /// Hash of its header.
+    pub block_hash: Hash32,
+    /// Distinct relays' signatures, by ascending relay index.
+    pub signatures: Vec<RelaySignature>,
+}
+
+/// Why a quorum certificate does not finalize a header.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum QuorumError {
+    /// The certificate is for another block.
+    #[error("certificate is for block {cert_height}/{cert_hash}, header is {height}/{hash}")]
+    WrongBlock {
+        /// Height named by the certificate.
+        cert_height: u64,
+        /// Hash named by the certificate.
+        cert_hash: String,
+        /// The header's height.
+        height: u64,
+        /// The header's hash.
+        hash: String,
+    },
+    /// The header commits to another relay set.
+    #[error("header commits to relay set {header}, certificate checked against {set}")]
+    WrongRelaySet {
+        /// Relay-set hash in the header.
+        header: String,
+        /// Hash of the set given.
+        set: String,
+    },
+    /// Too few valid signatures from distinct known relays.
+    #[error("{valid} valid signatures from distinct relays, {needed} needed")]
+    BelowQuorum {
+        /// Valid, distinct, known.
+        valid: usize,
+        /// The quorum.
+        needed: usize,
+    },
+}
+
+impl QuorumCertificate {
+    /// Count the valid signatures of distinct relays of `set` on `header`; signatures by
+    /// unknown indices, repeated relays or bad signatures are ignored, not trusted.
+    pub fn valid_signatures(&self, set: &RelaySet, header: &BlockHeader) -> usize {
+        let msg = vote_message(&header.hash());
+        let mut seen = BTreeSet::new();
+        let mut valid = 0;
+        for s in &self.signatures {
+            let Some(info) = set.relays.get(usize::from(s.relay)) else {
+                continue;
+            };
+            if !seen.insert(s.relay) {
+                continue;
+            }
+            let Ok(key) = VerifyingKey::from_bytes(&info.public_key) else {
+                continue;
+            };
+            if key
+                .verify_strict(&msg, &Signature::from_bytes(&s.signature))
+                .is_ok()
+            {
+                valid += 1;
+            }
+        }
+        valid
+    }
+
+    /// Check that this certificate finalizes `header` under `set`.
+    pub fn verify(&self, set: &RelaySet, header: &BlockHeader) -> Result<(), QuorumError> {
+        let hash = header.hash();
+        if self.height != header.height || self.block_hash != hash {
+            return Err(QuorumError::WrongBlock {
+                cert_height: self.height,
+                cert_hash: hex::encode(self.block_hash),
+                height: header.height,
+                hash: hex::encode(hash),
+            });
+        }
+        let set_hash = set.hash();
+        if header.relay_set_hash != set_hash {
+            return Err(QuorumError::WrongRelaySet {
+                header: hex::encode(header.relay_set_hash),
+                set: hex::encode(set_hash),
+            });
+        }
+        let valid = self.valid_signatures(set, header);
+        if valid < set.quorum() {
+            return Err(QuorumError::BelowQuorum {
+                valid,
+                needed: set.quorum(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A relay's signing key.
+#[derive(Clone)]
+pub struct RelayKey {
+    /// City id.
+    pub id: String,
+    key: SigningKey,
+}
+
+impl std::fmt::Debug for RelayKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "RelayKey({}, {})",
+            self.id,
+            hex::encode(self.public_key())
+        )
+    }
+}
+
+impl RelayKey {
+    /// A key from a 32-byte seed.
+    pub fn from_seed(id: &str, seed: [u8; 32]) -> Self {
+        RelayKey {
+            id: id.to_string(),
+            key: SigningKey::from_bytes(&seed),
+        }
+    }
+
+    /// A fresh random key from the operating system's generator.
+    pub fn generate(id: &str) -> Result<Self, KeyError> {
+        let mut seed = [0u8; 32];
+        getrandom::fill(&mut seed).map_err(|e| KeyError::Random(e.to_string()))?;
+        Ok(Self::from_seed(id, seed))
+    }
+
+    /// Its public key.
+    pub fn public_key(&self) -> [u8; 32] {
+        self.key.verifying_key().to_bytes()
+    }
+
+    /// Sign a vote for `header`.
+    pub fn vote(&self, relay_index: u16, header: &BlockHeader) -> RelaySignature {
+        RelaySignature {
+            relay: relay_index,
+            signature: self.key.sign(&vote_message(&header.hash())).to_bytes(),
+        }
+    }
+}
+
+/// Why relay keys could not be loaded or created.
+#[derive(Debug, Error)]
+pub enum KeyError {
+    /// Filesystem error on a key file.
+    #[error("{path}: {source}")]
+    Io {
+        /// The key file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A key file that is not 64 hex characters.
+    #[error("{path}: not a 32-byte hex ed25519 seed")]
+    Malformed {
+        /// The key file.
+        path: PathBuf,
+    },
+    /// The operating system's random generator failed.
+    #[error("random generator: {0}")]
+    Random(String),
+}
+
+/// Load each relay's key from `dir/<id>.key`, generating (and saving, mode 0600) the missing ones.
+pub fn load_or_generate_keys(dir: &Path, ids: &[String]) -> Result<Vec<RelayKey>, KeyError> {
+    std::fs::create_dir_all(dir).map_err(|source| KeyError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut keys = Vec::with_capacity(ids.len());
+    for id in ids {
+        let path = dir.join(format!("{id}.key"));
+        let key = match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let bytes = hex::decode(text.trim())
+                    .map_err(|_| KeyError::Malformed { path: path.clone() })?;
+                let seed: [u8; 32] = bytes
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| KeyError::Malformed { path: path.clone() })?;
+                RelayKey::from_seed(id, seed)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key = RelayKey::generate(id)?;
+                write_key(&path, &hex::encode(key.key.to_bytes()))?;
+                key
+            }
+            Err(source) => return Err(KeyError::Io { path, source }),
+        };
+        keys.push(key);
+    }
+    Ok(keys)
+}
+
+fn write_key(path: &Path, text: &str) -> Result<(), KeyError> {
+    use std::io::Write;
+    let io = |source| KeyError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let tmp = path.with_extension("key.tmp");
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(&tmp).map_err(io)?;
+    f.write_all(text.as_bytes()).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)?;
+    Ok(())
+}
+
+mod sig_serde {
+    use serde::{de, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[u8; 64], s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            s.serialize_str(&hex::encode(v))
+        } else {
+            s.serialize_bytes(v)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 64], D::Error> {
+        let bytes: Vec<u8> = if d.is_human_readable() {
+            let s = String::deserialize(d)?;
+            hex::decode(s.trim_start_matches("0x")).map_err(de::Error::custom)?
+        } else {
+            serde_bytes_vec(d)?
+        };
+        bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| de::Error::custom("signature must be 64 bytes"))
+    }
+
+    fn serde_bytes_vec<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = Vec<u8>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("64 bytes")
+            }
+            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+                Ok(v.to_vec())
+            }
+            fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+                Ok(v)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut a: A) -> Result<Vec<u8>, A::Error> {
+                let mut out = Vec::with_capacity(64);
+                while let Some(b) = a.next_element::<u8>()? {
+                    if out.len() >= 64 {
+                        return Err(de::Error::custom("signature longer than 64 bytes"));
+                    }
+                    out.push(b);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_bytes(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set_of(n: usize) -> (RelaySet, Vec<RelayKey>) {
+        let keys: Vec<RelayKey> = (0..n)
+            .map(|i| {
+                let mut seed = [0u8; 32];
+                seed[..8].copy_from_slice(&(i as u64).to_be_bytes());
+                RelayKey::from_seed(&format!("city-{i}"), seed)
+            })
+            .collect();
+        let set = RelaySet {
+            relays: keys
+                .iter()
+                .map(|k| RelayInfo {
+                    id: k.id.clone(),
+                    public_key: k.public_key(),
+                })
+                .collect(),
+        };
+        (set, keys)
+    }
+
+    fn header(set: &RelaySet) -> BlockHeader {
+        BlockHeader {
+            height: 7,
+            prev_hash: [1; 32],
+            log_start: 10,
+            log_end: 20,
+            entries_root: [2; 32],
+            time_ms: 3,
+            relay_set_hash: set.hash(),
+        }
+    }
+
+    #[test]
+    fn quorum_of_135_is_91() {
+        let (set, _) = set_of(135);
+        assert_eq!(set.quorum(), 91);
+    }
+
+    #[test]
+    fn ninety_one_of_135_finalize_ninety_do_not() {
+        let (set, keys) = set_of(135);
+        let h = header(&set);
+        let mut qc = QuorumCertificate {
+            height: h.height,
+            block_hash: h.hash(),
+            signatures: keys
+                .iter()
+                .take(90)
+                .enumerate()
+                .map(|(i, k)| k.vote(i as u16, &h))
+                .collect(),
+        };
+        assert_eq!(
+            qc.verify(&set, &h),
+            Err(QuorumError::BelowQuorum {
+                valid: 90,
+                needed: 91
+            })
+        );
+        // A duplicate of an existing signature and a signature by an unknown index add nothing.
+        qc.signatures.push(qc.signatures[0].clone());
+        qc.signatures.push(RelaySignature {
+            relay: 500,
+            signature: [0; 64],
+        });
+        assert!(qc.verify(&set, &h).is_err());
+        qc.signatures.push(keys[90].vote(90, &h));
+        assert_eq!(qc.verify(&set, &h), Ok(()));
+    }
+
+    #[test]
+    fn garbage_and_foreign_signatures_do_not_count() {
+        let (set, keys) = set_of(135);
+        let (_, outsiders) = set_of(200);
+        let h = header(&set);
+        let mut sigs: Vec<RelaySignature> = keys
+            .iter()
+            .take(80)
+            .enumerate()
+            .map(|(i, k)| k.vote(i as u16, &h))
+            .collect();
+        // 44 byzantine slots: garbage bytes, or a key not in the set signing under their index.
+        for i in 80..124u16 {
+            if i % 2 == 0 {
+                sigs.push(RelaySignature {
+                    relay: i,
+                    signature: [0xab; 64],
+                });
+            } else {
+                sigs.push(outsiders[150 + usize::from(i) % 50].vote(i, &h));
+            }
+        }
+        let qc = QuorumCertificate {
+            height: h.height,
+            block_hash: h.hash(),
+            signatures: sigs,
+        };
+        assert_eq!(qc.valid_signatures(&set, &h), 80);
+        assert!(qc.verify(&set, &h).is_err());
+    }
+
+    #[test]
+    fn certificate_binds_block_and_set() {
+        let (set, keys) = set_of(4);
+        let h = header(&set);
+        let qc = QuorumCertificate {
+            height: h.height,
+            block_hash: h.hash(),
+            signatures: keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| k.vote(i as u16, &h))
+                .collect(),
+        };
+        assert_eq!(qc.verify(&set, &h), Ok(()));
+        let other = BlockHeader {
+            log_end: 21,
+            ..h.clone()
+        };
+        assert!(matches!(
+            qc.verify(&set, &other),
+            Err(QuorumError::WrongBlock { .. })
+        ));
+        let (set5, _) = set_of(5);
+        assert!(matches!(
+            qc.verify(&set5, &h),
+            Err(QuorumError::WrongRelaySet { .. })
+        ));
+    }
+
+    #[test]
+    fn keys_persist_across_loads() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ids: Vec<String> = vec!["beijing".into(), "tokyo".into()];
+        let a = load_or_generate_keys(dir.path(), &ids).expect("first");
+        let b = load_or_generate_keys(dir.path(), &ids).expect("second");
+        assert_eq!(a[0].public_key(), b[0].public_key());
+        assert_ne!(a[0].public_key(), a[1].public_key());
+        std::fs::write(dir.path().join("tokyo.key"), "nothex").expect("write");
+        assert!(matches!(
+            load_or_generate_keys(dir.path(), &ids),
+            Err(KeyError::Malformed { .. })
+        ));
+    }
+}
