@@ -1,19 +1,28 @@
 //! # meridian-adapters
 //!
-//! The only door between the hub and a chain: one `ChainAdapter` trait, one module per chain
-//! family, a mock chain per family and the conformance kit. This crate grows in its own issue;
-//! for now it only re-exports the proof layer it is built on.
+//! The only door between the hub and a chain: one [`ChainAdapter`] trait, one module per chain
+//! family, a mock chain per family and the conformance kit. The six chain families arrive in
+//! their own issue; today this crate has the trait and the generic mock chain the hub's
+//! lifecycle runs on.
 //!
 //! # Layout
-//! - `family` — the chain families Meridian links.
+//! - `adapter` — [`ChainAdapter`], [`Evidence`], [`LockEvent`], [`Delivery`], [`AdapterError`].
+//! - [`mock`] — a generic mock chain (ed25519 validators, RFC 6962 event proofs) and its adapter.
 
 #![forbid(unsafe_code)]
 
+mod adapter;
+pub mod mock;
+
+pub use adapter::{AdapterError, ChainAdapter, Delivery, Evidence, HeaderInfo, LockEvent, Receipt};
 pub use meridian_proofs as proofs;
 
 /// The chain families Meridian links, each with its own native proof format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Family {
+    /// The generic mock chain (tests and the built-in demo network).
+    Mock,
     /// Ethereum and permissioned Ethereum (clique PoA) networks.
     Ethereum,
     /// Baidu XuperChain.

@@ -1,0 +1,184 @@
+//! The adapter for the generic mock chain: a light client that trusts a validator set and
+//! checks more-than-two-thirds signatures, the header hash chain, finality and RFC 6962
+//! inclusion of the event.
+
+use super::chain::{decode_locator, decode_proof, vote_message, MockChain, MockEvent, SignedHeader};
+use crate::{AdapterError, ChainAdapter, Delivery, Evidence, Family, HeaderInfo, LockEvent, Receipt};
+use ed25519_dalek::{Signature, VerifyingKey};
+use meridian_proofs::hash::Hash32;
+use meridian_proofs::rfc6962;
+use std::collections::BTreeSet;
+
+/// Light-client state of a mock chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Trusted {
+    height: u64,
+    hash: Hash32,
+}
+
+/// Adapter for a [`MockChain`].
+#[derive(Debug)]
+pub struct MockAdapter {
+    chain_id: String,
+    validators: Vec<VerifyingKey>,
+    trusted: Trusted,
+    chain: MockChain,
+}
+
+impl MockAdapter {
+    /// An adapter trusting `validators` (ed25519 public keys) of the chain behind `chain`.
+    pub fn new(chain: MockChain, validators: &[[u8; 32]]) -> Result<Self, AdapterError> {
+        let validators = validators
+            .iter()
+            .map(|k| {
+                VerifyingKey::from_bytes(k).map_err(|_| AdapterError::Malformed {
+                    what: "validator key",
+                    reason: hex::encode(k),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(MockAdapter {
+            chain_id: chain.chain_id(),
+            validators,
+            trusted: Trusted {
+                height: 0,
+                hash: [0; 32],
+            },
+            chain,
+        })
+    }
+
+    fn quorum(&self) -> usize {
+        self.validators.len() * 2 / 3 + 1
+    }
+
+    /// Check the header's chain id and validator signatures; returns the decoded header.
+    fn check_signed(&self, bytes: &[u8]) -> Result<SignedHeader, AdapterError> {
+        let sh = SignedHeader::decode(bytes)?;
+        if sh.header.chain_id != self.chain_id {
+            return Err(AdapterError::WrongChain {
+                expected: self.chain_id.clone(),
+                found: sh.header.chain_id.clone(),
+            });
+        }
+        let msg = vote_message(&sh.header.hash());
+        let mut seen = BTreeSet::new();
+        let mut valid = 0;
+        for (i, sig) in &sh.signatures {
+            let key = usize::try_from(*i)
+                .ok()
+                .and_then(|i| self.validators.get(i))
+                .ok_or_else(|| AdapterError::UnknownValidator(format!("index {i}")))?;
+            if seen.insert(*i) && key.verify_strict(&msg, &Signature::from_bytes(sig)).is_ok() {
+                valid += 1;
+            }
+        }
+        if valid < self.quorum() {
+            return Err(AdapterError::BelowQuorum {
+                valid,
+                needed: self.quorum(),
+            });
+        }
+        Ok(sh)
+    }
+}
+
+impl ChainAdapter for MockAdapter {
+    fn chain_id(&self) -> &str {
+        &self.chain_id
+    }
+
+    fn family(&self) -> Family {
+        Family::Mock
+    }
+
+    fn verify_header(&mut self, header: &[u8]) -> Result<HeaderInfo, AdapterError> {
+        let sh = self.check_signed(header)?;
+        let h = &sh.header;
+        // Headers must extend the trusted one by exactly one block: a gap or a fork is refused.
+        if h.height != self.trusted.height + 1 || h.prev_hash != self.trusted.hash {
+            return Err(AdapterError::Fork {
+                height: h.height,
+                reason: format!(
+                    "trusted head is {} ({}), header's parent is {}",
+                    self.trusted.height,
+                    hex::encode(self.trusted.hash),
+                    hex::encode(h.prev_hash)
+                ),
+            });
+        }
+        self.trusted = Trusted {
+            height: h.height,
+            hash: h.hash(),
+        };
+        Ok(HeaderInfo {
+            height: h.height,
+            hash: self.trusted.hash.to_vec(),
+        })
+    }
+
+    fn verify_event(&mut self, ev: &Evidence) -> Result<LockEvent, AdapterError> {
+        let sh = self.check_signed(&ev.header)?;
+        let final_height = self.chain.final_height();
+        if sh.header.height > final_height {
+            return Err(AdapterError::NotFinal {
+                height: sh.header.height,
+                final_height,
+            });
+        }
+        let (index, size, path) = decode_proof(&ev.proof)?;
+        let (lh, li) = decode_locator(&ev.locator)?;
+        if lh != sh.header.height || li != index || size != sh.header.event_count {
+            return Err(AdapterError::LocatorMismatch);
+        }
+        rfc6962::verify_inclusion(
+            &rfc6962::leaf_hash(&ev.event),
+            index,
+            size,
+            &path,
+            &sh.header.events_root,
+        )
+        .map_err(meridian_proofs::ProofError::from)?;
+        let e = MockEvent::decode(&ev.event)?;
+        Ok(LockEvent {
+            locator: ev.locator.clone(),
+            height: sh.header.height,
+            destination: e.destination,
+            sender: e.sender,
+            recipient: e.recipient,
+            asset: e.asset,
+            amount: e.amount,
+        })
+    }
+
+    fn encode_delivery(&self, d: &Delivery) -> Result<Vec<u8>, AdapterError> {
+        let mut w = super::encoding::Writer::default();
+        w.bytes(b"mock.release.v1")
+            .h32(&d.message_id)
+            .u64(u64::from(d.refund))
+            .str(&d.account)
+            .str(&d.asset)
+            .u128(d.amount)
+            .u64(d.refchain_height);
+        Ok(w.0)
+    }
+
+    fn deliver(&mut self, d: &Delivery) -> Result<Receipt, AdapterError> {
+        self.chain.apply_delivery(d)
+    }
+
+    fn light_client_state(&self) -> Vec<u8> {
+        let mut w = super::encoding::Writer::default();
+        w.u64(self.trusted.height).h32(&self.trusted.hash);
+        w.0
+    }
+
+    fn restore_light_client(&mut self, state: &[u8]) -> Result<(), AdapterError> {
+        let mut r = super::encoding::Reader::new(state, "light-client state");
+        let height = r.u64()?;
+        let hash = r.h32()?;
+        r.finish()?;
+        self.trusted = Trusted { height, hash };
+        Ok(())
+    }
+}

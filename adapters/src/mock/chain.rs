@@ -1,0 +1,413 @@
+//! A generic mock chain: blocks of lock/release events, a validator set that signs final
+//! blocks (ed25519, more than two thirds), RFC 6962 inclusion proofs of events, and delivery
+//! that applies each message id at most once. It can misbehave on request.
+
+use super::encoding::{Reader, Writer};
+use crate::{AdapterError, Delivery, Evidence, Receipt};
+use ed25519_dalek::{Signer, SigningKey};
+use meridian_proofs::hash::{sha256, Hash32};
+use meridian_proofs::rfc6962;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+const HEADER_TAG: &[u8] = b"mock.header.v1";
+const VOTE_TAG: &[u8] = b"mock.vote.v1";
+
+/// A mock block header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MockHeader {
+    /// Chain id.
+    pub chain_id: String,
+    /// Height, from 1.
+    pub height: u64,
+    /// Hash of the previous header (zero for height 1).
+    pub prev_hash: Hash32,
+    /// RFC 6962 root over the block's encoded events.
+    pub events_root: Hash32,
+    /// Number of events.
+    pub event_count: u64,
+    /// Production time, ms since the epoch.
+    pub time_ms: u64,
+}
+
+impl MockHeader {
+    /// Canonical encoding.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.bytes(HEADER_TAG)
+            .str(&self.chain_id)
+            .u64(self.height)
+            .h32(&self.prev_hash)
+            .h32(&self.events_root)
+            .u64(self.event_count)
+            .u64(self.time_ms);
+        w.0
+    }
+
+    /// Decode from [`MockHeader::encode`] output.
+    pub fn decode(r: &mut Reader<'_>) -> Result<Self, AdapterError> {
+        let tag = r.bytes()?;
+        if tag != HEADER_TAG {
+            return Err(AdapterError::Malformed {
+                what: "header",
+                reason: "bad tag".into(),
+            });
+        }
+        Ok(MockHeader {
+            chain_id: r.str()?,
+            height: r.u64()?,
+            prev_hash: r.h32()?,
+            events_root: r.h32()?,
+            event_count: r.u64()?,
+            time_ms: r.u64()?,
+        })
+    }
+
+    /// `SHA-256(encode())`.
+    pub fn hash(&self) -> Hash32 {
+        sha256(&[&self.encode()])
+    }
+}
+
+/// The message validators sign for a header.
+pub fn vote_message(header_hash: &Hash32) -> Vec<u8> {
+    [VOTE_TAG, header_hash].concat()
+}
+
+/// A header with validator signatures: the mock chain's finality evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedHeader {
+    /// The header.
+    pub header: MockHeader,
+    /// `(validator index, ed25519 signature over vote_message(header hash))`.
+    pub signatures: Vec<(u64, [u8; 64])>,
+}
+
+impl SignedHeader {
+    /// Canonical encoding.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.bytes(&self.header.encode()).u64(self.signatures.len() as u64);
+        for (i, s) in &self.signatures {
+            w.u64(*i);
+            w.0.extend_from_slice(s);
+        }
+        w.0
+    }
+
+    /// Decode; rejects trailing bytes and absurd signature counts.
+    pub fn decode(bytes: &[u8]) -> Result<Self, AdapterError> {
+        let mut r = Reader::new(bytes, "header");
+        let hb = r.bytes()?;
+        let mut hr = Reader::new(hb, "header");
+        let header = MockHeader::decode(&mut hr)?;
+        hr.finish()?;
+        let n = r.u64()?;
+        if n > 10_000 {
+            return Err(AdapterError::Malformed {
+                what: "header",
+                reason: "too many signatures".into(),
+            });
+        }
+        let mut signatures = Vec::with_capacity(n as usize);
+        for _ in 0..n {
+            signatures.push((r.u64()?, r.h64()?));
+        }
+        r.finish()?;
+        Ok(SignedHeader { header, signatures })
+    }
+}
+
+/// A lock event on the mock chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MockEvent {
+    /// Destination chain id.
+    pub destination: String,
+    /// Sender on this chain.
+    pub sender: String,
+    /// Recipient on the destination chain.
+    pub recipient: String,
+    /// Asset symbol.
+    pub asset: String,
+    /// Amount.
+    pub amount: u128,
+    /// Per-chain event counter, so identical transfers are distinct events.
+    pub nonce: u64,
+}
+
+impl MockEvent {
+    /// Canonical encoding.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.bytes(b"mock.lock.v1")
+            .str(&self.destination)
+            .str(&self.sender)
+            .str(&self.recipient)
+            .str(&self.asset)
+            .u128(self.amount)
+            .u64(self.nonce);
+        w.0
+    }
+
+    /// Decode; rejects trailing bytes.
+    pub fn decode(bytes: &[u8]) -> Result<Self, AdapterError> {
+        let mut r = Reader::new(bytes, "event");
+        if r.bytes()? != b"mock.lock.v1" {
+            return Err(AdapterError::Malformed {
+                what: "event",
+                reason: "not a lock event".into(),
+            });
+        }
+        let e = MockEvent {
+            destination: r.str()?,
+            sender: r.str()?,
+            recipient: r.str()?,
+            asset: r.str()?,
+            amount: r.u128()?,
+            nonce: r.u64()?,
+        };
+        r.finish()?;
+        Ok(e)
+    }
+}
+
+/// Encode a locator: block height and event index.
+pub fn locator(height: u64, index: u64) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.u64(height).u64(index);
+    w.0
+}
+
+/// Decode a locator.
+pub fn decode_locator(bytes: &[u8]) -> Result<(u64, u64), AdapterError> {
+    let mut r = Reader::new(bytes, "locator");
+    let h = r.u64()?;
+    let i = r.u64()?;
+    r.finish()?;
+    Ok((h, i))
+}
+
+/// Encode an inclusion proof: index, tree size and the RFC 6962 audit path.
+pub fn encode_proof(index: u64, size: u64, path: &[Hash32]) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.u64(index).u64(size).u64(path.len() as u64);
+    for h in path {
+        w.h32(h);
+    }
+    w.0
+}
+
+/// Decode an inclusion proof.
+pub fn decode_proof(bytes: &[u8]) -> Result<(u64, u64, Vec<Hash32>), AdapterError> {
+    let mut r = Reader::new(bytes, "proof");
+    let index = r.u64()?;
+    let size = r.u64()?;
+    let n = r.u64()?;
+    if n > 64 {
+        return Err(AdapterError::Malformed {
+            what: "proof",
+            reason: "audit path longer than 64".into(),
+        });
+    }
+    let mut path = Vec::with_capacity(n as usize);
+    for _ in 0..n {
+        path.push(r.h32()?);
+    }
+    r.finish()?;
+    Ok((index, size, path))
+}
+
+/// Ways the mock chain can be told to misbehave.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Misbehaviour {
+    /// Sign blocks with only this many validators (below quorum when small).
+    pub signers: Option<usize>,
+    /// Refuse deliveries (as if the chain were unreachable).
+    pub refuse_deliveries: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Block {
+    signed: SignedHeader,
+    events: Vec<Vec<u8>>,
+    tree: rfc6962::MerkleTree,
+}
+
+#[derive(Debug)]
+struct State {
+    chain_id: String,
+    validators: Vec<SigningKey>,
+    blocks: Vec<Block>,
+    pending: Vec<MockEvent>,
+    next_nonce: u64,
+    applied: HashMap<[u8; 32], Vec<u8>>,
+    credits: Vec<Delivery>,
+    misbehaviour: Misbehaviour,
+    finality_depth: u64,
+}
+
+/// A handle to one mock chain; clones share the chain.
+#[derive(Debug, Clone)]
+pub struct MockChain {
+    inner: Arc<Mutex<State>>,
+}
+
+impl MockChain {
+    /// A chain with `validators` deterministic validator keys (derived from the chain id, so a
+    /// restarted hub finds the same validator set) and instant finality.
+    pub fn new(chain_id: &str, validators: usize) -> Self {
+        let keys = (0..validators.max(1))
+            .map(|i| {
+                let seed = sha256(&[b"mock.validator", chain_id.as_bytes(), &(i as u64).to_be_bytes()]);
+                SigningKey::from_bytes(&seed)
+            })
+            .collect();
+        MockChain {
+            inner: Arc::new(Mutex::new(State {
+                chain_id: chain_id.to_string(),
+                validators: keys,
+                blocks: Vec::new(),
+                pending: Vec::new(),
+                next_nonce: 0,
+                applied: HashMap::new(),
+                credits: Vec::new(),
+                misbehaviour: Misbehaviour::default(),
+                finality_depth: 0,
+            })),
+        }
+    }
+
+    fn lock_state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the state half-written in a way that
+        // matters for a mock, so a poisoned lock is simply taken over.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The chain id.
+    pub fn chain_id(&self) -> String {
+        self.lock_state().chain_id.clone()
+    }
+
+    /// The validators' public keys, in index order.
+    pub fn validator_keys(&self) -> Vec<[u8; 32]> {
+        self.lock_state()
+            .validators
+            .iter()
+            .map(|k| k.verifying_key().to_bytes())
+            .collect()
+    }
+
+    /// Blocks stay non-final until this many blocks are built on top of them.
+    pub fn set_finality_depth(&self, depth: u64) {
+        self.lock_state().finality_depth = depth;
+    }
+
+    /// Make the chain misbehave (or stop, with the default).
+    pub fn set_misbehaviour(&self, m: Misbehaviour) {
+        self.lock_state().misbehaviour = m;
+    }
+
+    /// Lock an asset for a transfer to `destination`; the event is in the next block.
+    pub fn lock(&self, destination: &str, sender: &str, recipient: &str, asset: &str, amount: u128) {
+        let mut s = self.lock_state();
+        let nonce = s.next_nonce;
+        s.next_nonce += 1;
+        s.pending.push(MockEvent {
+            destination: destination.to_string(),
+            sender: sender.to_string(),
+            recipient: recipient.to_string(),
+            asset: asset.to_string(),
+            amount,
+            nonce,
+        });
+    }
+
+    /// Produce a block of the pending events; returns its height and the locators of its events.
+    pub fn produce_block(&self, time_ms: u64) -> (u64, Vec<Vec<u8>>) {
+        let mut s = self.lock_state();
+        let events: Vec<Vec<u8>> = s.pending.drain(..).map(|e| e.encode()).collect();
+        let mut tree = rfc6962::MerkleTree::new();
+        for e in &events {
+            tree.push(e);
+        }
+        let height = s.blocks.len() as u64 + 1;
+        let prev_hash = s.blocks.last().map_or([0u8; 32], |b| b.signed.header.hash());
+        let header = MockHeader {
+            chain_id: s.chain_id.clone(),
+            height,
+            prev_hash,
+            events_root: tree.root(),
+            event_count: events.len() as u64,
+            time_ms,
+        };
+        let msg = vote_message(&header.hash());
+        let signers = s.misbehaviour.signers.unwrap_or(s.validators.len());
+        let signatures = s
+            .validators
+            .iter()
+            .take(signers)
+            .enumerate()
+            .map(|(i, k)| (i as u64, k.sign(&msg).to_bytes()))
+            .collect();
+        let locators = (0..events.len() as u64).map(|i| locator(height, i)).collect();
+        s.blocks.push(Block {
+            signed: SignedHeader { header, signatures },
+            events,
+            tree,
+        });
+        (height, locators)
+    }
+
+    /// Highest block height (0 before the first block).
+    pub fn head(&self) -> u64 {
+        self.lock_state().blocks.len() as u64
+    }
+
+    /// Highest final block height.
+    pub fn final_height(&self) -> u64 {
+        let s = self.lock_state();
+        (s.blocks.len() as u64).saturating_sub(s.finality_depth)
+    }
+
+    /// Native evidence for the event at `locator`, or `None` if there is no such event.
+    pub fn evidence(&self, loc: &[u8]) -> Option<Evidence> {
+        let (height, index) = decode_locator(loc).ok()?;
+        let s = self.lock_state();
+        let block = s.blocks.get(usize::try_from(height).ok()?.checked_sub(1)?)?;
+        let event = block.events.get(usize::try_from(index).ok()?)?.clone();
+        let size = block.events.len() as u64;
+        let path = block.tree.inclusion_proof(index, size).ok()?;
+        Some(Evidence {
+            locator: loc.to_vec(),
+            header: block.signed.encode(),
+            proof: encode_proof(index, size, &path),
+            event,
+        })
+    }
+
+    /// Apply a delivery at most once per message id.
+    pub fn apply_delivery(&self, d: &Delivery) -> Result<Receipt, AdapterError> {
+        let mut s = self.lock_state();
+        if s.misbehaviour.refuse_deliveries {
+            return Err(AdapterError::Unavailable(format!("{} refuses deliveries", s.chain_id)));
+        }
+        if let Some(reference) = s.applied.get(&d.message_id) {
+            return Ok(Receipt {
+                reference: reference.clone(),
+                duplicate: true,
+            });
+        }
+        let reference = sha256(&[b"mock.delivery", &d.message_id, &[u8::from(d.refund)]]).to_vec();
+        s.applied.insert(d.message_id, reference.clone());
+        s.credits.push(d.clone());
+        Ok(Receipt {
+            reference,
+            duplicate: false,
+        })
+    }
+
+    /// Every delivery applied, in order (each message id at most once).
+    pub fn credits(&self) -> Vec<Delivery> {
+        self.lock_state().credits.clone()
+    }
+}

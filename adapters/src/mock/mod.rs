@@ -1,0 +1,12 @@
+//! The generic mock chain and its adapter, used to drive the hub's lifecycle end to end until
+//! (and beside) the six chain families.
+
+mod adapter;
+mod chain;
+pub mod encoding;
+
+pub use adapter::MockAdapter;
+pub use chain::{
+    decode_locator, decode_proof, encode_proof, locator, vote_message, Misbehaviour, MockChain,
+    MockEvent, MockHeader, SignedHeader,
+};
