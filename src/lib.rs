@@ -6,10 +6,14 @@
 //! # Layout
 //! - [`message`] — the cross-chain message, its id and lifecycle states.
 //! - [`refchain`] — reference-chain headers, the city-relay set and quorum certificates.
+//! - [`record`] — the commit log's record types: every state change is one.
+//! - [`state`] — the hub state as a pure function of the log (replay = recovery).
 //! - [`log`] — the durable, totally ordered commit log (`CommitLog` trait; redb and in-memory backends).
 
 #![forbid(unsafe_code)]
 
 pub mod log;
 pub mod message;
+pub mod record;
 pub mod refchain;
+pub mod state;

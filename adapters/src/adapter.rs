@@ -52,6 +52,9 @@ pub struct Delivery {
     pub amount: u128,
     /// Reference-chain height that finalized the message.
     pub refchain_height: u64,
+    /// The chain must refuse a (non-refund) delivery after this time, ms since the epoch, so
+    /// that a refund after the deadline can never race a late release.
+    pub deadline_ms: u64,
 }
 
 /// The destination chain's acknowledgement of a delivery.
@@ -127,6 +130,14 @@ pub enum AdapterError {
     /// The locator does not match the event's position.
     #[error("locator does not match the proven event position")]
     LocatorMismatch,
+    /// The delivery's deadline has passed; the chain refuses it.
+    #[error("delivery deadline {deadline_ms} passed (now {now_ms})")]
+    Expired {
+        /// The deadline.
+        deadline_ms: u64,
+        /// The chain's time.
+        now_ms: u64,
+    },
     /// The chain could not be reached or refused the delivery.
     #[error("chain unavailable: {0}")]
     Unavailable(String),
@@ -157,6 +168,10 @@ pub trait ChainAdapter: Send + 'static {
     /// Submit a delivery to the chain and wait for its receipt. Chains apply a message id at
     /// most once, so a repeat after a crash returns `Receipt { duplicate: true, .. }`.
     fn deliver(&mut self, delivery: &Delivery) -> Result<Receipt, AdapterError>;
+
+    /// Whether the chain has applied `message_id`, and its receipt if so. The hub asks this
+    /// before refunding a timed-out message (a proof of non-receipt).
+    fn applied(&mut self, message_id: &[u8; 32]) -> Result<Option<Receipt>, AdapterError>;
 
     /// The light-client state to persist (trusted height, hash, validator set).
     fn light_client_state(&self) -> Vec<u8>;

@@ -159,12 +159,17 @@ impl ChainAdapter for MockAdapter {
             .str(&d.account)
             .str(&d.asset)
             .u128(d.amount)
-            .u64(d.refchain_height);
+            .u64(d.refchain_height)
+            .u64(d.deadline_ms);
         Ok(w.0)
     }
 
     fn deliver(&mut self, d: &Delivery) -> Result<Receipt, AdapterError> {
         self.chain.apply_delivery(d)
+    }
+
+    fn applied(&mut self, message_id: &[u8; 32]) -> Result<Option<Receipt>, AdapterError> {
+        Ok(self.chain.applied(message_id))
     }
 
     fn light_client_state(&self) -> Vec<u8> {

@@ -385,8 +385,13 @@ impl MockChain {
         })
     }
 
-    /// Apply a delivery at most once per message id.
+    /// Apply a delivery at most once per message id; a release past its deadline is refused.
     pub fn apply_delivery(&self, d: &Delivery) -> Result<Receipt, AdapterError> {
+        self.apply_delivery_at(d, now_ms())
+    }
+
+    /// [`MockChain::apply_delivery`] with the chain's clock reading `now_ms`.
+    pub fn apply_delivery_at(&self, d: &Delivery, now_ms: u64) -> Result<Receipt, AdapterError> {
         let mut s = self.lock_state();
         if s.misbehaviour.refuse_deliveries {
             return Err(AdapterError::Unavailable(format!("{} refuses deliveries", s.chain_id)));
@@ -395,6 +400,12 @@ impl MockChain {
             return Ok(Receipt {
                 reference: reference.clone(),
                 duplicate: true,
+            });
+        }
+        if !d.refund && now_ms > d.deadline_ms {
+            return Err(AdapterError::Expired {
+                deadline_ms: d.deadline_ms,
+                now_ms,
             });
         }
         let reference = sha256(&[b"mock.delivery", &d.message_id, &[u8::from(d.refund)]]).to_vec();
@@ -406,8 +417,23 @@ impl MockChain {
         })
     }
 
+    /// The receipt of `message_id` if it was applied.
+    pub fn applied(&self, message_id: &[u8; 32]) -> Option<Receipt> {
+        self.lock_state().applied.get(message_id).map(|r| Receipt {
+            reference: r.clone(),
+            duplicate: true,
+        })
+    }
+
     /// Every delivery applied, in order (each message id at most once).
     pub fn credits(&self) -> Vec<Delivery> {
         self.lock_state().credits.clone()
     }
+}
+
+/// Wall-clock milliseconds since the Unix epoch (0 if the clock is before it).
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

@@ -8,5 +8,5 @@ pub mod encoding;
 pub use adapter::MockAdapter;
 pub use chain::{
     decode_locator, decode_proof, encode_proof, locator, vote_message, Misbehaviour, MockChain,
-    MockEvent, MockHeader, SignedHeader,
+    MockEvent, MockHeader, SignedHeader, now_ms,
 };

@@ -1,0 +1,312 @@
+//! The hub's in-memory state, a pure function of the commit log: replaying the same records
+//! in the same order always yields the same state. The router owns one and applies each record
+//! after it is durable; a restart rebuilds it by replaying the log from sequence 0.
+
+use crate::message::{ChainId, CrossChainMessage, MessageId, MessageState};
+use crate::record::LogRecord;
+use crate::refchain::{BlockHeader, QuorumCertificate};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// One state change of a message, with its time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    /// The new state.
+    pub state: MessageState,
+    /// When, ms since the epoch.
+    pub at_ms: u64,
+    /// Log sequence number of the record that caused it.
+    pub seq: u64,
+}
+
+/// Everything the hub knows about one committed message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageEntry {
+    /// The message.
+    pub msg: CrossChainMessage,
+    /// Sequence number of its `Accepted` record.
+    pub seq: u64,
+    /// Current state.
+    pub state: MessageState,
+    /// Commit time, ms since the epoch.
+    pub committed_at_ms: u64,
+    /// Reference-chain block that holds it, once sealed.
+    pub block: Option<u64>,
+    /// Every state change so far (Committed first).
+    pub timeline: Vec<Transition>,
+}
+
+impl MessageEntry {
+    /// The deadline for delivery, ms since the epoch.
+    pub fn deadline_ms(&self) -> u64 {
+        self.committed_at_ms
+            .saturating_add(self.msg.timeout_secs.saturating_mul(1000))
+    }
+}
+
+/// A reference-chain block as the state knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockEntry {
+    /// Its header.
+    pub header: BlockHeader,
+    /// Sequence number of its `BlockSealed` record.
+    pub sealed_seq: u64,
+    /// Its quorum certificate, once finalized.
+    pub qc: Option<QuorumCertificate>,
+}
+
+/// The hub state rebuilt from the log.
+#[derive(Debug, Default, Clone)]
+pub struct HubState {
+    messages: HashMap<MessageId, MessageEntry>,
+    by_seq: BTreeMap<u64, MessageId>,
+    route_nonces: HashMap<(ChainId, ChainId), u64>,
+    blocks: Vec<BlockEntry>,
+    /// Finalized but neither delivered nor refunded: what a restart must re-dispatch.
+    undelivered: BTreeSet<(u64, MessageId)>,
+    light_clients: HashMap<ChainId, Vec<u8>>,
+    next_seq: u64,
+}
+
+/// A record that does not fit the state it is applied to (a corrupt or foreign log).
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum ApplyError {
+    /// Records must be applied in sequence order without gaps.
+    #[error("record {got} applied, {expected} expected next")]
+    OutOfOrder {
+        /// Expected sequence number.
+        expected: u64,
+        /// Given.
+        got: u64,
+    },
+    /// A block that does not extend the reference chain.
+    #[error("block {height} does not extend the reference chain: {reason}")]
+    BadBlock {
+        /// Its height.
+        height: u64,
+        /// What did not link.
+        reason: String,
+    },
+}
+
+impl HubState {
+    /// An empty state (an empty log).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Apply the record at `seq`. Idempotent facts (a second `Delivered` for the same message)
+    /// are absorbed; structural violations are errors.
+    pub fn apply(&mut self, seq: u64, rec: &LogRecord) -> Result<Vec<MessageId>, ApplyError> {
+        if seq != self.next_seq {
+            return Err(ApplyError::OutOfOrder {
+                expected: self.next_seq,
+                got: seq,
+            });
+        }
+        self.next_seq = seq + 1;
+        let mut changed = Vec::new();
+        match rec {
+            LogRecord::Accepted { msg, at_ms } => {
+                if !self.messages.contains_key(&msg.id) {
+                    let route = (msg.source.clone(), msg.destination.clone());
+                    let next = self.route_nonces.entry(route).or_insert(0);
+                    *next = (*next).max(msg.route_nonce.saturating_add(1));
+                    self.by_seq.insert(seq, msg.id);
+                    self.messages.insert(
+                        msg.id,
+                        MessageEntry {
+                            msg: msg.clone(),
+                            seq,
+                            state: MessageState::Committed,
+                            committed_at_ms: *at_ms,
+                            block: None,
+                            timeline: vec![Transition {
+                                state: MessageState::Committed,
+                                at_ms: *at_ms,
+                                seq,
+                            }],
+                        },
+                    );
+                    changed.push(msg.id);
+                }
+            }
+            LogRecord::BlockSealed { header } => {
+                let expected_height = self.blocks.len() as u64;
+                let prev = self.blocks.last().map_or([0u8; 32], |b| b.header.hash());
+                let expected_start = self.blocks.last().map_or(0, |b| b.header.log_end);
+                if header.height != expected_height
+                    || header.prev_hash != prev
+                    || header.log_start != expected_start
+                    || header.log_end > seq
+                    || header.log_end < header.log_start
+                {
+                    return Err(ApplyError::BadBlock {
+                        height: header.height,
+                        reason: format!(
+                            "expected height {expected_height}, start {expected_start}, end <= {seq}"
+                        ),
+                    });
+                }
+                let ids: Vec<MessageId> = self
+                    .by_seq
+                    .range(header.log_start..header.log_end)
+                    .map(|(_, id)| *id)
+                    .collect();
+                for id in ids {
+                    if let Some(m) = self.messages.get_mut(&id) {
+                        m.block = Some(header.height);
+                    }
+                }
+                self.blocks.push(BlockEntry {
+                    header: header.clone(),
+                    sealed_seq: seq,
+                    qc: None,
+                });
+            }
+            LogRecord::BlockFinalized { qc, at_ms } => {
+                let Some(block) = usize::try_from(qc.height)
+                    .ok()
+                    .and_then(|h| self.blocks.get_mut(h))
+                else {
+                    return Err(ApplyError::BadBlock {
+                        height: qc.height,
+                        reason: "finalized before it was sealed".into(),
+                    });
+                };
+                if block.qc.is_some() {
+                    return Ok(changed);
+                }
+                block.qc = Some(qc.clone());
+                let range = block.header.log_start..block.header.log_end;
+                let ids: Vec<MessageId> = self.by_seq.range(range).map(|(_, id)| *id).collect();
+                for id in ids {
+                    if let Some(m) = self.messages.get_mut(&id) {
+                        if m.state == MessageState::Committed {
+                            m.state = MessageState::Finalized;
+                            m.timeline.push(Transition {
+                                state: MessageState::Finalized,
+                                at_ms: *at_ms,
+                                seq,
+                            });
+                            self.undelivered.insert((m.seq, id));
+                            changed.push(id);
+                        }
+                    }
+                }
+            }
+            LogRecord::Delivered { id, at_ms, .. } => {
+                if let Some(m) = self.messages.get_mut(id) {
+                    if !m.state.is_terminal() && m.state != MessageState::TimedOut {
+                        m.state = MessageState::Delivered;
+                        m.timeline.push(Transition {
+                            state: MessageState::Delivered,
+                            at_ms: *at_ms,
+                            seq,
+                        });
+                        self.undelivered.remove(&(m.seq, *id));
+                        changed.push(*id);
+                    }
+                }
+            }
+            LogRecord::TimedOut { id, at_ms } => {
+                if let Some(m) = self.messages.get_mut(id) {
+                    if !m.state.is_terminal() && m.state != MessageState::TimedOut {
+                        m.state = MessageState::TimedOut;
+                        m.timeline.push(Transition {
+                            state: MessageState::TimedOut,
+                            at_ms: *at_ms,
+                            seq,
+                        });
+                        changed.push(*id);
+                    }
+                }
+            }
+            LogRecord::Refunded { id, at_ms, .. } => {
+                if let Some(m) = self.messages.get_mut(id) {
+                    if m.state == MessageState::TimedOut {
+                        m.state = MessageState::Refunded;
+                        m.timeline.push(Transition {
+                            state: MessageState::Refunded,
+                            at_ms: *at_ms,
+                            seq,
+                        });
+                        self.undelivered.remove(&(m.seq, *id));
+                        changed.push(*id);
+                    }
+                }
+            }
+            LogRecord::LightClient { chain, state } => {
+                self.light_clients.insert(chain.clone(), state.clone());
+            }
+        }
+        Ok(changed)
+    }
+
+    /// The message with this id.
+    pub fn message(&self, id: &MessageId) -> Option<&MessageEntry> {
+        self.messages.get(id)
+    }
+
+    /// All messages (unordered).
+    pub fn messages(&self) -> impl Iterator<Item = &MessageEntry> {
+        self.messages.values()
+    }
+
+    /// Number of committed messages.
+    pub fn message_count(&self) -> usize {
+        self.messages.len()
+    }
+
+    /// The next nonce on a route.
+    pub fn next_nonce(&self, source: &ChainId, destination: &ChainId) -> u64 {
+        self.route_nonces
+            .get(&(source.clone(), destination.clone()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Reference-chain blocks, by height.
+    pub fn blocks(&self) -> &[BlockEntry] {
+        &self.blocks
+    }
+
+    /// Finalized messages not yet delivered or refunded, in log order.
+    pub fn undelivered(&self) -> impl Iterator<Item = &MessageEntry> {
+        self.undelivered
+            .iter()
+            .filter_map(|(_, id)| self.messages.get(id))
+    }
+
+    /// Messages committed but not yet in a sealed block, or not yet final, that are past their
+    /// deadline at `now_ms`, and finalized ones past it: candidates for a timeout check.
+    pub fn expired(&self, now_ms: u64) -> Vec<MessageId> {
+        let mut v: Vec<(u64, MessageId)> = self
+            .messages
+            .values()
+            .filter(|m| {
+                matches!(
+                    m.state,
+                    MessageState::Committed | MessageState::Finalized | MessageState::TimedOut
+                ) && m.deadline_ms() < now_ms
+            })
+            .map(|m| (m.seq, m.msg.id))
+            .collect();
+        v.sort();
+        v.into_iter().map(|(_, id)| id).collect()
+    }
+
+    /// The last persisted light-client state of a chain.
+    pub fn light_client(&self, chain: &ChainId) -> Option<&[u8]> {
+        self.light_clients.get(chain).map(Vec::as_slice)
+    }
+
+    /// The sequence number the next record will get.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// One past the last log entry covered by a sealed block.
+    pub fn sealed_end(&self) -> u64 {
+        self.blocks.last().map_or(0, |b| b.header.log_end)
+    }
+}
