@@ -8,10 +8,16 @@
 //! - [`refchain`] — reference-chain headers, the city-relay set and quorum certificates.
 //! - [`record`] — the commit log's record types: every state change is one.
 //! - [`state`] — the hub state as a pure function of the log (replay = recovery).
+//! - [`actors`] — chain, city-relay, router and reference-chain actors.
+//! - [`hub`] — start, drive and stop the whole actor system on a data directory.
+//! - [`config`] — hub.toml, cities.toml, chains/*.toml: parsed strictly, validated once.
 //! - [`log`] — the durable, totally ordered commit log (`CommitLog` trait; redb and in-memory backends).
 
 #![forbid(unsafe_code)]
 
+pub mod actors;
+pub mod config;
+pub mod hub;
 pub mod log;
 pub mod message;
 pub mod record;

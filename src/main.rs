@@ -5,9 +5,6 @@
 
 mod cli;
 
-#[allow(unused_imports)]
-use meridian as _;
-
 fn main() -> std::process::ExitCode {
     cli::run()
 }

@@ -2,8 +2,12 @@
 //!
 //! # Layout
 //! - `proof` — `meridian proof verify`, the offline proof checker of PROOFS.md.
+//! - `serve` — `meridian serve`, the whole hub on embedded defaults.
+//! - `log` — `meridian log inspect`.
 
+mod log;
 mod proof;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -21,6 +25,11 @@ enum Command {
     /// Work with proof documents offline.
     #[command(subcommand)]
     Proof(proof::ProofCommand),
+    /// Run the hub: every chain, city relay, the commit log and the reference chain.
+    Serve(serve::ServeArgs),
+    /// Inspect the commit log.
+    #[command(subcommand)]
+    Log(log::LogCommand),
 }
 
 /// Parse the command line and run the chosen verb; the exit code is the verb's.
@@ -28,5 +37,7 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Proof(cmd) => proof::run(cmd),
+        Command::Serve(args) => serve::run(args),
+        Command::Log(cmd) => log::run(cmd),
     }
 }

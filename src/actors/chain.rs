@@ -1,0 +1,155 @@
+//! `ChainActor`: owns one chain's adapter and serves requests one at a time. A panic inside
+//! the adapter is caught, answered as an error, and the actor stops; its supervisor restarts
+//! it with a fresh adapter restored from the last persisted light-client state.
+
+use actix::prelude::*;
+use meridian_adapters::{AdapterError, ChainAdapter, Delivery, Evidence, HeaderInfo, LockEvent, Receipt};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, Mutex};
+
+/// Builds a chain's adapter; called at start and after every restart.
+pub type AdapterFactory = Arc<dyn Fn() -> Result<Box<dyn ChainAdapter>, AdapterError> + Send + Sync>;
+
+/// One connected chain.
+pub struct ChainActor {
+    chain_id: String,
+    factory: AdapterFactory,
+    adapter: Option<Box<dyn ChainAdapter>>,
+    /// Last light-client state, shared with the hub so it survives restarts of this actor.
+    light_client: Arc<Mutex<Option<Vec<u8>>>>,
+    restarts: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl ChainActor {
+    /// A chain actor for `chain_id`, building its adapter with `factory` and restoring
+    /// `light_client` state if any.
+    pub fn new(
+        chain_id: &str,
+        factory: AdapterFactory,
+        light_client: Arc<Mutex<Option<Vec<u8>>>>,
+        restarts: Arc<std::sync::atomic::AtomicU64>,
+    ) -> Self {
+        ChainActor {
+            chain_id: chain_id.to_string(),
+            factory,
+            adapter: None,
+            light_client,
+            restarts,
+        }
+    }
+
+    fn build(&mut self) {
+        match (self.factory)() {
+            Ok(mut a) => {
+                let saved = self
+                    .light_client
+                    .lock()
+                    .map(|g| g.clone())
+                    .unwrap_or_default();
+                if let Some(state) = saved {
+                    if let Err(e) = a.restore_light_client(&state) {
+                        tracing::warn!(chain = %self.chain_id, error = %e, "light-client state not restored");
+                    }
+                }
+                self.adapter = Some(a);
+            }
+            Err(e) => {
+                tracing::error!(chain = %self.chain_id, error = %e, "adapter could not be built");
+                self.adapter = None;
+            }
+        }
+    }
+
+    /// Run `f` on the adapter; a panic stops the actor (to be restarted) and becomes an error.
+    fn call<T>(
+        &mut self,
+        ctx: &mut Context<Self>,
+        f: impl FnOnce(&mut dyn ChainAdapter) -> Result<T, AdapterError>,
+    ) -> Result<T, AdapterError> {
+        let Some(adapter) = self.adapter.as_mut() else {
+            return Err(AdapterError::Unavailable(format!("{}: adapter not available", self.chain_id)));
+        };
+        match catch_unwind(AssertUnwindSafe(|| f(adapter.as_mut()))) {
+            Ok(r) => r,
+            Err(_) => {
+                tracing::error!(chain = %self.chain_id, "adapter panicked; restarting the chain actor");
+                self.adapter = None;
+                ctx.stop();
+                Err(AdapterError::Unavailable(format!("{}: adapter panicked; restarting", self.chain_id)))
+            }
+        }
+    }
+}
+
+impl Actor for ChainActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(1024);
+        if self.adapter.is_none() {
+            self.build();
+        }
+    }
+}
+
+impl Supervised for ChainActor {
+    fn restarting(&mut self, _ctx: &mut Context<Self>) {
+        self.restarts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.build();
+    }
+}
+
+/// Verify source evidence and decode its lock event.
+#[derive(Message)]
+#[rtype(result = "Result<LockEvent, AdapterError>")]
+pub struct VerifyEvidence(pub Evidence);
+
+impl Handler<VerifyEvidence> for ChainActor {
+    type Result = Result<LockEvent, AdapterError>;
+    fn handle(&mut self, msg: VerifyEvidence, ctx: &mut Context<Self>) -> Self::Result {
+        self.call(ctx, |a| a.verify_event(&msg.0))
+    }
+}
+
+/// Verify and adopt a header; answers the header facts and the new light-client state.
+#[derive(Message)]
+#[rtype(result = "Result<(HeaderInfo, Vec<u8>), AdapterError>")]
+pub struct VerifyHeader(pub Vec<u8>);
+
+impl Handler<VerifyHeader> for ChainActor {
+    type Result = Result<(HeaderInfo, Vec<u8>), AdapterError>;
+    fn handle(&mut self, msg: VerifyHeader, ctx: &mut Context<Self>) -> Self::Result {
+        let r = self.call(ctx, |a| {
+            let info = a.verify_header(&msg.0)?;
+            Ok((info, a.light_client_state()))
+        })?;
+        if let Ok(mut g) = self.light_client.lock() {
+            *g = Some(r.1.clone());
+        }
+        Ok(r)
+    }
+}
+
+/// Deliver (release or refund) on this chain.
+#[derive(Message)]
+#[rtype(result = "Result<Receipt, AdapterError>")]
+pub struct Deliver(pub Delivery);
+
+impl Handler<Deliver> for ChainActor {
+    type Result = Result<Receipt, AdapterError>;
+    fn handle(&mut self, msg: Deliver, ctx: &mut Context<Self>) -> Self::Result {
+        self.call(ctx, |a| a.deliver(&msg.0))
+    }
+}
+
+/// Ask whether this chain applied a message id.
+#[derive(Message)]
+#[rtype(result = "Result<Option<Receipt>, AdapterError>")]
+pub struct Applied(pub [u8; 32]);
+
+impl Handler<Applied> for ChainActor {
+    type Result = Result<Option<Receipt>, AdapterError>;
+    fn handle(&mut self, msg: Applied, ctx: &mut Context<Self>) -> Self::Result {
+        self.call(ctx, |a| a.applied(&msg.0))
+    }
+}

@@ -1,0 +1,161 @@
+//! `CityRelayActor`: one per city. As a validator of the reference chain it signs a proposed
+//! block only after checking it against the commit log itself: the relay-set hash, the link to
+//! the last block it signed, and the RFC 6962 root of the log entries the block claims.
+
+use crate::log::CommitLog;
+use crate::refchain::{BlockHeader, RelayKey, RelaySignature};
+use actix::prelude::*;
+use meridian_proofs::hash::Hash32;
+use meridian_proofs::rfc6962::MerkleTree;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// How a relay behaves: honest, or one of the faults the tests inject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelayBehaviour {
+    /// Checks every proposal against the log.
+    Honest,
+    /// Never answers (a crashed node).
+    Crashed,
+    /// Answers with a garbage signature.
+    Garbage,
+    /// Signs whatever it is sent, unchecked.
+    SignAnything,
+}
+
+/// Roots of log ranges, computed from the log. In this process every relay reads the same
+/// log file, so one computation per range serves them all; a proposal never fills it.
+#[derive(Debug, Clone, Default)]
+pub struct RootCache(Arc<Mutex<HashMap<(u64, u64), Hash32>>>);
+
+impl RootCache {
+    /// The RFC 6962 root of log entries `start..end`, read from `log`.
+    pub async fn root(&self, log: &dyn CommitLog, start: u64, end: u64) -> Result<Hash32, String> {
+        if let Some(r) = self.0.lock().ok().and_then(|m| m.get(&(start, end)).copied()) {
+            return Ok(r);
+        }
+        let mut tree = MerkleTree::new();
+        let mut next = start;
+        while next < end {
+            let want = usize::try_from((end - next).min(4096)).unwrap_or(4096);
+            let batch = log.read(next, want).await.map_err(|e| e.to_string())?;
+            if batch.is_empty() {
+                return Err(format!("log ends at {next}, block claims up to {end}"));
+            }
+            for (seq, bytes) in batch {
+                if seq != next || seq >= end {
+                    break;
+                }
+                tree.push(&bytes);
+                next += 1;
+            }
+        }
+        let root = tree.root();
+        if let Ok(mut m) = self.0.lock() {
+            if m.len() > 4096 {
+                m.clear();
+            }
+            m.insert((start, end), root);
+        }
+        Ok(root)
+    }
+}
+
+/// One city relay.
+pub struct CityRelayActor {
+    index: u16,
+    key: RelayKey,
+    log: Arc<dyn CommitLog>,
+    relay_set_hash: Hash32,
+    behaviour: RelayBehaviour,
+    cache: RootCache,
+    /// (height, hash, log_end) of the last block this relay accepted.
+    last: Option<(u64, Hash32, u64)>,
+}
+
+impl CityRelayActor {
+    /// A relay at `index` of the relay set, trusting `last` (from the replayed log) as the
+    /// previous finalized block.
+    pub fn new(
+        index: u16,
+        key: RelayKey,
+        log: Arc<dyn CommitLog>,
+        relay_set_hash: Hash32,
+        behaviour: RelayBehaviour,
+        cache: RootCache,
+        last: Option<(u64, Hash32, u64)>,
+    ) -> Self {
+        CityRelayActor { index, key, log, relay_set_hash, behaviour, cache, last }
+    }
+}
+
+impl Actor for CityRelayActor {
+    type Context = Context<Self>;
+}
+
+/// A block proposed for signature.
+#[derive(Message, Clone)]
+#[rtype(result = "Result<RelaySignature, String>")]
+pub struct Propose(pub BlockHeader);
+
+impl Handler<Propose> for CityRelayActor {
+    type Result = ResponseActFuture<Self, Result<RelaySignature, String>>;
+
+    fn handle(&mut self, Propose(h): Propose, _ctx: &mut Context<Self>) -> Self::Result {
+        match self.behaviour {
+            RelayBehaviour::Crashed => {
+                return Box::pin(
+                    async {
+                        std::future::pending::<()>().await;
+                        Err("crashed".to_string())
+                    }
+                    .into_actor(self),
+                )
+            }
+            RelayBehaviour::Garbage => {
+                let sig = RelaySignature { relay: self.index, signature: [0x5a; 64] };
+                return Box::pin(actix::fut::ready(Ok(sig)));
+            }
+            RelayBehaviour::SignAnything => {
+                return Box::pin(actix::fut::ready(Ok(self.key.vote(self.index, &h))));
+            }
+            RelayBehaviour::Honest => {}
+        }
+        if h.relay_set_hash != self.relay_set_hash {
+            return Box::pin(actix::fut::ready(Err("relay set hash differs".to_string())));
+        }
+        if let Some((height, hash, end)) = self.last {
+            let same = h.height == height && h.hash() == hash;
+            let next = h.height == height + 1 && h.prev_hash == hash && h.log_start == end;
+            if !same && !next {
+                return Box::pin(actix::fut::ready(Err(format!(
+                    "block {} does not extend block {height}",
+                    h.height
+                ))));
+            }
+        } else if h.height == 0 && (h.prev_hash != [0; 32] || h.log_start != 0) {
+            return Box::pin(actix::fut::ready(Err("genesis block must start the log".to_string())));
+        }
+        let log = self.log.clone();
+        let cache = self.cache.clone();
+        Box::pin(
+            async move {
+                let root = cache.root(log.as_ref(), h.log_start, h.log_end).await?;
+                Ok((root, h))
+            }
+            .into_actor(self)
+            .map(|res: Result<(Hash32, BlockHeader), String>, act, _| {
+                let (root, h) = res?;
+                if root != h.entries_root {
+                    return Err(format!(
+                        "entries root {} differs from the log's {}",
+                        hex::encode(h.entries_root),
+                        hex::encode(root)
+                    ));
+                }
+                act.last = Some((h.height, h.hash(), h.log_end));
+                Ok(act.key.vote(act.index, &h))
+            }),
+        )
+    }
+}

@@ -1,0 +1,500 @@
+//! `Router`: the single sequencer. It deduplicates by message id, assigns route nonces,
+//! enforces per-route rate limits, appends every record to the commit log (and replies only
+//! once the record is durable), applies durable records to the [`HubState`] in log order,
+//! dispatches finalized messages to their destination chains and refunds timed-out ones.
+
+use super::chain::{Applied, ChainActor, Deliver};
+use crate::config::RouterSection;
+use crate::log::{encode_record, CommitLog, LogError};
+use crate::message::{ChainId, CrossChainMessage, MessageId, MessageState};
+use crate::record::LogRecord;
+use crate::state::{HubState, MessageEntry};
+use actix::prelude::*;
+use meridian_adapters::{AdapterError, Delivery, Evidence, LockEvent};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{broadcast, oneshot};
+
+/// Wall-clock ms since the epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Why a submission was not accepted.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum SubmitError {
+    /// The evidence did not verify on its source chain: the message is Rejected.
+    #[error("rejected: {0}")]
+    Rejected(String),
+    /// No such chain is connected.
+    #[error("unknown chain {0:?}")]
+    UnknownChain(String),
+    /// Source and destination are the same chain.
+    #[error("source and destination are both {0:?}")]
+    SameChain(String),
+    /// Zero amount.
+    #[error("amount must be positive")]
+    ZeroAmount,
+    /// The route's rate limit is exhausted.
+    #[error("route {route} is over its rate limit; retry after {retry_after_ms} ms")]
+    RateLimited {
+        /// "source→destination".
+        route: String,
+        /// When a token will be available.
+        retry_after_ms: u64,
+    },
+    /// Queues are full: try again later (503).
+    #[error("hub overloaded: {0}")]
+    Overloaded(String),
+    /// The commit log failed; nothing was accepted.
+    #[error("commit log: {0}")]
+    Log(String),
+}
+
+/// The answer to an accepted (or already known) submission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubmitOutcome {
+    /// The message id.
+    pub id: MessageId,
+    /// Its log sequence number.
+    pub seq: u64,
+    /// Its state when answered.
+    pub state: MessageState,
+    /// Whether this evidence had already been submitted (this is the first message).
+    pub existing: bool,
+}
+
+/// A status change, broadcast to subscribers (the HTTP event stream, tests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusEvent {
+    /// Which message.
+    pub id: MessageId,
+    /// New state.
+    pub state: MessageState,
+    /// Log sequence of the causing record.
+    pub seq: u64,
+}
+
+struct TokenBucket {
+    tokens: f64,
+    last: Instant,
+}
+
+/// The router actor.
+pub struct Router {
+    state: HubState,
+    log: Arc<dyn CommitLog>,
+    chains: HashMap<ChainId, Addr<ChainActor>>,
+    cfg: RouterSection,
+    buckets: HashMap<(ChainId, ChainId), TokenBucket>,
+    next_nonce: HashMap<(ChainId, ChainId), u64>,
+    inflight: HashMap<MessageId, Vec<oneshot::Sender<Result<SubmitOutcome, SubmitError>>>>,
+    reorder: BTreeMap<u64, LogRecord>,
+    dispatching: HashSet<MessageId>,
+    events: broadcast::Sender<StatusEvent>,
+    failed: Option<String>,
+}
+
+impl Router {
+    /// A router over `state` (already replayed from `log`).
+    pub fn new(
+        state: HubState,
+        log: Arc<dyn CommitLog>,
+        chains: HashMap<ChainId, Addr<ChainActor>>,
+        cfg: RouterSection,
+        events: broadcast::Sender<StatusEvent>,
+    ) -> Self {
+        Router {
+            state,
+            log,
+            chains,
+            cfg,
+            buckets: HashMap::new(),
+            next_nonce: HashMap::new(),
+            inflight: HashMap::new(),
+            reorder: BTreeMap::new(),
+            dispatching: HashSet::new(),
+            events,
+            failed: None,
+        }
+    }
+
+    fn take_token(&mut self, route: &(ChainId, ChainId)) -> Result<(), u64> {
+        let rate = self.cfg.route_rate_per_sec as f64;
+        let burst = self.cfg.route_burst as f64;
+        let now = Instant::now();
+        let b = self.buckets.entry(route.clone()).or_insert(TokenBucket { tokens: burst, last: now });
+        b.tokens = (b.tokens + now.duration_since(b.last).as_secs_f64() * rate).min(burst);
+        b.last = now;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err((((1.0 - b.tokens) / rate) * 1000.0).ceil() as u64)
+        }
+    }
+
+    /// Append records; on success they are applied in log order before the future resolves.
+    fn append(
+        &mut self,
+        records: Vec<LogRecord>,
+    ) -> impl ActorFuture<Self, Output = Result<std::ops::Range<u64>, LogError>> {
+        let log = self.log.clone();
+        let bytes: Vec<Vec<u8>> = records.iter().map(encode_record).collect();
+        async move { log.try_append(bytes).await }
+            .into_actor(self)
+            .map(move |res, act: &mut Router, ctx| {
+                match &res {
+                    Ok(range) => {
+                        for (seq, rec) in range.clone().zip(records) {
+                            act.reorder.insert(seq, rec);
+                        }
+                        act.apply_ready(ctx);
+                    }
+                    Err(LogError::Overloaded) => {}
+                    Err(e) => {
+                        tracing::error!(error = %e, "commit log append failed; refusing new work");
+                        act.failed = Some(e.to_string());
+                    }
+                }
+                res
+            })
+    }
+
+    fn apply_ready(&mut self, ctx: &mut Context<Self>) {
+        while let Some(rec) = self.reorder.remove(&self.state.next_seq()) {
+            let seq = self.state.next_seq();
+            match self.state.apply(seq, &rec) {
+                Ok(changed) => {
+                    for id in changed {
+                        if let Some(m) = self.state.message(&id) {
+                            let _ = self.events.send(StatusEvent { id, state: m.state, seq });
+                            if m.state == MessageState::Finalized {
+                                self.dispatch(id, ctx);
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(seq, error = %e, "record does not apply; refusing new work");
+                    self.failed = Some(e.to_string());
+                }
+            }
+        }
+    }
+
+    fn delivery_for(entry: &MessageEntry, refund: bool) -> Delivery {
+        Delivery {
+            message_id: entry.msg.id.0,
+            refund,
+            account: if refund { entry.msg.sender.clone() } else { entry.msg.recipient.clone() },
+            asset: entry.msg.asset.clone(),
+            amount: entry.msg.amount,
+            refchain_height: entry.block.unwrap_or(0),
+            deadline_ms: entry.deadline_ms(),
+        }
+    }
+
+    /// Send a finalized message to its destination; record `Delivered` on the receipt.
+    fn dispatch(&mut self, id: MessageId, ctx: &mut Context<Self>) {
+        let Some(entry) = self.state.message(&id) else { return };
+        if entry.state != MessageState::Finalized || !self.dispatching.insert(id) {
+            return;
+        }
+        let Some(dest) = self.chains.get(&entry.msg.destination).cloned() else {
+            self.dispatching.remove(&id);
+            return;
+        };
+        let delivery = Self::delivery_for(entry, false);
+        ctx.spawn(
+            async move { dest.send(Deliver(delivery)).await }
+                .into_actor(self)
+                .then(move |res, act, _ctx| {
+                    let rec = match res {
+                        Ok(Ok(receipt)) => Some(LogRecord::Delivered { id, receipt: receipt.reference, at_ms: now_ms() }),
+                        Ok(Err(e)) => {
+                            tracing::debug!(%id, error = %e, "delivery failed; will retry");
+                            None
+                        }
+                        Err(e) => {
+                            tracing::debug!(%id, error = %e, "chain actor unreachable; will retry");
+                            None
+                        }
+                    };
+                    let fut = rec.map(|r| act.append(vec![r]));
+                    async {}.into_actor(act).then(move |_, act, _| {
+                        let fut: Box<dyn ActorFuture<Router, Output = ()> + Unpin> = match fut {
+                            Some(f) => Box::new(f.map(|_, _, _| ())),
+                            None => Box::new(actix::fut::ready(())),
+                        };
+                        fut.map(move |_, act: &mut Router, _| {
+                            act.dispatching.remove(&id);
+                        })
+                    })
+                }),
+        );
+    }
+
+    /// Time-out handling for one message past its deadline: ask the destination whether it
+    /// applied the message; if it did, record the delivery; if not, record `TimedOut` and
+    /// refund on the source chain.
+    fn expire(&mut self, id: MessageId, ctx: &mut Context<Self>) {
+        let Some(entry) = self.state.message(&id).cloned() else { return };
+        if !self.dispatching.insert(id) {
+            return;
+        }
+        let (Some(dest), Some(src)) = (
+            self.chains.get(&entry.msg.destination).cloned(),
+            self.chains.get(&entry.msg.source).cloned(),
+        ) else {
+            self.dispatching.remove(&id);
+            return;
+        };
+        let refund = Self::delivery_for(&entry, true);
+        let already_timed_out = entry.state == MessageState::TimedOut;
+        ctx.spawn(
+            async move {
+                let applied = if already_timed_out {
+                    Ok(None)
+                } else {
+                    match dest.send(Applied(id.0)).await {
+                        Ok(r) => r,
+                        Err(e) => Err(AdapterError::Unavailable(e.to_string())),
+                    }
+                };
+                match applied {
+                    Ok(Some(receipt)) => vec![LogRecord::Delivered { id, receipt: receipt.reference, at_ms: now_ms() }],
+                    Ok(None) => {
+                        let mut recs = Vec::new();
+                        if !already_timed_out {
+                            recs.push(LogRecord::TimedOut { id, at_ms: now_ms() });
+                        }
+                        match src.send(Deliver(refund)).await {
+                            Ok(Ok(r)) => recs.push(LogRecord::Refunded { id, receipt: r.reference, at_ms: now_ms() }),
+                            _ => tracing::debug!(%id, "refund not applied yet; will retry"),
+                        }
+                        recs
+                    }
+                    Err(e) => {
+                        tracing::debug!(%id, error = %e, "destination unreachable; timeout check retried");
+                        Vec::new()
+                    }
+                }
+            }
+            .into_actor(self)
+            .then(move |recs, act, _| {
+                let fut: Box<dyn ActorFuture<Router, Output = ()> + Unpin> = if recs.is_empty() {
+                    Box::new(actix::fut::ready(()))
+                } else {
+                    Box::new(act.append(recs).map(|_, _, _| ()))
+                };
+                fut.map(move |_, act: &mut Router, _| {
+                    act.dispatching.remove(&id);
+                })
+            }),
+        );
+    }
+
+    fn tick(&mut self, ctx: &mut Context<Self>) {
+        let now = now_ms();
+        for id in self.state.expired(now) {
+            self.expire(id, ctx);
+        }
+        let retry: Vec<MessageId> = self
+            .state
+            .undelivered()
+            .filter(|m| m.deadline_ms() >= now)
+            .map(|m| m.msg.id)
+            .collect();
+        for id in retry {
+            self.dispatch(id, ctx);
+        }
+    }
+}
+
+impl Actor for Router {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(4096);
+        // Re-dispatch what was finalized but not delivered before a restart, then keep
+        // retrying and checking timeouts.
+        self.tick(ctx);
+        ctx.run_interval(Duration::from_millis(250), |act, ctx| act.tick(ctx));
+    }
+}
+
+/// Submit a verified lock event as a message.
+#[derive(Message)]
+#[rtype(result = "Result<SubmitOutcome, SubmitError>")]
+pub struct Submit {
+    /// Source chain.
+    pub source: ChainId,
+    /// The verified event.
+    pub event: LockEvent,
+    /// The evidence it was verified from.
+    pub evidence: Evidence,
+    /// Delivery timeout; `None` for the configured default.
+    pub timeout_secs: Option<u64>,
+}
+
+impl Handler<Submit> for Router {
+    type Result = ResponseActFuture<Self, Result<SubmitOutcome, SubmitError>>;
+
+    fn handle(&mut self, msg: Submit, _ctx: &mut Context<Self>) -> Self::Result {
+        let id = MessageId::derive(&msg.source, &msg.event.locator);
+        if let Some(e) = self.state.message(&id) {
+            let out = SubmitOutcome { id, seq: e.seq, state: e.state, existing: true };
+            return Box::pin(actix::fut::ready(Ok(out)));
+        }
+        if let Some(waiters) = self.inflight.get_mut(&id) {
+            let (tx, rx) = oneshot::channel();
+            waiters.push(tx);
+            return Box::pin(
+                async move {
+                    match rx.await {
+                        Ok(Ok(o)) => Ok(SubmitOutcome { existing: true, ..o }),
+                        Ok(Err(e)) => Err(e),
+                        Err(_) => Err(SubmitError::Overloaded("router restarted".into())),
+                    }
+                }
+                .into_actor(self),
+            );
+        }
+        let early = |e| -> Self::Result { Box::pin(actix::fut::ready(Err(e))) };
+        if let Some(f) = &self.failed {
+            return early(SubmitError::Log(f.clone()));
+        }
+        let destination = ChainId(msg.event.destination.clone());
+        if !self.chains.contains_key(&destination) {
+            return early(SubmitError::UnknownChain(destination.0));
+        }
+        if destination == msg.source {
+            return early(SubmitError::SameChain(destination.0));
+        }
+        if msg.event.amount == 0 {
+            return early(SubmitError::ZeroAmount);
+        }
+        let route = (msg.source.clone(), destination.clone());
+        if let Err(ms) = self.take_token(&route) {
+            return early(SubmitError::RateLimited {
+                route: format!("{}→{}", route.0, route.1),
+                retry_after_ms: ms,
+            });
+        }
+        let from_state = self.state.next_nonce(&route.0, &route.1);
+        let nonce_slot = self.next_nonce.entry(route.clone()).or_insert(from_state);
+        let route_nonce = (*nonce_slot).max(from_state);
+        *nonce_slot = route_nonce + 1;
+        let message = CrossChainMessage {
+            id,
+            source: msg.source,
+            destination,
+            route_nonce,
+            sender: msg.event.sender,
+            recipient: msg.event.recipient,
+            asset: msg.event.asset,
+            amount: msg.event.amount,
+            timeout_secs: msg.timeout_secs.unwrap_or(self.cfg.default_timeout_secs),
+            evidence: crate::message::SourceEvidence {
+                locator: msg.evidence.locator,
+                header: msg.evidence.header,
+                proof: msg.evidence.proof,
+                event: msg.evidence.event,
+            },
+        };
+        self.inflight.insert(id, Vec::new());
+        let rec = LogRecord::Accepted { msg: message, at_ms: now_ms() };
+        Box::pin(self.append(vec![rec]).map(move |res, act, _| {
+            let waiters = act.inflight.remove(&id).unwrap_or_default();
+            let out = match res {
+                Ok(range) => Ok(SubmitOutcome {
+                    id,
+                    seq: range.start,
+                    state: act.state.message(&id).map_or(MessageState::Committed, |m| m.state),
+                    existing: false,
+                }),
+                Err(LogError::Overloaded) => {
+                    // Nothing was written: give the nonce back if it is still the last one.
+                    if let Some(n) = act.next_nonce.get_mut(&route) {
+                        if *n == route_nonce + 1 {
+                            *n = route_nonce;
+                        }
+                    }
+                    Err(SubmitError::Overloaded("commit log queue is full".into()))
+                }
+                Err(e) => Err(SubmitError::Log(e.to_string())),
+            };
+            for w in waiters {
+                let _ = w.send(out.clone());
+            }
+            out
+        }))
+    }
+}
+
+/// Append records (the reference chain's seal and finality records).
+#[derive(Message)]
+#[rtype(result = "Result<std::ops::Range<u64>, String>")]
+pub struct AppendRecords(pub Vec<LogRecord>);
+
+impl Handler<AppendRecords> for Router {
+    type Result = ResponseActFuture<Self, Result<std::ops::Range<u64>, String>>;
+    fn handle(&mut self, msg: AppendRecords, _ctx: &mut Context<Self>) -> Self::Result {
+        Box::pin(self.append(msg.0).map(|r, _, _| r.map_err(|e| e.to_string())))
+    }
+}
+
+/// The reference chain's view of the state: what to seal or finalize next.
+#[derive(Debug, Clone)]
+pub struct ChainView {
+    /// The last block's header, with whether it is finalized.
+    pub head: Option<(crate::refchain::BlockHeader, bool)>,
+    /// One past the last sealed log entry.
+    pub sealed_end: u64,
+    /// Next log sequence number (everything below is durable and applied).
+    pub next_seq: u64,
+}
+
+/// Ask for a [`ChainView`].
+#[derive(Message)]
+#[rtype(result = "ChainView")]
+pub struct GetChainView;
+
+impl Handler<GetChainView> for Router {
+    type Result = MessageResult<GetChainView>;
+    fn handle(&mut self, _: GetChainView, _ctx: &mut Context<Self>) -> Self::Result {
+        MessageResult(ChainView {
+            head: self.state.blocks().last().map(|b| (b.header.clone(), b.qc.is_some())),
+            sealed_end: self.state.sealed_end(),
+            next_seq: self.state.next_seq(),
+        })
+    }
+}
+
+/// Look a message up.
+#[derive(Message)]
+#[rtype(result = "Option<MessageEntry>")]
+pub struct GetMessage(pub MessageId);
+
+impl Handler<GetMessage> for Router {
+    type Result = MessageResult<GetMessage>;
+    fn handle(&mut self, m: GetMessage, _ctx: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.state.message(&m.0).cloned())
+    }
+}
+
+/// A snapshot of the whole state (tests, `log inspect`, the API's listings).
+#[derive(Message)]
+#[rtype(result = "HubState")]
+pub struct GetState;
+
+impl Handler<GetState> for Router {
+    type Result = MessageResult<GetState>;
+    fn handle(&mut self, _: GetState, _ctx: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.state.clone())
+    }
+}

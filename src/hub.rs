@@ -1,0 +1,252 @@
+//! Starting, driving and stopping the whole actor system on one data directory.
+
+use crate::actors::chain::VerifyEvidence;
+use crate::actors::router::{GetMessage, GetState, Submit};
+use crate::actors::{
+    AdapterFactory, ChainActor, CityRelayActor, ReferenceChainActor, RelayBehaviour, RootCache, Router,
+    StatusEvent, SubmitError, SubmitOutcome,
+};
+use crate::config::{ChainConfig, Config};
+use crate::log::{decode_record, CommitLog, RedbLog};
+use crate::message::{ChainId, MessageId};
+use crate::record::LogRecord;
+use crate::refchain::{load_or_generate_keys, RelayInfo, RelaySet};
+use crate::state::{HubState, MessageEntry};
+use actix::prelude::*;
+use meridian_adapters::mock::{MockAdapter, MockChain};
+use meridian_adapters::{ChainAdapter, Evidence};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use tokio::sync::broadcast;
+
+/// Why the hub could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    /// The commit log could not be opened or read.
+    #[error("commit log: {0}")]
+    Log(String),
+    /// A log record does not decode or apply.
+    #[error("log record {seq}: {reason}")]
+    Replay {
+        /// Its sequence number.
+        seq: u64,
+        /// Why.
+        reason: String,
+    },
+    /// Relay keys could not be loaded.
+    #[error("relay keys: {0}")]
+    Keys(#[from] crate::refchain::KeyError),
+    /// A chain could not be set up.
+    #[error("chain {0}: {1}")]
+    Chain(String, String),
+}
+
+/// A connected chain as the hub is started with it.
+pub struct ChainSpec {
+    /// Its configuration.
+    pub config: ChainConfig,
+    /// Builds its adapter (again after a crash).
+    pub factory: AdapterFactory,
+}
+
+impl ChainSpec {
+    /// A mock chain spec whose adapter talks to `chain`.
+    pub fn mock(config: ChainConfig, chain: MockChain) -> Self {
+        let keys = chain.validator_keys();
+        let factory: AdapterFactory = Arc::new(move || {
+            MockAdapter::new(chain.clone(), &keys).map(|a| Box::new(a) as Box<dyn ChainAdapter>)
+        });
+        ChainSpec { config, factory }
+    }
+}
+
+/// Options beyond the configuration (tests inject faults here).
+#[derive(Debug, Clone, Default)]
+pub struct HubOptions {
+    /// Behaviour per relay index; missing = honest.
+    pub relay_behaviour: HashMap<u16, RelayBehaviour>,
+}
+
+/// A running hub.
+pub struct Hub {
+    router: Addr<Router>,
+    chains: HashMap<ChainId, Addr<ChainActor>>,
+    events: broadcast::Sender<StatusEvent>,
+    log: Arc<dyn CommitLog>,
+    relay_set: Arc<RelaySet>,
+    restarts: HashMap<ChainId, Arc<AtomicU64>>,
+    arbiters: Vec<Arbiter>,
+    _refchain: Addr<ReferenceChainActor>,
+}
+
+/// Read every record of `log` into a fresh state.
+pub async fn replay(log: &dyn CommitLog) -> Result<HubState, HubError> {
+    let mut state = HubState::new();
+    let mut next = 0u64;
+    loop {
+        let batch = log.read(next, 8192).await.map_err(|e| HubError::Log(e.to_string()))?;
+        if batch.is_empty() {
+            break;
+        }
+        for (seq, bytes) in batch {
+            let rec: LogRecord = decode_record(&bytes).map_err(|e| HubError::Replay { seq, reason: e.to_string() })?;
+            state
+                .apply(seq, &rec)
+                .map_err(|e| HubError::Replay { seq, reason: e.to_string() })?;
+            next = seq + 1;
+        }
+    }
+    Ok(state)
+}
+
+impl Hub {
+    /// Open `data_dir` (creating it), replay the log and start every actor. Must be called
+    /// inside an actix system.
+    pub async fn start(
+        config: &Config,
+        data_dir: &Path,
+        chains: Vec<ChainSpec>,
+        options: HubOptions,
+    ) -> Result<Hub, HubError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| HubError::Log(format!("{}: {e}", data_dir.display())))?;
+        let log: Arc<dyn CommitLog> = Arc::new(
+            RedbLog::open(&data_dir.join("log.redb"), config.hub.log.queue_capacity, config.hub.log.max_batch_entries)
+                .map_err(|e| HubError::Log(e.to_string()))?,
+        );
+        Self::start_on_log(config, data_dir, log, chains, options).await
+    }
+
+    /// [`Hub::start`] on an already opened log.
+    pub async fn start_on_log(
+        config: &Config,
+        data_dir: &Path,
+        log: Arc<dyn CommitLog>,
+        chains: Vec<ChainSpec>,
+        options: HubOptions,
+    ) -> Result<Hub, HubError> {
+        let state = replay(log.as_ref()).await?;
+        let ids: Vec<String> = config.cities.iter().map(|c| c.id.clone()).collect();
+        let keys = load_or_generate_keys(&data_dir.join("relay-keys"), &ids)?;
+        let relay_set = Arc::new(RelaySet {
+            relays: keys.iter().map(|k| RelayInfo { id: k.id.clone(), public_key: k.public_key() }).collect(),
+        });
+        let last_final = state
+            .blocks()
+            .iter()
+            .rev()
+            .find(|b| b.qc.is_some())
+            .map(|b| (b.header.height, b.header.hash(), b.header.log_end));
+
+        let mut arbiters = Vec::new();
+        let mut chain_addrs = HashMap::new();
+        let mut restarts = HashMap::new();
+        for spec in chains {
+            let id = ChainId(spec.config.id.clone());
+            let lc = Arc::new(Mutex::new(state.light_client(&id).map(<[u8]>::to_vec)));
+            let counter = Arc::new(AtomicU64::new(0));
+            let arbiter = Arbiter::new();
+            let factory = spec.factory.clone();
+            let cid = spec.config.id.clone();
+            let c2 = counter.clone();
+            let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| ChainActor::new(&cid, factory, lc, c2));
+            arbiters.push(arbiter);
+            restarts.insert(id.clone(), counter);
+            chain_addrs.insert(id, addr);
+        }
+
+        let (events, _) = broadcast::channel(65536);
+        let router = Router::new(state, log.clone(), chain_addrs.clone(), config.hub.router.clone(), events.clone()).start();
+
+        let cache = RootCache::default();
+        let relay_arbiter = Arbiter::new();
+        let mut relays = Vec::with_capacity(keys.len());
+        for (i, key) in keys.into_iter().enumerate() {
+            let index = u16::try_from(i).map_err(|_| HubError::Chain("relays".into(), "too many".into()))?;
+            let behaviour = options.relay_behaviour.get(&index).copied().unwrap_or(RelayBehaviour::Honest);
+            let (log, cache, set_hash) = (log.clone(), cache.clone(), relay_set.hash());
+            relays.push(CityRelayActor::start_in_arbiter(&relay_arbiter.handle(), move |_| {
+                CityRelayActor::new(index, key, log, set_hash, behaviour, cache, last_final)
+            }));
+        }
+        arbiters.push(relay_arbiter);
+        let refchain = ReferenceChainActor::new(
+            router.clone(),
+            log.clone(),
+            relays,
+            relay_set.clone(),
+            config.hub.refchain.clone(),
+            cache,
+        )
+        .start();
+        Ok(Hub { router, chains: chain_addrs, events, log, relay_set, restarts, arbiters, _refchain: refchain })
+    }
+
+    /// Verify `evidence` on `source` and, if it holds, commit it as a message. Answers only
+    /// once the message is durable (or was already known).
+    pub async fn submit(
+        &self,
+        source: &ChainId,
+        evidence: Evidence,
+        timeout_secs: Option<u64>,
+    ) -> Result<SubmitOutcome, SubmitError> {
+        let chain = self.chains.get(source).ok_or_else(|| SubmitError::UnknownChain(source.0.clone()))?;
+        let event = chain
+            .send(VerifyEvidence(evidence.clone()))
+            .await
+            .map_err(|e| SubmitError::Overloaded(e.to_string()))?
+            .map_err(|e| SubmitError::Rejected(e.to_string()))?;
+        self.router
+            .send(Submit { source: source.clone(), event, evidence, timeout_secs })
+            .await
+            .map_err(|e| SubmitError::Overloaded(e.to_string()))?
+    }
+
+    /// The message with `id`, if committed.
+    pub async fn message(&self, id: MessageId) -> Option<MessageEntry> {
+        self.router.send(GetMessage(id)).await.ok().flatten()
+    }
+
+    /// A snapshot of the hub state.
+    pub async fn state(&self) -> Option<HubState> {
+        self.router.send(GetState).await.ok()
+    }
+
+    /// Status changes from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<StatusEvent> {
+        self.events.subscribe()
+    }
+
+    /// The commit log.
+    pub fn log(&self) -> Arc<dyn CommitLog> {
+        self.log.clone()
+    }
+
+    /// The city-relay set.
+    pub fn relay_set(&self) -> Arc<RelaySet> {
+        self.relay_set.clone()
+    }
+
+    /// How often the chain actor of `chain` was restarted after a panic.
+    pub fn chain_restarts(&self, chain: &ChainId) -> u64 {
+        self.restarts.get(chain).map_or(0, |c| c.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// The chain actor of `chain` (tests send it messages directly).
+    pub fn chain_actor(&self, chain: &ChainId) -> Option<Addr<ChainActor>> {
+        self.chains.get(chain).cloned()
+    }
+
+    /// Stop every arbiter this hub started. The caller stops the actix system itself.
+    pub fn stop(self) {
+        for a in &self.arbiters {
+            a.stop();
+        }
+    }
+}
+
+/// The default data directory.
+pub fn default_data_dir() -> PathBuf {
+    PathBuf::from("data")
+}
