@@ -60,6 +60,31 @@ pub fn sha512_half(parts: &[&[u8]]) -> Hash32 {
     out
 }
 
+/// A digest shown as lowercase hex in messages (errors name the hashes that did not match).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct HexHash(pub Hash32);
+
+impl std::fmt::Display for HexHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for HexHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "0x{self}")
+    }
+}
+
+impl From<Hash32> for HexHash {
+    fn from(h: Hash32) -> Self {
+        HexHash(h)
+    }
+}
+
 /// A hash algorithm chosen at run time (FISCO BCOS and ChainSQL chains pick theirs per chain).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]

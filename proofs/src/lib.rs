@@ -34,4 +34,4 @@ pub mod test_utils;
 
 pub use document::{verify_document, DocumentError, Verdict};
 pub use error::{ProofError, Result};
-pub use hash::{Hash32, HashAlg};
+pub use hash::{Hash32, HashAlg, HexHash};
