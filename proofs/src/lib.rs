@@ -18,6 +18,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod document;
 pub mod eosio;
 pub mod error;

@@ -5,6 +5,7 @@
 //! RFC 9162 §2.1.3.2 (inclusion) and §2.1.4.2 (consistency), which check the proof's length
 //! exactly, so a proof with an extra or missing element is rejected.
 
+use crate::audit::{split, PathError};
 use crate::hash::{sha256, Hash32, HexHash};
 use thiserror::Error;
 
@@ -80,9 +81,7 @@ pub fn empty_root() -> Hash32 {
 
 /// Number of elements in an inclusion proof for `index` in a tree of `size` (index < size).
 pub fn inclusion_proof_len(index: u64, size: u64) -> usize {
-    let inner = (64 - (index ^ (size - 1)).leading_zeros()) as usize;
-    let border = (index >> inner).count_ones() as usize;
-    inner + border
+    crate::audit::path_len(index, size)
 }
 
 /// Verify that `leaf_hash` sits at `index` in the tree of `size` leaves whose root is `root`.
@@ -110,35 +109,10 @@ pub fn root_from_inclusion(
     size: u64,
     proof: &[Hash32],
 ) -> Result<Hash32, Rfc6962Error> {
-    if index >= size {
-        return Err(Rfc6962Error::IndexOutOfRange { index, size });
-    }
-    let expected = inclusion_proof_len(index, size);
-    if proof.len() != expected {
-        return Err(Rfc6962Error::ProofLength {
-            expected,
-            got: proof.len(),
-        });
-    }
-    let mut fnode = index;
-    let mut snode = size - 1;
-    let mut r = *leaf_hash;
-    for p in proof {
-        if fnode & 1 == 1 || fnode == snode {
-            r = node_hash(p, &r);
-            while fnode & 1 == 0 && fnode != 0 {
-                fnode >>= 1;
-                snode >>= 1;
-            }
-        } else {
-            r = node_hash(&r, p);
-        }
-        fnode >>= 1;
-        snode >>= 1;
-    }
-    // The length check above guarantees the walk ends at the root.
-    debug_assert_eq!(snode, 0);
-    Ok(r)
+    crate::audit::fold_path(leaf_hash, index, size, proof, node_hash).map_err(|e| match e {
+        PathError::IndexOutOfRange { index, size } => Rfc6962Error::IndexOutOfRange { index, size },
+        PathError::ProofLength { expected, got } => Rfc6962Error::ProofLength { expected, got },
+    })
 }
 
 /// Verify that the tree of `new_size` leaves with root `new_root` extends the tree of
@@ -404,11 +378,6 @@ impl MerkleTree {
             out.push(self.subtree(start, k));
         }
     }
-}
-
-/// The largest power of two strictly below `n` (n ≥ 2).
-fn split(n: u64) -> u64 {
-    1u64 << (63 - (n - 1).leading_zeros())
 }
 
 #[cfg(test)]
