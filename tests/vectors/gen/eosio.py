@@ -227,6 +227,22 @@ def check_spring_unit_test_formulas():
     return n
 
 
+def eos_block1_id():
+    """EOS mainnet block 1 (get_block JSON as published in several public repositories):
+    timestamp 2018-06-08T08:08:08.500, producer "", confirmed 1, previous 0, transaction_mroot 0,
+    action_mroot aca376f2... (the chain id), schedule_version 0, new_producers null, no extensions.
+    block_header::calculate_id (spring libraries/chain/block_header.cpp): sha256(fc::raw header),
+    first 4 bytes replaced by the block number big-endian."""
+    import struct
+    slot = (1528445288500 - 946684800000) // 500  # block_timestamp_type: 500 ms slots since 2000-01-01
+    hdr = (struct.pack("<IQH", slot, 0, 1) + bytes(32) + bytes(32)
+           + bytes.fromhex("aca376f206b8fc25a6ed44dbdc66547c36c6c33e3a119ffbeaef943642f0e906")
+           + struct.pack("<I", 0) + b"\0" + b"\0")
+    bid = struct.pack(">I", 1) + sha256(hdr)[4:]
+    assert bid.hex() == "00000001405147477ab2f5f51cda427b638191c66d2c59aa392d5c2c98076cb0"
+    return hdr, bid
+
+
 SPRING = "AntelopeIO/spring@17ed17f6826409a998332b94074dace2cb1fdb47"
 UT = SPRING + " unittests/merkle_tree_tests.cpp"
 
@@ -306,6 +322,13 @@ def main():
         p, _ = legacy_proof(ids_k, i)
         assert not tamper_ok(leg_doc(ids_k[i], legacy_root(ids_k), p))
 
+    hdr, bid = eos_block1_id()
+    blockid = ("Block id example (no vector format): EOS mainnet block 1, header fields as returned by get_block "
+               "(timestamp 2018-06-08T08:08:08.500, producer \"\", confirmed 1, previous/transaction_mroot zero, "
+               "action_mroot aca376f2...0e906, schedule_version 0, no new_producers, no extensions); fc::raw header bytes "
+               "`%s`, sha256 = `%s`; with the first 4 bytes replaced by the block number (BE) this is the published id "
+               "`%s` (block_header::calculate_id, %s libraries/chain/block_header.cpp). Asserted by gen/eosio.py.\n"
+               % (hdr.hex(), sha256(hdr).hex(), bid.hex(), SPRING))
     notes = {
         "eosio-legacy": (
             "Algorithm: %s libraries/chain/include/eosio/chain/merkle_legacy.hpp `calculate_merkle_legacy` "
@@ -313,10 +336,10 @@ def main():
             "whose comment says the side bit spares proofs from indicating left/right). "
             "No hex constants exist in the Spring unit test; its formulas (multiple_appends_legacy, trees of 1..9) are asserted by gen/eosio.py.\n\n"
             "Not emitted (valid, but a flip of bit 0x80 of a sibling's byte 0 cannot change the root, because "
-            "that sibling is the node's own duplicate): %s (tree size, leaf index).\n" % (SPRING, ", ".join("(%d,%d)" % x for x in skipped))),
+            "that sibling is the node's own duplicate): %s (tree size, leaf index).\n\n%s" % (SPRING, ", ".join("(%d,%d)" % x for x in skipped), blockid)),
         "eosio-savanna": (
             "Algorithm: %s libraries/chain/include/eosio/chain/merkle.hpp `calculate_merkle` (bit_floor split). "
-            "No hex constants exist in the Spring unit test; its formulas (multiple_appends, trees of 1..9) are asserted by gen/eosio.py.\n" % SPRING),
+            "No hex constants exist in the Spring unit test; its formulas (multiple_appends, trees of 1..9) are asserted by gen/eosio.py.\n\n%s" % (SPRING, blockid)),
     }
     for fmt in out:
         base = os.path.join(VEC, fmt)
