@@ -525,6 +525,17 @@ PORTAL_HEADERS = [
 HIST = "tests/mainnet/history/"
 
 
+def logs_bloom(logs):
+    b = bytearray(256)
+    for addr, topics, _data in logs:
+        for x in [addr] + list(topics):
+            d = keccak(x)
+            for i in (0, 2, 4):
+                bit = ((d[i] << 8) | d[i + 1]) & 2047
+                b[255 - bit // 8] |= 1 << (bit % 8)
+    return bytes(b)
+
+
 def import_real():
     """Write the real-chain vectors (headers, eth_getProof, a real transaction trie)."""
     # --- headers
@@ -586,20 +597,20 @@ def import_real():
     other = json.loads(git_show(HELIOS, "tests/testdata/rpc/block_miner_proof.json"))
     bad = dict(real_acct, root=blk["receiptsRoot"])
     emit(MPT_DIR, "invalid", "real-account-wrong-root", bad, False,
-         "deposit-contract account proof (helios) with root = receiptsRoot of block 21925176")
+         "deposit-contract account proof (mainnet-21925176-account-deposit-contract.json, from helios) with root = receiptsRoot of block 21925176")
     acct = rlp_decode(unh(real_acct["value"]))
     acct[1] = (int.from_bytes(acct[1], "big") + 1)
     emit(MPT_DIR, "invalid", "real-account-wrong-balance", dict(real_acct, value=h(rlp_encode(acct))), False,
-         "deposit-contract account proof (helios) with balance + 1 wei in the claimed value")
+         "deposit-contract account proof (mainnet-21925176-account-deposit-contract.json, from helios) with balance + 1 wei in the claimed value")
     emit(MPT_DIR, "invalid", "real-account-null-where-present", dict(real_acct, value=None), False,
-         "deposit-contract account proof (helios) claiming absence")
+         "deposit-contract account proof (mainnet-21925176-account-deposit-contract.json, from helios) claiming absence")
     emit(MPT_DIR, "invalid", "real-account-proof-for-other-key",
          dict(real_acct, key=h(keccak(unh(other["address"])))), False,
-         "deposit-contract account proof (helios) presented for the titan-builder account's key")
+         "deposit-contract account proof (mainnet-21925176-account-deposit-contract.json, from helios) presented for the titan-builder account's key")
     emit(MPT_DIR, "invalid", "real-account-truncated", dict(real_acct, proof=real_acct["proof"][:-1]), False,
-         "deposit-contract account proof (helios) without its last (leaf) node")
+         "deposit-contract account proof (mainnet-21925176-account-deposit-contract.json, from helios) without its last (leaf) node")
     emit(MPT_DIR, "invalid", "real-account-root-node-only", dict(real_acct, proof=real_acct["proof"][:1]), False,
-         "deposit-contract account proof (helios) truncated to the root node")
+         "deposit-contract account proof (mainnet-21925176-account-deposit-contract.json, from helios) truncated to the root node")
 
     # --- a real transaction trie: block 19426587 (first Cancun block) from portal-spec-tests
     raw, f, bd = headers[19426587]
@@ -628,6 +639,42 @@ def import_real():
              "transaction %d of mainnet block 19426587 (portal-spec-tests @ %s %sblock_data/"
              "block-data-19426587.yaml body); trie rebuilt with py-trie %s, its root equals the "
              "header's transactionsRoot; proof extracted by eth.py" % (i, phead, HIST, PYTRIE_VERSION))
+    tx0 = json.load(open(os.path.join(MPT_DIR, "mainnet-19426587-tx0.json")))
+    emit(MPT_DIR, "invalid", "real-tx0-against-receipts-root", dict(tx0, root=h(f["receiptsRoot"])), False,
+         "transaction 0 proof of mainnet block 19426587 presented against that block's receiptsRoot")
+
+    # --- the same block's receipt trie. portal-spec-tests stores receipts as
+    # [type, status, cumulativeGas, logs] (no bloom); rebuild the consensus encoding
+    # (type byte ‖ rlp([status, cumulativeGas, bloom, logs]), legacy without the type byte)
+    rc = rlp_decode(unh(yaml_field(bd, "receipts")))
+    ritems = []
+    for i, (typ, status, gas, logs) in enumerate(rc):
+        enc = rlp_encode([status, gas, logs_bloom(logs), logs])
+        ty = int.from_bytes(typ, "big")
+        ritems.append((rlp_encode(i), (bytes([ty]) + enc) if ty else enc))
+    rt, rdb = build_trie(ritems)
+    assert rt.root_hash == f["receiptsRoot"], "receipts root mismatch"
+    picked = []
+    for want in [0, len(ritems) - 1]:
+        for i in range(want, -1, -1):
+            doc = mpt_doc(rt, rdb, ritems[i][0], ritems[i][1])
+            if fits(doc):
+                break
+        if i in picked:
+            continue
+        picked.append(i)
+        emit(MPT_DIR, "", "mainnet-19426587-receipt%d" % i, doc, True,
+             "receipt %d of mainnet block 19426587 (portal-spec-tests @ %s %sblock_data/block-data-19426587.yaml "
+             "receipts, re-encoded with their logs bloom); trie rebuilt with py-trie %s, its root equals the "
+             "header's receiptsRoot; proof extracted by eth.py" % (i, phead, HIST, PYTRIE_VERSION))
+        if len(picked) == 1:
+            v = unh(doc["value"])
+            ty, payload = (v[:1], v[1:]) if v[0] < 0xC0 else (b"", v)
+            r = rlp_decode(payload)
+            r[0] = b"" if r[0] == b"\x01" else b"\x01"
+            emit(MPT_DIR, "invalid", "real-receipt%d-status-flipped" % i, dict(doc, value=h(ty + rlp_encode(r))),
+                 False, "receipt %d proof of mainnet block 19426587 claiming the opposite status" % i)
+
     k = rlp_encode(n)
     doc = {"format": "eth-mpt", "root": h(f["transactionsRoot"]), "key": h(k), "value": None,
            "proof": [h(x) for x in extract_proof(t, db, k)]}
