@@ -170,7 +170,9 @@ mod tests {
                 let p = savanna_proof(&v, i).expect("member");
                 verify_savanna(&v[i], i as u64, n as u64, &p, &sr).expect("savanna");
                 if n > 1 {
-                    assert!(verify_savanna(&v[i], ((i + 1) % n) as u64, n as u64, &p, &sr).is_err());
+                    assert!(
+                        verify_savanna(&v[i], ((i + 1) % n) as u64, n as u64, &p, &sr).is_err()
+                    );
                 }
             }
         }

@@ -252,7 +252,16 @@ impl V2Tree {
     }
 }
 
-/// Verify a 3.x proof: the flat RPC list of `count (4 bytes BE), hashes…` groups.
+/// A 3.x group count as the RPC sends it: an `h256` whose first 4 bytes are the count (BE) and
+/// the other 28 are zero (`setNumberToHash` in bcos-crypto's `Merkle.h`).
+pub fn v3_count(count: u32) -> Vec<u8> {
+    let mut v = vec![0u8; 32];
+    v[..4].copy_from_slice(&count.to_be_bytes());
+    v
+}
+
+/// Verify a 3.x proof: the flat RPC list of `count, hashes…` groups, leaf group first. A block
+/// of one transaction has the proof `[leaf]` and the root `leaf`.
 pub fn verify_v3(
     alg: FiscoHash,
     leaf_hash: &Hash32,
@@ -260,43 +269,62 @@ pub fn verify_v3(
     proof: &[Vec<u8>],
 ) -> Result<(), FiscoError> {
     let mut cur = *leaf_hash;
-    let mut i = 0usize;
-    let mut group = 0usize;
-    while i < proof.len() {
-        let count_bytes: [u8; 4] =
-            proof[i]
-                .as_slice()
-                .try_into()
-                .map_err(|_| FiscoError::BadGroup {
-                    index: i,
-                    reason: format!("count is {} bytes, expected 4", proof[i].len()),
-                })?;
-        let count = u32::from_be_bytes(count_bytes) as usize;
-        if count == 0 || count > proof.len() - i - 1 {
+    match proof {
+        [] => {
             return Err(FiscoError::BadGroup {
-                index: i,
-                reason: format!("group count {count} does not fit the list"),
-            });
+                index: 0,
+                reason: "empty proof (a lone transaction's proof is [leaf])".into(),
+            })
         }
-        let members = &proof[i + 1..i + 1 + count];
-        for (k, m) in members.iter().enumerate() {
-            if m.len() != 32 {
-                return Err(FiscoError::BadGroup {
-                    index: i + 1 + k,
-                    reason: format!("member is {} bytes, expected 32", m.len()),
+        [only] => {
+            if only.as_slice() != leaf_hash {
+                return Err(FiscoError::NotInGroup {
+                    group: 0,
+                    current: HexHash(cur),
                 });
             }
         }
-        if !members.iter().any(|m| m.as_slice() == cur) {
-            return Err(FiscoError::NotInGroup {
-                group,
-                current: HexHash(cur),
-            });
+        _ => {
+            let mut i = 0usize;
+            let mut group = 0usize;
+            while i < proof.len() {
+                let c = &proof[i];
+                let count = if c.len() == 32 && c[4..].iter().all(|b| *b == 0) {
+                    u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize
+                } else {
+                    return Err(FiscoError::BadGroup {
+                        index: i,
+                        reason: "a group count is 32 bytes: 4-byte big-endian count, 28 zero bytes"
+                            .into(),
+                    });
+                };
+                if !(1..=2).contains(&count) || count > proof.len() - i - 1 {
+                    return Err(FiscoError::BadGroup {
+                        index: i,
+                        reason: format!("group count {count} is not 1 or 2 within the list"),
+                    });
+                }
+                let members = &proof[i + 1..i + 1 + count];
+                for (k, m) in members.iter().enumerate() {
+                    if m.len() != 32 {
+                        return Err(FiscoError::BadGroup {
+                            index: i + 1 + k,
+                            reason: format!("member is {} bytes, expected 32", m.len()),
+                        });
+                    }
+                }
+                if !members.iter().any(|m| m.as_slice() == cur) {
+                    return Err(FiscoError::NotInGroup {
+                        group,
+                        current: HexHash(cur),
+                    });
+                }
+                let parts: Vec<&[u8]> = members.iter().map(Vec::as_slice).collect();
+                cur = alg.digest(&parts);
+                i += 1 + count;
+                group += 1;
+            }
         }
-        let parts: Vec<&[u8]> = members.iter().map(Vec::as_slice).collect();
-        cur = alg.digest(&parts);
-        i += 1 + count;
-        group += 1;
     }
     if &cur != root {
         return Err(FiscoError::RootMismatch {
@@ -310,7 +338,6 @@ pub fn verify_v3(
 /// The 3.x binary tree: pairs hashed level by level, a lone last node hashed alone.
 #[derive(Debug, Clone)]
 pub struct V3Tree {
-    alg: FiscoHash,
     levels: Vec<Vec<Hash32>>,
 }
 
@@ -332,15 +359,16 @@ impl V3Tree {
                 .unwrap_or_default();
             levels.push(next);
         }
-        V3Tree { alg, levels }
+        V3Tree { levels }
     }
 
-    /// The root (the leaf itself for one leaf; the hash of nothing when empty).
+    /// The root (the leaf itself for one leaf; 32 zero bytes when empty).
     pub fn root(&self) -> Hash32 {
-        match self.levels.last().and_then(|l| l.first()) {
-            Some(top) => *top,
-            None => self.alg.digest(&[]),
-        }
+        self.levels
+            .last()
+            .and_then(|l| l.first())
+            .copied()
+            .unwrap_or([0; 32])
     }
 
     /// The flat proof list of leaf `index`.
@@ -348,12 +376,15 @@ impl V3Tree {
         if index >= self.levels.first()?.len() {
             return None;
         }
+        if self.levels.len() == 1 {
+            return Some(vec![self.levels[0][index].to_vec()]);
+        }
         let mut out = Vec::new();
         let mut i = index;
         for level in &self.levels[..self.levels.len() - 1] {
             let start = i / 2 * 2;
             let end = (start + 2).min(level.len());
-            out.push(((end - start) as u32).to_be_bytes().to_vec());
+            out.push(v3_count((end - start) as u32));
             out.extend(level[start..end].iter().map(|h| h.to_vec()));
             i /= 2;
         }
@@ -441,12 +472,12 @@ mod tests {
                 let hs = hashes(n);
                 let t = V2Tree::new(alg, &hs);
                 let root = t.root();
-                for i in 0..n {
+                for (i, h) in hs.iter().enumerate() {
                     let p = t.proof(i).expect("member");
-                    verify_v2(alg, i as u64, &hs[i], &root, &p).expect("verifies");
+                    verify_v2(alg, i as u64, h, &root, &p).expect("verifies");
                     if n > 1 {
                         let other = (i + 1) % n;
-                        assert!(verify_v2(alg, other as u64, &hs[i], &root, &p).is_err());
+                        assert!(verify_v2(alg, other as u64, h, &root, &p).is_err());
                     }
                 }
             }

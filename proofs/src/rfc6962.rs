@@ -137,7 +137,11 @@ pub fn verify_consistency(
                 got: proof.len(),
             });
         }
-        let expected_old = if old_size == 0 { empty_root() } else { *new_root };
+        let expected_old = if old_size == 0 {
+            empty_root()
+        } else {
+            *new_root
+        };
         if old_root != &expected_old {
             return Err(Rfc6962Error::OldRootMismatch {
                 claimed: HexHash(*old_root),

@@ -105,6 +105,20 @@ pub fn load_vectors() -> std::io::Result<(Vec<Vector>, Vec<Vector>)> {
     Ok((valid, invalid))
 }
 
+/// Documents that must be reported malformed (exit 2): `tests/vectors/<format>/malformed/*.json`.
+pub fn load_malformed() -> std::io::Result<Vec<Vector>> {
+    let mut out = Vec::new();
+    let mut dirs: Vec<_> = std::fs::read_dir(vectors_dir())?
+        .filter_map(|e| e.ok().map(|e| e.path().join("malformed")))
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        read_json_files(&dir, &mut out)?;
+    }
+    Ok(out)
+}
+
 fn read_json_files(dir: &Path, out: &mut Vec<Vector>) -> std::io::Result<()> {
     let mut files: Vec<_> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))

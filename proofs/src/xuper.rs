@@ -160,15 +160,17 @@ mod tests {
     #[test]
     fn every_member() {
         for n in 1..=33usize {
-            let ids: Vec<Hash32> = (0..n as u32).map(|i| dsha256(&[&i.to_be_bytes()])).collect();
+            let ids: Vec<Hash32> = (0..n as u32)
+                .map(|i| dsha256(&[&i.to_be_bytes()]))
+                .collect();
             let t = Tree::new(&ids);
             let root = t.root().expect("root");
             if n == 1 {
                 assert_eq!(root, ids[0]);
             }
-            for i in 0..n {
+            for (i, id) in ids.iter().enumerate() {
                 let p = t.proof(i).expect("member");
-                verify(&ids[i], i as u64, n as u64, &p, &root).expect("verifies");
+                verify(id, i as u64, n as u64, &p, &root).expect("verifies");
             }
         }
     }

@@ -2,7 +2,7 @@
 //! rejected, and every single-byte change to any hash, node or leaf of a valid document is
 //! rejected as an invalid claim (never accepted, never reported as malformed).
 
-use meridian_proofs::test_utils::{load_vectors, tamper_all};
+use meridian_proofs::test_utils::{load_malformed, load_vectors, tamper_all};
 use meridian_proofs::{document::verify_value, Verdict};
 
 #[test]
@@ -25,6 +25,14 @@ fn false_claims_are_invalid() {
             "{}: {r:?}",
             v.path.display()
         );
+    }
+}
+
+#[test]
+fn malformed_documents_are_errors_not_verdicts() {
+    for v in load_malformed().expect("vectors load") {
+        let r = verify_value(v.doc.clone());
+        assert!(r.is_err(), "{}: {r:?}", v.path.display());
     }
 }
 

@@ -61,7 +61,7 @@ pub struct FiscoV3Doc {
     pub leaf_hash: Hex32,
     /// The block's transaction (or receipt) root.
     pub root: Hex32,
-    /// The flat list: count (4 bytes BE), hashes…, count, hashes…
+    /// The flat list: count, hashes…, count, hashes… (a count is 32 bytes: 4-byte BE, 28 zeros).
     pub proof: Vec<HexBytes>,
 }
 

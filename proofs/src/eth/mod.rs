@@ -6,7 +6,7 @@ pub(crate) mod mpt;
 mod trie;
 
 pub use header::{header_hash, parse_header, verify_header, EthHeader};
-pub use mpt::{verify_proof, ProofOutcome};
+pub use mpt::{verify_proof, ProofOutcome, EMPTY_TRIE_ROOT};
 pub use trie::Trie;
 
 use crate::hash::HexHash;

@@ -14,6 +14,12 @@ pub enum ProofOutcome {
     Absent,
 }
 
+/// Root of the empty trie: `keccak256(rlp(""))`.
+pub const EMPTY_TRIE_ROOT: Hash32 = [
+    0x56, 0xe8, 0x1f, 0x17, 0x1b, 0xcc, 0x55, 0xa6, 0xff, 0x83, 0x45, 0xe6, 0x92, 0xc0, 0xf8, 0x6e,
+    0x5b, 0x48, 0xe0, 0x1b, 0x99, 0x6c, 0xad, 0xc0, 0x01, 0x62, 0x2f, 0xb5, 0xe3, 0x63, 0xb4, 0x21,
+];
+
 /// The terminator nibble go-ethereum appends to a full key.
 const TERM: u8 = 16;
 
@@ -163,6 +169,10 @@ pub fn verify_proof<P: AsRef<[u8]>>(
     key: &[u8],
     proof: &[P],
 ) -> Result<ProofOutcome, EthError> {
+    // An empty trie (e.g. an account without storage): eth_getProof returns no nodes.
+    if proof.is_empty() && root == &EMPTY_TRIE_ROOT {
+        return Ok(ProofOutcome::Absent);
+    }
     let nibbles = key_nibbles(key);
     let mut pos = 0usize;
     let mut wanted = *root;
