@@ -182,10 +182,13 @@ impl Config {
         let hub_path = dir.join("hub.toml");
         let mut hub_value: toml::Table = parse(&hub_path, &read(&hub_path)?)?;
         apply_env_overrides(&mut hub_value, std::env::vars());
-        let hub: HubFile = hub_value.try_into().map_err(|e: toml::de::Error| ConfigError::Parse {
-            path: hub_path.clone(),
-            reason: e.to_string().trim().replace('\n', " "),
-        })?;
+        let hub: HubFile =
+            hub_value
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Parse {
+                    path: hub_path.clone(),
+                    reason: e.to_string().trim().replace('\n', " "),
+                })?;
         let cities_path = dir.join("cities.toml");
         let cities: CitiesFile = parse(&cities_path, &read(&cities_path)?)?;
         let chains_dir = dir.join("chains");
@@ -231,46 +234,99 @@ impl Config {
         };
         let h = &self.hub;
         if h.hub.listen.parse::<std::net::SocketAddr>().is_err() {
-            return Err(bad(hub_path, "hub.listen", format!("{:?} is not IP:PORT", h.hub.listen)));
+            return Err(bad(
+                hub_path,
+                "hub.listen",
+                format!("{:?} is not IP:PORT", h.hub.listen),
+            ));
         }
         if h.log.backend != "redb" {
-            return Err(bad(hub_path, "log.backend", format!("{:?}: only \"redb\" is available", h.log.backend)));
+            return Err(bad(
+                hub_path,
+                "log.backend",
+                format!("{:?}: only \"redb\" is available", h.log.backend),
+            ));
         }
         if h.log.max_batch_entries == 0 || h.log.queue_capacity == 0 {
-            return Err(bad(hub_path, "log.max_batch_entries/queue_capacity", "must be positive".into()));
+            return Err(bad(
+                hub_path,
+                "log.max_batch_entries/queue_capacity",
+                "must be positive".into(),
+            ));
         }
         if h.refchain.seal_interval_ms == 0 || h.refchain.seal_max_entries == 0 {
-            return Err(bad(hub_path, "refchain.seal_interval_ms/seal_max_entries", "must be positive".into()));
+            return Err(bad(
+                hub_path,
+                "refchain.seal_interval_ms/seal_max_entries",
+                "must be positive".into(),
+            ));
         }
         if h.router.route_rate_per_sec == 0 || h.router.route_burst == 0 {
-            return Err(bad(hub_path, "router.route_rate_per_sec/route_burst", "must be positive".into()));
+            return Err(bad(
+                hub_path,
+                "router.route_rate_per_sec/route_burst",
+                "must be positive".into(),
+            ));
         }
         if self.cities.is_empty() || self.cities.len() > usize::from(u16::MAX) {
-            return Err(bad(cities_path, "city", format!("{} cities; need 1..=65535", self.cities.len())));
+            return Err(bad(
+                cities_path,
+                "city",
+                format!("{} cities; need 1..=65535", self.cities.len()),
+            ));
         }
         let mut ids = HashSet::new();
         for (i, c) in self.cities.iter().enumerate() {
             let key = format!("city[{i}]");
-            if c.id.is_empty() || !c.id.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-') {
-                return Err(bad(cities_path, &format!("{key}.id"), format!("{:?}: use a-z, 0-9 and -", c.id)));
+            if c.id.is_empty()
+                || !c
+                    .id
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+            {
+                return Err(bad(
+                    cities_path,
+                    &format!("{key}.id"),
+                    format!("{:?}: use a-z, 0-9 and -", c.id),
+                ));
             }
             if !ids.insert(c.id.as_str()) {
-                return Err(bad(cities_path, &format!("{key}.id"), format!("duplicate id {:?}", c.id)));
+                return Err(bad(
+                    cities_path,
+                    &format!("{key}.id"),
+                    format!("duplicate id {:?}", c.id),
+                ));
             }
             if !(-90.0..=90.0).contains(&c.lat) || !(-180.0..=180.0).contains(&c.lon) {
-                return Err(bad(cities_path, &format!("{key}.lat/lon"), "out of range".into()));
+                return Err(bad(
+                    cities_path,
+                    &format!("{key}.lat/lon"),
+                    "out of range".into(),
+                ));
             }
         }
         let mut chain_ids = HashSet::new();
         for (path, c) in chains {
             if c.id.is_empty() || !chain_ids.insert(c.id.as_str()) {
-                return Err(bad(path, "id", format!("{:?} is empty or used twice", c.id)));
+                return Err(bad(
+                    path,
+                    "id",
+                    format!("{:?} is empty or used twice", c.id),
+                ));
             }
             if c.family != "mock" {
-                return Err(bad(path, "family", format!("{:?}: available families: mock", c.family)));
+                return Err(bad(
+                    path,
+                    "family",
+                    format!("{:?}: available families: mock", c.family),
+                ));
             }
             if !ids.contains(c.home_city.as_str()) {
-                return Err(bad(path, "home_city", format!("{:?} is not in cities.toml", c.home_city)));
+                return Err(bad(
+                    path,
+                    "home_city",
+                    format!("{:?} is not in cities.toml", c.home_city),
+                ));
             }
             if c.validators == 0 || c.validators > 1000 {
                 return Err(bad(path, "validators", "must be 1..=1000".into()));
@@ -305,11 +361,15 @@ impl Config {
 /// can be (numbers, booleans), else taken as a string.
 pub fn apply_env_overrides(table: &mut toml::Table, vars: impl Iterator<Item = (String, String)>) {
     for (k, v) in vars {
-        let Some(rest) = k.strip_prefix("MERIDIAN_") else { continue };
+        let Some(rest) = k.strip_prefix("MERIDIAN_") else {
+            continue;
+        };
         let lower = rest.to_ascii_lowercase();
         let sections: Vec<String> = table.keys().cloned().collect();
         for section in sections {
-            let Some(key) = lower.strip_prefix(&format!("{section}_")) else { continue };
+            let Some(key) = lower.strip_prefix(&format!("{section}_")) else {
+                continue;
+            };
             let value = format!("v = {v}")
                 .parse::<toml::Table>()
                 .ok()
@@ -335,19 +395,35 @@ mod tests {
         let c = Config::load(&repo_config()).expect("config loads");
         assert_eq!(c.cities.len(), 135);
         assert_eq!(c.cities.iter().filter(|c| c.country == "CN").count(), 128);
-        for name in ["Tokyo", "California", "Sydney", "Singapore", "Paris", "São Paulo", "Johannesburg"] {
-            assert!(c.cities.iter().any(|c| c.name == name && c.country != "CN"), "{name}");
+        for name in [
+            "Tokyo",
+            "California",
+            "Sydney",
+            "Singapore",
+            "Paris",
+            "São Paulo",
+            "Johannesburg",
+        ] {
+            assert!(
+                c.cities.iter().any(|c| c.name == name && c.country != "CN"),
+                "{name}"
+            );
         }
         assert!(!c.chains.is_empty());
     }
 
     #[test]
     fn env_overrides_apply_typed_values() {
-        let mut t: toml::Table = "[refchain]\nseal_interval_ms = 500\n[hub]\nlisten = \"x\"".parse().expect("toml");
+        let mut t: toml::Table = "[refchain]\nseal_interval_ms = 500\n[hub]\nlisten = \"x\""
+            .parse()
+            .expect("toml");
         apply_env_overrides(
             &mut t,
             vec![
-                ("MERIDIAN_REFCHAIN_SEAL_INTERVAL_MS".to_string(), "250".to_string()),
+                (
+                    "MERIDIAN_REFCHAIN_SEAL_INTERVAL_MS".to_string(),
+                    "250".to_string(),
+                ),
                 ("MERIDIAN_HUB_LISTEN".to_string(), "127.0.0.1:9".to_string()),
                 ("OTHER".to_string(), "1".to_string()),
             ]
@@ -370,8 +446,15 @@ mod tests {
         )
         .expect("write");
         let e = Config::load(dir.path()).expect_err("bad city").to_string();
-        assert!(e.contains("x.toml") && e.contains("home_city") && e.contains("atlantis"), "{e}");
-        std::fs::write(dir.path().join("chains/x.toml"), "id = \"x\"\nfamilly = \"mock\"\n").expect("write");
+        assert!(
+            e.contains("x.toml") && e.contains("home_city") && e.contains("atlantis"),
+            "{e}"
+        );
+        std::fs::write(
+            dir.path().join("chains/x.toml"),
+            "id = \"x\"\nfamilly = \"mock\"\n",
+        )
+        .expect("write");
         let e = Config::load(dir.path()).expect_err("typo").to_string();
         assert!(e.contains("x.toml") && e.contains("familly"), "{e}");
     }

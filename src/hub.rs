@@ -3,8 +3,8 @@
 use crate::actors::chain::VerifyEvidence;
 use crate::actors::router::{GetMessage, GetState, Submit};
 use crate::actors::{
-    AdapterFactory, ChainActor, CityRelayActor, ReferenceChainActor, RelayBehaviour, RootCache, Router,
-    StatusEvent, SubmitError, SubmitOutcome,
+    AdapterFactory, ChainActor, CityRelayActor, ReferenceChainActor, RelayBehaviour, RootCache,
+    Router, StatusEvent, SubmitError, SubmitOutcome,
 };
 use crate::config::{ChainConfig, Config};
 use crate::log::{decode_record, CommitLog, RedbLog};
@@ -86,15 +86,22 @@ pub async fn replay(log: &dyn CommitLog) -> Result<HubState, HubError> {
     let mut state = HubState::new();
     let mut next = 0u64;
     loop {
-        let batch = log.read(next, 8192).await.map_err(|e| HubError::Log(e.to_string()))?;
+        let batch = log
+            .read(next, 8192)
+            .await
+            .map_err(|e| HubError::Log(e.to_string()))?;
         if batch.is_empty() {
             break;
         }
         for (seq, bytes) in batch {
-            let rec: LogRecord = decode_record(&bytes).map_err(|e| HubError::Replay { seq, reason: e.to_string() })?;
-            state
-                .apply(seq, &rec)
-                .map_err(|e| HubError::Replay { seq, reason: e.to_string() })?;
+            let rec: LogRecord = decode_record(&bytes).map_err(|e| HubError::Replay {
+                seq,
+                reason: e.to_string(),
+            })?;
+            state.apply(seq, &rec).map_err(|e| HubError::Replay {
+                seq,
+                reason: e.to_string(),
+            })?;
             next = seq + 1;
         }
     }
@@ -110,10 +117,15 @@ impl Hub {
         chains: Vec<ChainSpec>,
         options: HubOptions,
     ) -> Result<Hub, HubError> {
-        std::fs::create_dir_all(data_dir).map_err(|e| HubError::Log(format!("{}: {e}", data_dir.display())))?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| HubError::Log(format!("{}: {e}", data_dir.display())))?;
         let log: Arc<dyn CommitLog> = Arc::new(
-            RedbLog::open(&data_dir.join("log.redb"), config.hub.log.queue_capacity, config.hub.log.max_batch_entries)
-                .map_err(|e| HubError::Log(e.to_string()))?,
+            RedbLog::open(
+                &data_dir.join("log.redb"),
+                config.hub.log.queue_capacity,
+                config.hub.log.max_batch_entries,
+            )
+            .map_err(|e| HubError::Log(e.to_string()))?,
         );
         Self::start_on_log(config, data_dir, log, chains, options).await
     }
@@ -130,7 +142,13 @@ impl Hub {
         let ids: Vec<String> = config.cities.iter().map(|c| c.id.clone()).collect();
         let keys = load_or_generate_keys(&data_dir.join("relay-keys"), &ids)?;
         let relay_set = Arc::new(RelaySet {
-            relays: keys.iter().map(|k| RelayInfo { id: k.id.clone(), public_key: k.public_key() }).collect(),
+            relays: keys
+                .iter()
+                .map(|k| RelayInfo {
+                    id: k.id.clone(),
+                    public_key: k.public_key(),
+                })
+                .collect(),
         });
         let last_final = state
             .blocks()
@@ -150,25 +168,42 @@ impl Hub {
             let factory = spec.factory.clone();
             let cid = spec.config.id.clone();
             let c2 = counter.clone();
-            let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| ChainActor::new(&cid, factory, lc, c2));
+            let addr = Supervisor::start_in_arbiter(&arbiter.handle(), move |_| {
+                ChainActor::new(&cid, factory, lc, c2)
+            });
             arbiters.push(arbiter);
             restarts.insert(id.clone(), counter);
             chain_addrs.insert(id, addr);
         }
 
         let (events, _) = broadcast::channel(65536);
-        let router = Router::new(state, log.clone(), chain_addrs.clone(), config.hub.router.clone(), events.clone()).start();
+        let router = Router::new(
+            state,
+            log.clone(),
+            chain_addrs.clone(),
+            config.hub.router.clone(),
+            events.clone(),
+        )
+        .start();
 
         let cache = RootCache::default();
         let relay_arbiter = Arbiter::new();
         let mut relays = Vec::with_capacity(keys.len());
         for (i, key) in keys.into_iter().enumerate() {
-            let index = u16::try_from(i).map_err(|_| HubError::Chain("relays".into(), "too many".into()))?;
-            let behaviour = options.relay_behaviour.get(&index).copied().unwrap_or(RelayBehaviour::Honest);
+            let index = u16::try_from(i)
+                .map_err(|_| HubError::Chain("relays".into(), "too many".into()))?;
+            let behaviour = options
+                .relay_behaviour
+                .get(&index)
+                .copied()
+                .unwrap_or(RelayBehaviour::Honest);
             let (log, cache, set_hash) = (log.clone(), cache.clone(), relay_set.hash());
-            relays.push(CityRelayActor::start_in_arbiter(&relay_arbiter.handle(), move |_| {
-                CityRelayActor::new(index, key, log, set_hash, behaviour, cache, last_final)
-            }));
+            relays.push(CityRelayActor::start_in_arbiter(
+                &relay_arbiter.handle(),
+                move |_| {
+                    CityRelayActor::new(index, key, log, set_hash, behaviour, cache, last_final)
+                },
+            ));
         }
         arbiters.push(relay_arbiter);
         let refchain = ReferenceChainActor::new(
@@ -180,7 +215,16 @@ impl Hub {
             cache,
         )
         .start();
-        Ok(Hub { router, chains: chain_addrs, events, log, relay_set, restarts, arbiters, _refchain: refchain })
+        Ok(Hub {
+            router,
+            chains: chain_addrs,
+            events,
+            log,
+            relay_set,
+            restarts,
+            arbiters,
+            _refchain: refchain,
+        })
     }
 
     /// Verify `evidence` on `source` and, if it holds, commit it as a message. Answers only
@@ -191,14 +235,22 @@ impl Hub {
         evidence: Evidence,
         timeout_secs: Option<u64>,
     ) -> Result<SubmitOutcome, SubmitError> {
-        let chain = self.chains.get(source).ok_or_else(|| SubmitError::UnknownChain(source.0.clone()))?;
+        let chain = self
+            .chains
+            .get(source)
+            .ok_or_else(|| SubmitError::UnknownChain(source.0.clone()))?;
         let event = chain
             .send(VerifyEvidence(evidence.clone()))
             .await
             .map_err(|e| SubmitError::Overloaded(e.to_string()))?
             .map_err(|e| SubmitError::Rejected(e.to_string()))?;
         self.router
-            .send(Submit { source: source.clone(), event, evidence, timeout_secs })
+            .send(Submit {
+                source: source.clone(),
+                event,
+                evidence,
+                timeout_secs,
+            })
             .await
             .map_err(|e| SubmitError::Overloaded(e.to_string()))?
     }
@@ -230,7 +282,9 @@ impl Hub {
 
     /// How often the chain actor of `chain` was restarted after a panic.
     pub fn chain_restarts(&self, chain: &ChainId) -> u64 {
-        self.restarts.get(chain).map_or(0, |c| c.load(std::sync::atomic::Ordering::Relaxed))
+        self.restarts
+            .get(chain)
+            .map_or(0, |c| c.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// The chain actor of `chain` (tests send it messages directly).

@@ -8,14 +8,17 @@ use meridian::config::{ChainConfig, Config};
 use meridian::hub::{ChainSpec, Hub, HubOptions};
 use meridian::message::{ChainId, MessageState};
 use meridian_adapters::mock::{Misbehaviour, MockChain};
-use meridian_adapters::{AdapterError, ChainAdapter, Delivery, Evidence, Family, HeaderInfo, LockEvent, Receipt};
+use meridian_adapters::{
+    AdapterError, ChainAdapter, Delivery, Evidence, Family, HeaderInfo, LockEvent, Receipt,
+};
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 fn config() -> Config {
-    let mut c = Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config")).expect("config");
+    let mut c =
+        Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config")).expect("config");
     c.hub.refchain.seal_interval_ms = 50;
     c.hub.refchain.seal_max_entries = 1000;
     c
@@ -38,7 +41,10 @@ struct Net {
 
 impl Net {
     fn new() -> Self {
-        Net { a: MockChain::new("chain-a", 4), b: MockChain::new("chain-b", 4) }
+        Net {
+            a: MockChain::new("chain-a", 4),
+            b: MockChain::new("chain-b", 4),
+        }
     }
 
     fn specs(&self) -> Vec<ChainSpec> {
@@ -51,10 +57,19 @@ impl Net {
     /// Lock `n` transfers on chain A bound for chain B; returns their evidence.
     fn lock_on_a(&self, n: usize, amount: u128) -> Vec<meridian_adapters::Evidence> {
         for i in 0..n {
-            self.a.lock("chain-b", &format!("alice{i}"), &format!("bob{i}"), "USDT", amount);
+            self.a.lock(
+                "chain-b",
+                &format!("alice{i}"),
+                &format!("bob{i}"),
+                "USDT",
+                amount,
+            );
         }
         let (_, locators) = self.a.produce_block(1);
-        locators.iter().map(|l| self.a.evidence(l).expect("evidence")).collect()
+        locators
+            .iter()
+            .map(|l| self.a.evidence(l).expect("evidence"))
+            .collect()
     }
 }
 
@@ -69,14 +84,19 @@ async fn wait_for<F: Fn(&meridian::state::HubState) -> bool>(hub: &Hub, what: &s
     }
     let s = hub.state().await.expect("state");
     let states: Vec<_> = s.messages().map(|m| m.state).collect();
-    panic!("timed out waiting for {what}; states {states:?}, blocks {}", s.blocks().len());
+    panic!(
+        "timed out waiting for {what}; states {states:?}, blocks {}",
+        s.blocks().len()
+    );
 }
 
 #[actix_rt::test]
 async fn transfers_reach_delivered_exactly_once() {
     let dir = tempfile::tempdir().expect("tmp");
     let net = Net::new();
-    let hub = Hub::start(&config(), dir.path(), net.specs(), HubOptions::default()).await.expect("hub");
+    let hub = Hub::start(&config(), dir.path(), net.specs(), HubOptions::default())
+        .await
+        .expect("hub");
     let evidence = net.lock_on_a(20, 5);
     let src = ChainId::from("chain-a");
     let mut ids = Vec::new();
@@ -87,18 +107,39 @@ async fn transfers_reach_delivered_exactly_once() {
         ids.push(out.id);
     }
     // The same evidence again is the same message, not a second transfer.
-    let again = hub.submit(&src, evidence[3].clone(), None).await.expect("known");
+    let again = hub
+        .submit(&src, evidence[3].clone(), None)
+        .await
+        .expect("known");
     assert!(again.existing);
     assert_eq!(again.id, ids[3]);
-    wait_for(&hub, "all delivered", |s| ids.iter().all(|id| s.message(id).is_some_and(|m| m.state == MessageState::Delivered))).await;
+    wait_for(&hub, "all delivered", |s| {
+        ids.iter().all(|id| {
+            s.message(id)
+                .is_some_and(|m| m.state == MessageState::Delivered)
+        })
+    })
+    .await;
     let credits = net.b.credits();
     assert_eq!(credits.len(), 20, "each message delivered once");
     for (i, id) in ids.iter().enumerate() {
         let m = hub.message(*id).await.expect("message");
-        assert_eq!(m.msg.route_nonce, i as u64, "gap-free route nonces in submission order");
+        assert_eq!(
+            m.msg.route_nonce, i as u64,
+            "gap-free route nonces in submission order"
+        );
         let states: Vec<_> = m.timeline.iter().map(|t| t.state).collect();
-        assert_eq!(states, vec![MessageState::Committed, MessageState::Finalized, MessageState::Delivered]);
-        assert!(credits.iter().any(|c| c.message_id == id.0 && c.account == format!("bob{i}") && c.amount == 5));
+        assert_eq!(
+            states,
+            vec![
+                MessageState::Committed,
+                MessageState::Finalized,
+                MessageState::Delivered
+            ]
+        );
+        assert!(credits
+            .iter()
+            .any(|c| c.message_id == id.0 && c.account == format!("bob{i}") && c.amount == 5));
     }
     let s = hub.state().await.expect("state");
     assert!(s.blocks().iter().any(|b| b.qc.is_some()));
@@ -109,15 +150,26 @@ async fn transfers_reach_delivered_exactly_once() {
 async fn tampered_proof_is_rejected_and_nothing_is_committed() {
     let dir = tempfile::tempdir().expect("tmp");
     let net = Net::new();
-    let hub = Hub::start(&config(), dir.path(), net.specs(), HubOptions::default()).await.expect("hub");
+    let hub = Hub::start(&config(), dir.path(), net.specs(), HubOptions::default())
+        .await
+        .expect("hub");
     let mut ev = net.lock_on_a(3, 7).remove(1);
     let last = ev.proof.len() - 1;
     ev.proof[last] ^= 1;
-    let err = hub.submit(&ChainId::from("chain-a"), ev.clone(), None).await.expect_err("tampered");
-    assert!(matches!(err, meridian::actors::SubmitError::Rejected(_)), "{err:?}");
+    let err = hub
+        .submit(&ChainId::from("chain-a"), ev.clone(), None)
+        .await
+        .expect_err("tampered");
+    assert!(
+        matches!(err, meridian::actors::SubmitError::Rejected(_)),
+        "{err:?}"
+    );
     let mut ev2 = net.lock_on_a(1, 7).remove(0);
     ev2.event[20] ^= 1;
-    assert!(hub.submit(&ChainId::from("chain-a"), ev2, None).await.is_err());
+    assert!(hub
+        .submit(&ChainId::from("chain-a"), ev2, None)
+        .await
+        .is_err());
     assert_eq!(hub.state().await.expect("state").message_count(), 0);
     hub.stop();
 }
@@ -126,11 +178,23 @@ async fn tampered_proof_is_rejected_and_nothing_is_committed() {
 async fn undeliverable_transfer_is_refunded_after_timeout() {
     let dir = tempfile::tempdir().expect("tmp");
     let net = Net::new();
-    net.b.set_misbehaviour(Misbehaviour { refuse_deliveries: true, ..Default::default() });
-    let hub = Hub::start(&config(), dir.path(), net.specs(), HubOptions::default()).await.expect("hub");
+    net.b.set_misbehaviour(Misbehaviour {
+        refuse_deliveries: true,
+        ..Default::default()
+    });
+    let hub = Hub::start(&config(), dir.path(), net.specs(), HubOptions::default())
+        .await
+        .expect("hub");
     let ev = net.lock_on_a(1, 9).remove(0);
-    let out = hub.submit(&ChainId::from("chain-a"), ev, Some(1)).await.expect("accepted");
-    wait_for(&hub, "refunded", |s| s.message(&out.id).is_some_and(|m| m.state == MessageState::Refunded)).await;
+    let out = hub
+        .submit(&ChainId::from("chain-a"), ev, Some(1))
+        .await
+        .expect("accepted");
+    wait_for(&hub, "refunded", |s| {
+        s.message(&out.id)
+            .is_some_and(|m| m.state == MessageState::Refunded)
+    })
+    .await;
     assert!(net.b.credits().is_empty());
     let refunds = net.a.credits();
     assert_eq!(refunds.len(), 1);
@@ -148,15 +212,42 @@ async fn forty_four_byzantine_relays_cannot_stop_finality() {
     let net = Net::new();
     let mut faults = HashMap::new();
     for i in 0..44u16 {
-        faults.insert(i * 3, if i % 2 == 0 { RelayBehaviour::Crashed } else { RelayBehaviour::Garbage });
+        faults.insert(
+            i * 3,
+            if i % 2 == 0 {
+                RelayBehaviour::Crashed
+            } else {
+                RelayBehaviour::Garbage
+            },
+        );
     }
-    let hub = Hub::start(&config(), dir.path(), net.specs(), HubOptions { relay_behaviour: faults }).await.expect("hub");
+    let hub = Hub::start(
+        &config(),
+        dir.path(),
+        net.specs(),
+        HubOptions {
+            relay_behaviour: faults,
+        },
+    )
+    .await
+    .expect("hub");
     let ev = net.lock_on_a(1, 1).remove(0);
-    let out = hub.submit(&ChainId::from("chain-a"), ev, None).await.expect("accepted");
-    wait_for(&hub, "delivered", |s| s.message(&out.id).is_some_and(|m| m.state == MessageState::Delivered)).await;
+    let out = hub
+        .submit(&ChainId::from("chain-a"), ev, None)
+        .await
+        .expect("accepted");
+    wait_for(&hub, "delivered", |s| {
+        s.message(&out.id)
+            .is_some_and(|m| m.state == MessageState::Delivered)
+    })
+    .await;
     let s = hub.state().await.expect("state");
     let qc = s.blocks()[0].qc.clone().expect("final");
-    assert_eq!(qc.signatures.len(), 91, "exactly the honest relays' signatures count");
+    assert_eq!(
+        qc.signatures.len(),
+        91,
+        "exactly the honest relays' signatures count"
+    );
     hub.stop();
 }
 
@@ -166,16 +257,41 @@ async fn forty_five_faulty_relays_leave_blocks_unfinalized() {
     let net = Net::new();
     let mut faults = HashMap::new();
     for i in 0..45u16 {
-        faults.insert(i, if i % 3 == 0 { RelayBehaviour::Crashed } else { RelayBehaviour::Garbage });
+        faults.insert(
+            i,
+            if i % 3 == 0 {
+                RelayBehaviour::Crashed
+            } else {
+                RelayBehaviour::Garbage
+            },
+        );
     }
-    let hub = Hub::start(&config(), dir.path(), net.specs(), HubOptions { relay_behaviour: faults }).await.expect("hub");
+    let hub = Hub::start(
+        &config(),
+        dir.path(),
+        net.specs(),
+        HubOptions {
+            relay_behaviour: faults,
+        },
+    )
+    .await
+    .expect("hub");
     let ev = net.lock_on_a(1, 1).remove(0);
-    let out = hub.submit(&ChainId::from("chain-a"), ev, None).await.expect("accepted");
+    let out = hub
+        .submit(&ChainId::from("chain-a"), ev, None)
+        .await
+        .expect("accepted");
     wait_for(&hub, "a sealed block", |s| !s.blocks().is_empty()).await;
     tokio::time::sleep(Duration::from_millis(3000)).await;
     let s = hub.state().await.expect("state");
-    assert!(s.blocks().iter().all(|b| b.qc.is_none()), "90 honest relays must not finalize");
-    assert_eq!(s.message(&out.id).expect("m").state, MessageState::Committed);
+    assert!(
+        s.blocks().iter().all(|b| b.qc.is_none()),
+        "90 honest relays must not finalize"
+    );
+    assert_eq!(
+        s.message(&out.id).expect("m").state,
+        MessageState::Committed
+    );
     assert!(net.b.credits().is_empty());
     hub.stop();
 }
@@ -222,8 +338,11 @@ async fn panicking_chain_actor_restarts_without_taking_the_hub_down() {
     let net = Net::new();
     let mut specs = net.specs();
     let inner = specs[0].factory.clone();
-    specs[0].factory = Arc::new(move || inner().map(|a| Box::new(Panicky(a)) as Box<dyn ChainAdapter>));
-    let hub = Hub::start(&config(), dir.path(), specs, HubOptions::default()).await.expect("hub");
+    specs[0].factory =
+        Arc::new(move || inner().map(|a| Box::new(Panicky(a)) as Box<dyn ChainAdapter>));
+    let hub = Hub::start(&config(), dir.path(), specs, HubOptions::default())
+        .await
+        .expect("hub");
     let a = ChainId::from("chain-a");
     let mut poisoned = net.lock_on_a(1, 1).remove(0);
     poisoned.locator = b"PANIC".to_vec();
@@ -238,7 +357,14 @@ async fn panicking_chain_actor_restarts_without_taking_the_hub_down() {
     assert_eq!(hub.chain_restarts(&a), 1);
     // The restarted actor serves the next transfer end to end.
     let ev = net.lock_on_a(1, 2).remove(0);
-    let out = hub.submit(&a, ev, None).await.expect("accepted after restart");
-    wait_for(&hub, "delivered", |s| s.message(&out.id).is_some_and(|m| m.state == MessageState::Delivered)).await;
+    let out = hub
+        .submit(&a, ev, None)
+        .await
+        .expect("accepted after restart");
+    wait_for(&hub, "delivered", |s| {
+        s.message(&out.id)
+            .is_some_and(|m| m.state == MessageState::Delivered)
+    })
+    .await;
     hub.stop();
 }

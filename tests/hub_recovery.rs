@@ -14,7 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 fn config() -> Config {
-    let mut c = Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config")).expect("config");
+    let mut c =
+        Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config")).expect("config");
     c.hub.refchain.seal_interval_ms = 20;
     c.hub.refchain.seal_max_entries = 64;
     c
@@ -28,7 +29,10 @@ fn specs(a: &MockChain, b: &MockChain) -> Vec<ChainSpec> {
         validators: 4,
         block_interval_ms: 100,
     };
-    vec![ChainSpec::mock(cfg("chain-a", "chengdu"), a.clone()), ChainSpec::mock(cfg("chain-b", "paris"), b.clone())]
+    vec![
+        ChainSpec::mock(cfg("chain-a", "chengdu"), a.clone()),
+        ChainSpec::mock(cfg("chain-b", "paris"), b.clone()),
+    ]
 }
 
 #[test]
@@ -39,7 +43,13 @@ fn acknowledged_transfers_survive_a_stop_and_are_delivered_once() {
     let mut evidence = Vec::new();
     for block in 0..8 {
         for i in 0..50 {
-            a.lock("chain-b", &format!("s{block}-{i}"), &format!("r{block}-{i}"), "CNY", 100 + i as u128);
+            a.lock(
+                "chain-b",
+                &format!("s{block}-{i}"),
+                &format!("r{block}-{i}"),
+                "CNY",
+                100 + i as u128,
+            );
         }
         let (_, locs) = a.produce_block(block);
         evidence.extend(locs.iter().map(|l| a.evidence(l).expect("evidence")));
@@ -48,10 +58,20 @@ fn acknowledged_transfers_survive_a_stop_and_are_delivered_once() {
 
     // First life: a stream of concurrent submissions, stopped once 150 are acknowledged.
     {
-        let (dir, a, b, acked, evidence) = (dir.path().to_path_buf(), a.clone(), b.clone(), acked.clone(), evidence.clone());
+        let (dir, a, b, acked, evidence) = (
+            dir.path().to_path_buf(),
+            a.clone(),
+            b.clone(),
+            acked.clone(),
+            evidence.clone(),
+        );
         std::thread::spawn(move || {
             actix_rt::System::new().block_on(async move {
-                let hub = Arc::new(Hub::start(&config(), &dir, specs(&a, &b), HubOptions::default()).await.expect("hub"));
+                let hub = Arc::new(
+                    Hub::start(&config(), &dir, specs(&a, &b), HubOptions::default())
+                        .await
+                        .expect("hub"),
+                );
                 let src = ChainId::from("chain-a");
                 let mut tasks = Vec::new();
                 for ev in evidence {
@@ -72,7 +92,11 @@ fn acknowledged_transfers_survive_a_stop_and_are_delivered_once() {
         .expect("first life");
     }
     let acked: Vec<MessageId> = acked.lock().expect("lock").clone();
-    assert!(acked.len() >= 150 && acked.len() < 400, "stopped mid-stream: {} acked", acked.len());
+    assert!(
+        acked.len() >= 150 && acked.len() < 400,
+        "stopped mid-stream: {} acked",
+        acked.len()
+    );
 
     // Second life on the same directory: everything acknowledged is there and gets delivered.
     actix_rt::System::new().block_on(async move {
@@ -90,14 +114,19 @@ fn acknowledged_transfers_survive_a_stop_and_are_delivered_once() {
         let hub = hub.expect("reopened");
         for _ in 0..600 {
             let s = hub.state().await.expect("state");
-            if acked.iter().all(|id| s.message(id).is_some_and(|m| m.state == MessageState::Delivered)) {
+            if acked.iter().all(|id| {
+                s.message(id)
+                    .is_some_and(|m| m.state == MessageState::Delivered)
+            }) {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
         let s = hub.state().await.expect("state");
         for id in &acked {
-            let m = s.message(id).unwrap_or_else(|| panic!("acknowledged {id} lost"));
+            let m = s
+                .message(id)
+                .unwrap_or_else(|| panic!("acknowledged {id} lost"));
             assert_eq!(m.state, MessageState::Delivered, "{id}");
         }
         let mut per_id: HashMap<[u8; 32], usize> = HashMap::new();

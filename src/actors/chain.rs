@@ -3,12 +3,15 @@
 //! it with a fresh adapter restored from the last persisted light-client state.
 
 use actix::prelude::*;
-use meridian_adapters::{AdapterError, ChainAdapter, Delivery, Evidence, HeaderInfo, LockEvent, Receipt};
+use meridian_adapters::{
+    AdapterError, ChainAdapter, Delivery, Evidence, HeaderInfo, LockEvent, Receipt,
+};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 
 /// Builds a chain's adapter; called at start and after every restart.
-pub type AdapterFactory = Arc<dyn Fn() -> Result<Box<dyn ChainAdapter>, AdapterError> + Send + Sync>;
+pub type AdapterFactory =
+    Arc<dyn Fn() -> Result<Box<dyn ChainAdapter>, AdapterError> + Send + Sync>;
 
 /// One connected chain.
 pub struct ChainActor {
@@ -67,7 +70,10 @@ impl ChainActor {
         f: impl FnOnce(&mut dyn ChainAdapter) -> Result<T, AdapterError>,
     ) -> Result<T, AdapterError> {
         let Some(adapter) = self.adapter.as_mut() else {
-            return Err(AdapterError::Unavailable(format!("{}: adapter not available", self.chain_id)));
+            return Err(AdapterError::Unavailable(format!(
+                "{}: adapter not available",
+                self.chain_id
+            )));
         };
         match catch_unwind(AssertUnwindSafe(|| f(adapter.as_mut()))) {
             Ok(r) => r,
@@ -75,7 +81,10 @@ impl ChainActor {
                 tracing::error!(chain = %self.chain_id, "adapter panicked; restarting the chain actor");
                 self.adapter = None;
                 ctx.stop();
-                Err(AdapterError::Unavailable(format!("{}: adapter panicked; restarting", self.chain_id)))
+                Err(AdapterError::Unavailable(format!(
+                    "{}: adapter panicked; restarting",
+                    self.chain_id
+                )))
             }
         }
     }
@@ -94,7 +103,8 @@ impl Actor for ChainActor {
 
 impl Supervised for ChainActor {
     fn restarting(&mut self, _ctx: &mut Context<Self>) {
-        self.restarts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.restarts
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.build();
     }
 }

@@ -88,7 +88,9 @@ impl ReferenceChainActor {
                             relay_set_hash: set.hash(),
                         };
                         router
-                            .send(AppendRecords(vec![LogRecord::BlockSealed { header: header.clone() }]))
+                            .send(AppendRecords(vec![LogRecord::BlockSealed {
+                                header: header.clone(),
+                            }]))
                             .await
                             .map_err(|e| e.to_string())??;
                         header
@@ -108,12 +110,21 @@ impl ReferenceChainActor {
                     })
                     .collect();
                 signatures.sort_by_key(|s| s.relay);
-                let mut qc = QuorumCertificate { height: header.height, block_hash: header.hash(), signatures };
+                let (height, block_hash) = (header.height, header.hash());
                 // Keep only what verifies, so the certificate in the log is exactly the quorum's.
-                qc.signatures.retain(|s| {
-                    let one = QuorumCertificate { signatures: vec![s.clone()], ..qc.clone() };
+                signatures.retain(|s| {
+                    let one = QuorumCertificate {
+                        height,
+                        block_hash,
+                        signatures: vec![s.clone()],
+                    };
                     one.valid_signatures(&set, &header) == 1
                 });
+                let qc = QuorumCertificate {
+                    height,
+                    block_hash,
+                    signatures,
+                };
                 if qc.verify(&set, &header).is_err() {
                     tracing::warn!(
                         height = header.height,
@@ -124,7 +135,10 @@ impl ReferenceChainActor {
                     return Ok(true);
                 }
                 router
-                    .send(AppendRecords(vec![LogRecord::BlockFinalized { qc, at_ms: now_ms() }]))
+                    .send(AppendRecords(vec![LogRecord::BlockFinalized {
+                        qc,
+                        at_ms: now_ms(),
+                    }]))
                     .await
                     .map_err(|e| e.to_string())??;
                 Ok(true)

@@ -31,7 +31,12 @@ pub struct RootCache(Arc<Mutex<HashMap<(u64, u64), Hash32>>>);
 impl RootCache {
     /// The RFC 6962 root of log entries `start..end`, read from `log`.
     pub async fn root(&self, log: &dyn CommitLog, start: u64, end: u64) -> Result<Hash32, String> {
-        if let Some(r) = self.0.lock().ok().and_then(|m| m.get(&(start, end)).copied()) {
+        if let Some(r) = self
+            .0
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&(start, end)).copied())
+        {
             return Ok(r);
         }
         let mut tree = MerkleTree::new();
@@ -85,7 +90,15 @@ impl CityRelayActor {
         cache: RootCache,
         last: Option<(u64, Hash32, u64)>,
     ) -> Self {
-        CityRelayActor { index, key, log, relay_set_hash, behaviour, cache, last }
+        CityRelayActor {
+            index,
+            key,
+            log,
+            relay_set_hash,
+            behaviour,
+            cache,
+            last,
+        }
     }
 }
 
@@ -113,7 +126,10 @@ impl Handler<Propose> for CityRelayActor {
                 )
             }
             RelayBehaviour::Garbage => {
-                let sig = RelaySignature { relay: self.index, signature: [0x5a; 64] };
+                let sig = RelaySignature {
+                    relay: self.index,
+                    signature: [0x5a; 64],
+                };
                 return Box::pin(actix::fut::ready(Ok(sig)));
             }
             RelayBehaviour::SignAnything => {
@@ -134,7 +150,9 @@ impl Handler<Propose> for CityRelayActor {
                 ))));
             }
         } else if h.height == 0 && (h.prev_hash != [0; 32] || h.log_start != 0) {
-            return Box::pin(actix::fut::ready(Err("genesis block must start the log".to_string())));
+            return Box::pin(actix::fut::ready(Err(
+                "genesis block must start the log".to_string()
+            )));
         }
         let log = self.log.clone();
         let cache = self.cache.clone();

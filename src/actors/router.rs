@@ -126,7 +126,10 @@ impl Router {
         let rate = self.cfg.route_rate_per_sec as f64;
         let burst = self.cfg.route_burst as f64;
         let now = Instant::now();
-        let b = self.buckets.entry(route.clone()).or_insert(TokenBucket { tokens: burst, last: now });
+        let b = self.buckets.entry(route.clone()).or_insert(TokenBucket {
+            tokens: burst,
+            last: now,
+        });
         b.tokens = (b.tokens + now.duration_since(b.last).as_secs_f64() * rate).min(burst);
         b.last = now;
         if b.tokens >= 1.0 {
@@ -143,8 +146,8 @@ impl Router {
         records: Vec<LogRecord>,
     ) -> impl ActorFuture<Self, Output = Result<std::ops::Range<u64>, LogError>> {
         let log = self.log.clone();
-        let bytes: Vec<Vec<u8>> = records.iter().map(encode_record).collect();
-        async move { log.try_append(bytes).await }
+        let bytes: Result<Vec<Vec<u8>>, LogError> = records.iter().map(encode_record).collect();
+        Box::pin(async move { log.try_append(bytes?).await })
             .into_actor(self)
             .map(move |res, act: &mut Router, ctx| {
                 match &res {
@@ -171,7 +174,11 @@ impl Router {
                 Ok(changed) => {
                     for id in changed {
                         if let Some(m) = self.state.message(&id) {
-                            let _ = self.events.send(StatusEvent { id, state: m.state, seq });
+                            let _ = self.events.send(StatusEvent {
+                                id,
+                                state: m.state,
+                                seq,
+                            });
                             if m.state == MessageState::Finalized {
                                 self.dispatch(id, ctx);
                             }
@@ -190,7 +197,11 @@ impl Router {
         Delivery {
             message_id: entry.msg.id.0,
             refund,
-            account: if refund { entry.msg.sender.clone() } else { entry.msg.recipient.clone() },
+            account: if refund {
+                entry.msg.sender.clone()
+            } else {
+                entry.msg.recipient.clone()
+            },
             asset: entry.msg.asset.clone(),
             amount: entry.msg.amount,
             refchain_height: entry.block.unwrap_or(0),
@@ -200,7 +211,9 @@ impl Router {
 
     /// Send a finalized message to its destination; record `Delivered` on the receipt.
     fn dispatch(&mut self, id: MessageId, ctx: &mut Context<Self>) {
-        let Some(entry) = self.state.message(&id) else { return };
+        let Some(entry) = self.state.message(&id) else {
+            return;
+        };
         if entry.state != MessageState::Finalized || !self.dispatching.insert(id) {
             return;
         }
@@ -214,7 +227,11 @@ impl Router {
                 .into_actor(self)
                 .then(move |res, act, _ctx| {
                     let rec = match res {
-                        Ok(Ok(receipt)) => Some(LogRecord::Delivered { id, receipt: receipt.reference, at_ms: now_ms() }),
+                        Ok(Ok(receipt)) => Some(LogRecord::Delivered {
+                            id,
+                            receipt: receipt.reference,
+                            at_ms: now_ms(),
+                        }),
                         Ok(Err(e)) => {
                             tracing::debug!(%id, error = %e, "delivery failed; will retry");
                             None
@@ -224,15 +241,12 @@ impl Router {
                             None
                         }
                     };
-                    let fut = rec.map(|r| act.append(vec![r]));
-                    async {}.into_actor(act).then(move |_, act, _| {
-                        let fut: Box<dyn ActorFuture<Router, Output = ()> + Unpin> = match fut {
-                            Some(f) => Box::new(f.map(|_, _, _| ())),
-                            None => Box::new(actix::fut::ready(())),
-                        };
-                        fut.map(move |_, act: &mut Router, _| {
-                            act.dispatching.remove(&id);
-                        })
+                    let fut: Box<dyn ActorFuture<Router, Output = ()> + Unpin> = match rec {
+                        Some(r) => Box::new(act.append(vec![r]).map(|_, _, _| ())),
+                        None => Box::new(actix::fut::ready(())),
+                    };
+                    fut.map(move |_, act: &mut Router, _| {
+                        act.dispatching.remove(&id);
                     })
                 }),
         );
@@ -242,7 +256,9 @@ impl Router {
     /// applied the message; if it did, record the delivery; if not, record `TimedOut` and
     /// refund on the source chain.
     fn expire(&mut self, id: MessageId, ctx: &mut Context<Self>) {
-        let Some(entry) = self.state.message(&id).cloned() else { return };
+        let Some(entry) = self.state.message(&id).cloned() else {
+            return;
+        };
         if !self.dispatching.insert(id) {
             return;
         }
@@ -347,7 +363,12 @@ impl Handler<Submit> for Router {
     fn handle(&mut self, msg: Submit, _ctx: &mut Context<Self>) -> Self::Result {
         let id = MessageId::derive(&msg.source, &msg.event.locator);
         if let Some(e) = self.state.message(&id) {
-            let out = SubmitOutcome { id, seq: e.seq, state: e.state, existing: true };
+            let out = SubmitOutcome {
+                id,
+                seq: e.seq,
+                state: e.state,
+                existing: true,
+            };
             return Box::pin(actix::fut::ready(Ok(out)));
         }
         if let Some(waiters) = self.inflight.get_mut(&id) {
@@ -356,7 +377,10 @@ impl Handler<Submit> for Router {
             return Box::pin(
                 async move {
                     match rx.await {
-                        Ok(Ok(o)) => Ok(SubmitOutcome { existing: true, ..o }),
+                        Ok(Ok(o)) => Ok(SubmitOutcome {
+                            existing: true,
+                            ..o
+                        }),
                         Ok(Err(e)) => Err(e),
                         Err(_) => Err(SubmitError::Overloaded("router restarted".into())),
                     }
@@ -407,14 +431,20 @@ impl Handler<Submit> for Router {
             },
         };
         self.inflight.insert(id, Vec::new());
-        let rec = LogRecord::Accepted { msg: message, at_ms: now_ms() };
+        let rec = LogRecord::Accepted {
+            msg: message,
+            at_ms: now_ms(),
+        };
         Box::pin(self.append(vec![rec]).map(move |res, act, _| {
             let waiters = act.inflight.remove(&id).unwrap_or_default();
             let out = match res {
                 Ok(range) => Ok(SubmitOutcome {
                     id,
                     seq: range.start,
-                    state: act.state.message(&id).map_or(MessageState::Committed, |m| m.state),
+                    state: act
+                        .state
+                        .message(&id)
+                        .map_or(MessageState::Committed, |m| m.state),
                     existing: false,
                 }),
                 Err(LogError::Overloaded) => {
@@ -444,7 +474,10 @@ pub struct AppendRecords(pub Vec<LogRecord>);
 impl Handler<AppendRecords> for Router {
     type Result = ResponseActFuture<Self, Result<std::ops::Range<u64>, String>>;
     fn handle(&mut self, msg: AppendRecords, _ctx: &mut Context<Self>) -> Self::Result {
-        Box::pin(self.append(msg.0).map(|r, _, _| r.map_err(|e| e.to_string())))
+        Box::pin(
+            self.append(msg.0)
+                .map(|r, _, _| r.map_err(|e| e.to_string())),
+        )
     }
 }
 
@@ -468,7 +501,11 @@ impl Handler<GetChainView> for Router {
     type Result = MessageResult<GetChainView>;
     fn handle(&mut self, _: GetChainView, _ctx: &mut Context<Self>) -> Self::Result {
         MessageResult(ChainView {
-            head: self.state.blocks().last().map(|b| (b.header.clone(), b.qc.is_some())),
+            head: self
+                .state
+                .blocks()
+                .last()
+                .map(|b| (b.header.clone(), b.qc.is_some())),
             sealed_end: self.state.sealed_end(),
             next_seq: self.state.next_seq(),
         })

@@ -53,9 +53,12 @@ fn inspect(args: InspectArgs) -> anyhow::Result<()> {
     if !path.is_file() {
         anyhow::bail!("no commit log at {}", path.display());
     }
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
-        let log = RedbLog::open(&path, 16, 16).with_context(|| format!("opening {}", path.display()))?;
+        let log =
+            RedbLog::open(&path, 16, 16).with_context(|| format!("opening {}", path.display()))?;
         let state = meridian::hub::replay(&log).await?;
         let entries = log.read(args.from, args.limit).await?;
         for (seq, bytes) in &entries {
@@ -72,7 +75,11 @@ fn inspect(args: InspectArgs) -> anyhow::Result<()> {
                 b.header.log_start,
                 b.header.log_end,
                 hex::encode(b.header.entries_root),
-                if b.qc.is_some() { "finalized" } else { "awaiting quorum" }
+                if b.qc.is_some() {
+                    "finalized"
+                } else {
+                    "awaiting quorum"
+                }
             ),
             None => println!("refchain head: none"),
         }
@@ -84,7 +91,14 @@ fn describe(r: &LogRecord) -> String {
     match r {
         LogRecord::Accepted { msg, .. } => format!(
             "{} {}→{} nonce {} {} {} from {} to {}",
-            msg.id, msg.source, msg.destination, msg.route_nonce, msg.amount, msg.asset, msg.sender, msg.recipient
+            msg.id,
+            msg.source,
+            msg.destination,
+            msg.route_nonce,
+            msg.amount,
+            msg.asset,
+            msg.sender,
+            msg.recipient
         ),
         LogRecord::BlockSealed { header } => format!(
             "height {} log {}..{} root 0x{}",
@@ -93,8 +107,14 @@ fn describe(r: &LogRecord) -> String {
             header.log_end,
             hex::encode(header.entries_root)
         ),
-        LogRecord::BlockFinalized { qc, .. } => format!("height {} with {} signatures", qc.height, qc.signatures.len()),
-        LogRecord::Delivered { id, .. } | LogRecord::TimedOut { id, .. } | LogRecord::Refunded { id, .. } => id.to_string(),
+        LogRecord::BlockFinalized { qc, .. } => format!(
+            "height {} with {} signatures",
+            qc.height,
+            qc.signatures.len()
+        ),
+        LogRecord::Delivered { id, .. }
+        | LogRecord::TimedOut { id, .. }
+        | LogRecord::Refunded { id, .. } => id.to_string(),
         LogRecord::LightClient { chain, state } => format!("{chain} ({} bytes)", state.len()),
     }
 }

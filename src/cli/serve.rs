@@ -41,11 +41,14 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         )
         .init();
     let dir = Config::locate(args.config.as_deref());
-    let mut config = Config::load(&dir).with_context(|| format!("configuration in {}", dir.display()))?;
+    let mut config =
+        Config::load(&dir).with_context(|| format!("configuration in {}", dir.display()))?;
     if let Some(l) = args.listen {
         config.hub.hub.listen = l;
     }
-    let data_dir = args.data_dir.unwrap_or_else(|| config.hub.hub.data_dir.clone());
+    let data_dir = args
+        .data_dir
+        .unwrap_or_else(|| config.hub.hub.data_dir.clone());
     actix_rt::System::new().block_on(async move {
         // The built-in mock chains live in this process; each produces a block on its interval.
         let mut specs = Vec::new();
@@ -81,7 +84,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             hub.relay_set().len(),
             data_dir.display()
         );
-        tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for Ctrl-C")?;
         tracing::info!("shutting down");
         hub.stop();
         actix_rt::System::current().stop();

@@ -2,8 +2,12 @@
 //! checks more-than-two-thirds signatures, the header hash chain, finality and RFC 6962
 //! inclusion of the event.
 
-use super::chain::{decode_locator, decode_proof, vote_message, MockChain, MockEvent, SignedHeader};
-use crate::{AdapterError, ChainAdapter, Delivery, Evidence, Family, HeaderInfo, LockEvent, Receipt};
+use super::chain::{
+    decode_locator, decode_proof, vote_message, MockChain, MockEvent, SignedHeader,
+};
+use crate::{
+    AdapterError, ChainAdapter, Delivery, Evidence, Family, HeaderInfo, LockEvent, Receipt,
+};
 use ed25519_dalek::{Signature, VerifyingKey};
 use meridian_proofs::hash::Hash32;
 use meridian_proofs::rfc6962;

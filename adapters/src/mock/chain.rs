@@ -87,7 +87,8 @@ impl SignedHeader {
     /// Canonical encoding.
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::default();
-        w.bytes(&self.header.encode()).u64(self.signatures.len() as u64);
+        w.bytes(&self.header.encode())
+            .u64(self.signatures.len() as u64);
         for (i, s) in &self.signatures {
             w.u64(*i);
             w.0.extend_from_slice(s);
@@ -258,7 +259,11 @@ impl MockChain {
     pub fn new(chain_id: &str, validators: usize) -> Self {
         let keys = (0..validators.max(1))
             .map(|i| {
-                let seed = sha256(&[b"mock.validator", chain_id.as_bytes(), &(i as u64).to_be_bytes()]);
+                let seed = sha256(&[
+                    b"mock.validator",
+                    chain_id.as_bytes(),
+                    &(i as u64).to_be_bytes(),
+                ]);
                 SigningKey::from_bytes(&seed)
             })
             .collect();
@@ -308,7 +313,14 @@ impl MockChain {
     }
 
     /// Lock an asset for a transfer to `destination`; the event is in the next block.
-    pub fn lock(&self, destination: &str, sender: &str, recipient: &str, asset: &str, amount: u128) {
+    pub fn lock(
+        &self,
+        destination: &str,
+        sender: &str,
+        recipient: &str,
+        asset: &str,
+        amount: u128,
+    ) {
         let mut s = self.lock_state();
         let nonce = s.next_nonce;
         s.next_nonce += 1;
@@ -331,7 +343,10 @@ impl MockChain {
             tree.push(e);
         }
         let height = s.blocks.len() as u64 + 1;
-        let prev_hash = s.blocks.last().map_or([0u8; 32], |b| b.signed.header.hash());
+        let prev_hash = s
+            .blocks
+            .last()
+            .map_or([0u8; 32], |b| b.signed.header.hash());
         let header = MockHeader {
             chain_id: s.chain_id.clone(),
             height,
@@ -349,7 +364,9 @@ impl MockChain {
             .enumerate()
             .map(|(i, k)| (i as u64, k.sign(&msg).to_bytes()))
             .collect();
-        let locators = (0..events.len() as u64).map(|i| locator(height, i)).collect();
+        let locators = (0..events.len() as u64)
+            .map(|i| locator(height, i))
+            .collect();
         s.blocks.push(Block {
             signed: SignedHeader { header, signatures },
             events,
@@ -373,7 +390,9 @@ impl MockChain {
     pub fn evidence(&self, loc: &[u8]) -> Option<Evidence> {
         let (height, index) = decode_locator(loc).ok()?;
         let s = self.lock_state();
-        let block = s.blocks.get(usize::try_from(height).ok()?.checked_sub(1)?)?;
+        let block = s
+            .blocks
+            .get(usize::try_from(height).ok()?.checked_sub(1)?)?;
         let event = block.events.get(usize::try_from(index).ok()?)?.clone();
         let size = block.events.len() as u64;
         let path = block.tree.inclusion_proof(index, size).ok()?;
@@ -394,7 +413,10 @@ impl MockChain {
     pub fn apply_delivery_at(&self, d: &Delivery, now_ms: u64) -> Result<Receipt, AdapterError> {
         let mut s = self.lock_state();
         if s.misbehaviour.refuse_deliveries {
-            return Err(AdapterError::Unavailable(format!("{} refuses deliveries", s.chain_id)));
+            return Err(AdapterError::Unavailable(format!(
+                "{} refuses deliveries",
+                s.chain_id
+            )));
         }
         if let Some(reference) = s.applied.get(&d.message_id) {
             return Ok(Receipt {

@@ -7,6 +7,6 @@ pub mod encoding;
 
 pub use adapter::MockAdapter;
 pub use chain::{
-    decode_locator, decode_proof, encode_proof, locator, vote_message, Misbehaviour, MockChain,
-    MockEvent, MockHeader, SignedHeader, now_ms,
+    decode_locator, decode_proof, encode_proof, locator, now_ms, vote_message, Misbehaviour,
+    MockChain, MockEvent, MockHeader, SignedHeader,
 };

@@ -29,7 +29,8 @@ pub struct EthMptDoc {
     pub root: Hex32,
     /// The key as stored in the trie.
     pub key: HexBytes,
-    /// The value, or `null` for an exclusion claim.
+    /// The value, or `null` for an exclusion claim (the field itself is required).
+    #[serde(deserialize_with = "Option::deserialize")]
     pub value: Option<HexBytes>,
     /// RLP nodes from the root down.
     pub proof: Vec<HexBytes>,

@@ -290,7 +290,8 @@ def verify_shamap(d):
 written = {}  # relpath -> source line
 
 
-def emit(fmt_dir, name, doc, valid, source):
+def emit(fmt_dir, name, doc, valid, source, malformed=False):
+    """malformed: a document the Rust parser must refuse (exit 2), kept under malformed/."""
     ver = verify_header if doc.get("format") == "xrpl-ledger-header" else verify_shamap
     try:
         ok = ver(doc)
@@ -309,7 +310,7 @@ def emit(fmt_dir, name, doc, valid, source):
     text = json.dumps(doc, indent=1) + "\n"
     if len(text) >= MAX_FILE:
         raise SystemExit("%s/%s is %d bytes" % (fmt_dir, name, len(text)))
-    rel = ("" if valid else "invalid/") + name + ".json"
+    rel = ("" if valid else "malformed/" if malformed else "invalid/") + name + ".json"
     path = os.path.join(VEC, fmt_dir, rel)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
@@ -669,7 +670,7 @@ def gen(rng):
         bad = json.loads(json.dumps(doc))
         bad["proof"][0] = bad["proof"][0][:15]
         emit("xrpl-shamap", "gen-%s-state-15-children" % tag, bad, False,
-             "generated: %s state proof whose first inner node lists 15 children" % alg)
+             "generated: %s state proof whose first inner node lists 15 children" % alg, malformed=True)
 
         # ---- tx map: 40 random tx/meta blobs incl. VL boundary lengths
         mt = SHAMap(alg)
@@ -742,7 +743,7 @@ def gen(rng):
         d = dict(doc)
         d["total_coins"] = str(2**64)
         emit("xrpl-ledger-header", "gen-%s-coins-overflow" % tag, d, False,
-             "generated: %s header with total_coins = 2^64 (does not fit u64)" % alg)
+             "generated: %s header with total_coins = 2^64 (does not fit u64)" % alg, malformed=True)
     # max values header
     doc = header_doc("sha512half", 2**32 - 1, 2**64 - 1, b"\xff" * 32, b"\xff" * 32, b"\xff" * 32,
                      2**32 - 1, 2**32 - 1, 255, 255)
