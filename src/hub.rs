@@ -98,10 +98,19 @@ pub async fn replay(log: &dyn CommitLog) -> Result<HubState, HubError> {
                 seq,
                 reason: e.to_string(),
             })?;
-            state.apply(seq, &rec).map_err(|e| HubError::Replay {
-                seq,
-                reason: e.to_string(),
-            })?;
+            match state.apply(seq, &rec) {
+                Ok(_) => {}
+                // Ignored live as well: see the router.
+                Err(e @ crate::state::ApplyError::BadBlock { .. }) => {
+                    tracing::warn!(seq, error = %e, "block record ignored");
+                }
+                Err(e) => {
+                    return Err(HubError::Replay {
+                        seq,
+                        reason: e.to_string(),
+                    })
+                }
+            }
             next = seq + 1;
         }
     }

@@ -65,6 +65,7 @@ pub struct HubState {
     undelivered: BTreeSet<(u64, MessageId)>,
     light_clients: HashMap<ChainId, Vec<u8>>,
     next_seq: u64,
+    payload_end: u64,
 }
 
 /// A record that does not fit the state it is applied to (a corrupt or foreign log).
@@ -104,6 +105,12 @@ impl HubState {
             });
         }
         self.next_seq = seq + 1;
+        if !matches!(
+            rec,
+            LogRecord::BlockSealed { .. } | LogRecord::BlockFinalized { .. }
+        ) {
+            self.payload_end = seq + 1;
+        }
         let mut changed = Vec::new();
         match rec {
             LogRecord::Accepted { msg, at_ms } => {
@@ -303,6 +310,12 @@ impl HubState {
     /// The sequence number the next record will get.
     pub fn next_seq(&self) -> u64 {
         self.next_seq
+    }
+
+    /// One past the last record that is not a block record: blocks are sealed only while
+    /// this is beyond [`HubState::sealed_end`], so an idle hub does not seal empty blocks.
+    pub fn payload_end(&self) -> u64 {
+        self.payload_end
     }
 
     /// One past the last log entry covered by a sealed block.

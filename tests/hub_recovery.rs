@@ -7,7 +7,7 @@
 use meridian::config::{ChainConfig, Config};
 use meridian::hub::{ChainSpec, Hub, HubOptions};
 use meridian::message::{ChainId, MessageId, MessageState};
-use meridian_adapters::mock::MockChain;
+use meridian_adapters::mock::{Misbehaviour, MockChain};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -55,15 +55,20 @@ fn acknowledged_transfers_survive_a_stop_and_are_delivered_once() {
         evidence.extend(locs.iter().map(|l| a.evidence(l).expect("evidence")));
     }
     let acked: Arc<Mutex<Vec<MessageId>>> = Arc::default();
+    // Messages the first life had recorded Delivered at the stop, with their delivery attempts.
+    let delivered_before: Arc<Mutex<Vec<(MessageId, u64)>>> = Arc::default();
 
-    // First life: a stream of concurrent submissions, stopped once 150 are acknowledged.
+    // First life: a stream of concurrent submissions. Deliveries flow at first; then chain-b
+    // refuses them, so finalized messages pile up undelivered; the system is stopped once 150
+    // submissions are acknowledged and some finalized messages await delivery.
     {
-        let (dir, a, b, acked, evidence) = (
+        let (dir, a, b, acked, evidence, delivered_before) = (
             dir.path().to_path_buf(),
             a.clone(),
             b.clone(),
             acked.clone(),
             evidence.clone(),
+            delivered_before.clone(),
         );
         std::thread::spawn(move || {
             actix_rt::System::new().block_on(async move {
@@ -73,6 +78,9 @@ fn acknowledged_transfers_survive_a_stop_and_are_delivered_once() {
                         .expect("hub"),
                 );
                 let src = ChainId::from("chain-a");
+                let count = |s: &meridian::state::HubState, st: MessageState| {
+                    s.messages().filter(|m| m.state == st).count()
+                };
                 let mut tasks = Vec::new();
                 for ev in evidence {
                     let (hub, acked, src) = (hub.clone(), acked.clone(), src.clone());
@@ -82,20 +90,53 @@ fn acknowledged_transfers_survive_a_stop_and_are_delivered_once() {
                         }
                     }));
                 }
-                while acked.lock().expect("lock").len() < 150 {
-                    tokio::time::sleep(Duration::from_millis(1)).await;
+                for _ in 0..2000 {
+                    let s = hub.state().await.expect("state");
+                    if count(&s, MessageState::Delivered) >= 20 {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(5)).await;
                 }
+                b.set_misbehaviour(Misbehaviour {
+                    refuse_deliveries: true,
+                    ..Misbehaviour::default()
+                });
+                for _ in 0..2000 {
+                    let s = hub.state().await.expect("state");
+                    if acked.lock().expect("lock").len() >= 150
+                        && count(&s, MessageState::Finalized) >= 10
+                    {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                let s = hub.state().await.expect("state");
+                assert!(
+                    count(&s, MessageState::Finalized) >= 10,
+                    "finalized-but-undelivered messages at the stop: the restart must re-dispatch them"
+                );
+                *delivered_before.lock().expect("lock") = s
+                    .messages()
+                    .filter(|m| m.state == MessageState::Delivered)
+                    .map(|m| (m.msg.id, b.delivery_attempts(&m.msg.id.0)))
+                    .collect();
                 actix_rt::System::current().stop();
             })
         })
         .join()
         .expect("first life");
     }
+    b.set_misbehaviour(Misbehaviour::default());
     let acked: Vec<MessageId> = acked.lock().expect("lock").clone();
+    let delivered_before = delivered_before.lock().expect("lock").clone();
     assert!(
         acked.len() >= 150 && acked.len() < 400,
         "stopped mid-stream: {} acked",
         acked.len()
+    );
+    assert!(
+        delivered_before.len() >= 20,
+        "some delivered before the stop"
     );
 
     // Second life on the same directory: everything acknowledged is there and gets delivered.
@@ -137,6 +178,14 @@ fn acknowledged_transfers_survive_a_stop_and_are_delivered_once() {
             assert_eq!(per_id.get(&id.0), Some(&1), "{id} delivered once");
         }
         assert!(per_id.values().all(|n| *n == 1));
+        // What the log already said Delivered is never sent to the chain again.
+        for (id, attempts) in &delivered_before {
+            assert_eq!(
+                b.delivery_attempts(&id.0),
+                *attempts,
+                "{id} was delivered before the stop and re-sent after it"
+            );
+        }
         hub.stop();
     });
 }

@@ -69,7 +69,10 @@ impl ReferenceChainActor {
                     Some((h, false)) => h,
                     _ => {
                         let waiting = view.next_seq.saturating_sub(view.sealed_end);
-                        if waiting == 0 || (!due && waiting < cfg.seal_max_entries) {
+                        // Only block records since the last block: nothing to seal.
+                        if view.payload_end <= view.sealed_end
+                            || (!due && waiting < cfg.seal_max_entries)
+                        {
                             return Ok(false);
                         }
                         let end = view.sealed_end + waiting.min(cfg.seal_max_entries);

@@ -48,8 +48,11 @@ impl RootCache {
                 return Err(format!("log ends at {next}, block claims up to {end}"));
             }
             for (seq, bytes) in batch {
-                if seq != next || seq >= end {
+                if seq >= end {
                     break;
+                }
+                if seq != next {
+                    return Err(format!("log skips from {next} to {seq}"));
                 }
                 tree.push(&bytes);
                 next += 1;

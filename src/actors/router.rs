@@ -145,26 +145,32 @@ impl Router {
         &mut self,
         records: Vec<LogRecord>,
     ) -> impl ActorFuture<Self, Output = Result<std::ops::Range<u64>, LogError>> {
-        let log = self.log.clone();
-        let bytes: Result<Vec<Vec<u8>>, LogError> = records.iter().map(encode_record).collect();
-        Box::pin(async move { log.try_append(bytes?).await })
-            .into_actor(self)
-            .map(move |res, act: &mut Router, ctx| {
-                match &res {
-                    Ok(range) => {
-                        for (seq, rec) in range.clone().zip(records) {
-                            act.reorder.insert(seq, rec);
-                        }
-                        act.apply_ready(ctx);
+        // Take the queue position now, in handler order: the log order then follows the order
+        // in which the router assigned nonces, whatever order actix polls the futures in.
+        let fut: futures::future::BoxFuture<'static, _> = match records
+            .iter()
+            .map(encode_record)
+            .collect::<Result<Vec<_>, _>>()
+        {
+            Ok(bytes) => self.log.try_append(bytes),
+            Err(e) => Box::pin(async move { Err(e) }),
+        };
+        fut.into_actor(self).map(move |res, act: &mut Router, ctx| {
+            match &res {
+                Ok(range) => {
+                    for (seq, rec) in range.clone().zip(records) {
+                        act.reorder.insert(seq, rec);
                     }
-                    Err(LogError::Overloaded) => {}
-                    Err(e) => {
-                        tracing::error!(error = %e, "commit log append failed; refusing new work");
-                        act.failed = Some(e.to_string());
-                    }
+                    act.apply_ready(ctx);
                 }
-                res
-            })
+                Err(LogError::Overloaded) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "commit log append failed; refusing new work");
+                    act.failed = Some(e.to_string());
+                }
+            }
+            res
+        })
     }
 
     fn apply_ready(&mut self, ctx: &mut Context<Self>) {
@@ -184,6 +190,11 @@ impl Router {
                             }
                         }
                     }
+                }
+                // A block record that does not extend the chain is ignored, here and on replay
+                // alike (the state already stepped past it), so the hub stays startable.
+                Err(e @ crate::state::ApplyError::BadBlock { .. }) => {
+                    tracing::warn!(seq, error = %e, "block record ignored");
                 }
                 Err(e) => {
                     tracing::error!(seq, error = %e, "record does not apply; refusing new work");
@@ -490,6 +501,8 @@ pub struct ChainView {
     pub sealed_end: u64,
     /// Next log sequence number (everything below is durable and applied).
     pub next_seq: u64,
+    /// One past the last record that is not itself a block record.
+    pub payload_end: u64,
 }
 
 /// Ask for a [`ChainView`].
@@ -508,6 +521,7 @@ impl Handler<GetChainView> for Router {
                 .map(|b| (b.header.clone(), b.qc.is_some())),
             sealed_end: self.state.sealed_end(),
             next_seq: self.state.next_seq(),
+            payload_end: self.state.payload_end(),
         })
     }
 }

@@ -266,7 +266,8 @@ mod tests {
                 assert!(seen.insert(r.start));
             }
             assert_eq!(log.next_seq(), 100);
-            assert!(log.stats().commits.load(Ordering::Relaxed) <= 50);
+            // 50 appends issued together: the writer grouped some of them into one fsync.
+            assert!(log.stats().commits.load(Ordering::Relaxed) < 50);
         }
         let log = RedbLog::open(&path, 4, 1000).expect("reopen");
         assert_eq!(log.next_seq(), 100);

@@ -243,6 +243,7 @@ struct State {
     next_nonce: u64,
     applied: HashMap<[u8; 32], Vec<u8>>,
     credits: Vec<Delivery>,
+    attempts: HashMap<[u8; 32], u64>,
     misbehaviour: Misbehaviour,
     finality_depth: u64,
 }
@@ -276,6 +277,7 @@ impl MockChain {
                 next_nonce: 0,
                 applied: HashMap::new(),
                 credits: Vec::new(),
+                attempts: HashMap::new(),
                 misbehaviour: Misbehaviour::default(),
                 finality_depth: 0,
             })),
@@ -412,6 +414,7 @@ impl MockChain {
     /// [`MockChain::apply_delivery`] with the chain's clock reading `now_ms`.
     pub fn apply_delivery_at(&self, d: &Delivery, now_ms: u64) -> Result<Receipt, AdapterError> {
         let mut s = self.lock_state();
+        *s.attempts.entry(d.message_id).or_default() += 1;
         if s.misbehaviour.refuse_deliveries {
             return Err(AdapterError::Unavailable(format!(
                 "{} refuses deliveries",
@@ -445,6 +448,17 @@ impl MockChain {
             reference: r.clone(),
             duplicate: true,
         })
+    }
+
+    /// How many times a delivery of `message_id` reached this chain (applied, duplicate,
+    /// refused or expired): a hub that delivers exactly once calls it once per message,
+    /// more only when it could not know an earlier attempt had landed.
+    pub fn delivery_attempts(&self, message_id: &[u8; 32]) -> u64 {
+        self.lock_state()
+            .attempts
+            .get(message_id)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Every delivery applied, in order (each message id at most once).
