@@ -28,9 +28,10 @@ pub enum PathError {
 
 /// Number of siblings on the path of leaf `index` in a tree of `size` leaves (index < size).
 pub fn path_len(index: u64, size: u64) -> usize {
-    let inner = (64 - (index ^ (size - 1)).leading_zeros()) as usize;
-    let border = (index >> inner).count_ones() as usize;
-    inner + border
+    let inner = 64 - (index ^ (size - 1)).leading_zeros();
+    // `inner` is 64 when the two differ in the top bit: then nothing is left above it.
+    let border = index.checked_shr(inner).unwrap_or(0).count_ones() as usize;
+    inner as usize + border
 }
 
 /// Fold `proof` into `leaf` along the path of `index` in a tree of `size` leaves

@@ -211,9 +211,11 @@ pub fn consistency_proof_len(old: u64, new: u64) -> usize {
     // shared by the old tree's completed left part, plus the old subtree root unless old is a
     // power of two.
     let index = old - 1;
-    let inner = (64 - (index ^ (new - 1)).leading_zeros()) as usize;
+    let inner = 64 - (index ^ (new - 1)).leading_zeros();
     let shift = index.trailing_ones() as usize;
-    let border = (index >> inner).count_ones() as usize;
+    // `inner` is 64 when the two differ in the top bit: then nothing is left above it.
+    let border = index.checked_shr(inner).unwrap_or(0).count_ones() as usize;
+    let inner = inner as usize;
     let base = inner - shift.min(inner) + border;
     if old.is_power_of_two() {
         base

@@ -52,7 +52,10 @@ pub fn parent(l: &Hash32, r: Option<&Hash32>) -> Hash32 {
 }
 
 fn height(count: u64) -> usize {
-    count.next_power_of_two().trailing_zeros() as usize
+    // Above 2^63 the next power of two is 2^64, which u64 cannot hold.
+    count
+        .checked_next_power_of_two()
+        .map_or(64, |p| p.trailing_zeros() as usize)
 }
 
 /// Verify that `txid` is transaction `index` of `count` under `root`.
