@@ -5,9 +5,9 @@
 //! fixed-size hashes, not arbitrary data. The reference chain therefore uses our own
 //! `rfc6962::MerkleTree`.
 
+use meridian_proofs::rfc6962::MerkleTree;
 use merkle_light::hash::Algorithm;
 use merkle_light::merkle::MerkleTree as LightTree;
-use meridian_proofs::rfc6962::MerkleTree;
 use sha2::{Digest, Sha256};
 use std::hash::Hasher;
 
