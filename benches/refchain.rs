@@ -53,6 +53,7 @@ fn seal(c: &mut Criterion) {
                         log_start: 0,
                         log_end: 10_000,
                         entries_root: tree.root(),
+                        log_root: tree.root(),
                         time_ms: 0,
                         relay_set_hash: [1; 32],
                     };
@@ -97,6 +98,7 @@ fn seal(c: &mut Criterion) {
         log_start: 0,
         log_end: 10_000,
         entries_root: [4; 32],
+        log_root: [5; 32],
         time_ms: 1,
         relay_set_hash: set.hash(),
     };

@@ -10,11 +10,13 @@ use crate::config::{ChainConfig, Config};
 use crate::log::{decode_record, CommitLog, RedbLog};
 use crate::message::{ChainId, MessageId};
 use crate::record::LogRecord;
+use crate::refchain::finality::FinalityProof;
 use crate::refchain::{load_or_generate_keys, RelayInfo, RelaySet};
 use crate::state::{HubState, MessageEntry};
 use actix::prelude::*;
 use meridian_adapters::mock::{MockAdapter, MockChain};
 use meridian_adapters::{ChainAdapter, Evidence};
+use meridian_proofs::document::Rfc6962ConsistencyDoc;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
@@ -41,6 +43,26 @@ pub enum HubError {
     /// A chain could not be set up.
     #[error("chain {0}: {1}")]
     Chain(String, String),
+}
+
+/// Why a proof could not be produced.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum ProofRequestError {
+    /// No such message.
+    #[error("unknown message {0}")]
+    UnknownMessage(String),
+    /// The message is not in a finalized block yet.
+    #[error("message {0} is not final yet")]
+    NotFinal(String),
+    /// No block at that height.
+    #[error("no block at height {0}")]
+    UnknownBlock(u64),
+    /// The log could not be read.
+    #[error("commit log: {0}")]
+    Log(String),
+    /// The hub is stopping.
+    #[error("hub unavailable")]
+    Unavailable,
 }
 
 /// A connected chain as the hub is started with it.
@@ -76,6 +98,7 @@ pub struct Hub {
     events: broadcast::Sender<StatusEvent>,
     log: Arc<dyn CommitLog>,
     relay_set: Arc<RelaySet>,
+    cache: RootCache,
     restarts: HashMap<ChainId, Arc<AtomicU64>>,
     arbiters: Vec<Arbiter>,
     _refchain: Addr<ReferenceChainActor>,
@@ -196,6 +219,7 @@ impl Hub {
         .start();
 
         let cache = RootCache::default();
+        let proof_cache = cache.clone();
         let relay_arbiter = Arbiter::new();
         let mut relays = Vec::with_capacity(keys.len());
         for (i, key) in keys.into_iter().enumerate() {
@@ -230,6 +254,7 @@ impl Hub {
             events,
             log,
             relay_set,
+            cache: proof_cache,
             restarts,
             arbiters,
             _refchain: refchain,
@@ -282,6 +307,81 @@ impl Hub {
     /// The commit log.
     pub fn log(&self) -> Arc<dyn CommitLog> {
         self.log.clone()
+    }
+
+    /// The offline finality proof of message `id`: its `Accepted` record, the record's
+    /// inclusion proof under the finalizing block's whole-log root, the header, the quorum
+    /// certificate and the relay keys (a `meridian-finality` document).
+    pub async fn finality_proof(&self, id: MessageId) -> Result<FinalityProof, ProofRequestError> {
+        let state = self.state().await.ok_or(ProofRequestError::Unavailable)?;
+        let m = state
+            .message(&id)
+            .ok_or_else(|| ProofRequestError::UnknownMessage(id.to_string()))?;
+        let block = m
+            .block
+            .and_then(|h| state.blocks().iter().find(|b| b.header.height == h))
+            .filter(|b| b.qc.is_some())
+            .ok_or_else(|| ProofRequestError::NotFinal(id.to_string()))?;
+        let qc = block
+            .qc
+            .clone()
+            .ok_or_else(|| ProofRequestError::NotFinal(id.to_string()))?;
+        let record = self
+            .log
+            .read(m.seq, 1)
+            .await
+            .map_err(|e| ProofRequestError::Log(e.to_string()))?
+            .into_iter()
+            .next()
+            .filter(|(s, _)| *s == m.seq)
+            .ok_or_else(|| ProofRequestError::Log(format!("record {} missing", m.seq)))?
+            .1;
+        let proof = self
+            .cache
+            .inclusion(self.log.as_ref(), m.seq, block.header.log_end)
+            .await
+            .map_err(ProofRequestError::Log)?;
+        Ok(FinalityProof {
+            format: crate::refchain::finality::FORMAT.to_string(),
+            message_id: id.0.into(),
+            record: record.into(),
+            seq: m.seq,
+            proof: proof.into_iter().map(Into::into).collect(),
+            header: block.header.clone(),
+            qc,
+            relays: self.relay_set.relays.clone(),
+        })
+    }
+
+    /// The consistency proof of the whole log between the blocks at two heights, as an
+    /// `rfc6962-consistency` document (old and new `log_root`s).
+    pub async fn consistency_proof(
+        &self,
+        old_height: u64,
+        new_height: u64,
+    ) -> Result<Rfc6962ConsistencyDoc, ProofRequestError> {
+        let state = self.state().await.ok_or(ProofRequestError::Unavailable)?;
+        let header = |h: u64| {
+            state
+                .blocks()
+                .iter()
+                .find(|b| b.header.height == h)
+                .map(|b| b.header.clone())
+                .ok_or(ProofRequestError::UnknownBlock(h))
+        };
+        let (old, new) = (header(old_height)?, header(new_height)?);
+        let proof = self
+            .cache
+            .consistency(self.log.as_ref(), old.log_end, new.log_end)
+            .await
+            .map_err(ProofRequestError::Log)?;
+        Ok(Rfc6962ConsistencyDoc {
+            old_size: old.log_end,
+            new_size: new.log_end,
+            old_root: old.log_root.into(),
+            new_root: new.log_root.into(),
+            proof: proof.into_iter().map(Into::into).collect(),
+        })
     }
 
     /// The city-relay set.

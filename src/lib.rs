@@ -17,6 +17,7 @@
 
 pub mod actors;
 pub mod config;
+pub mod hexser;
 pub mod hub;
 pub mod log;
 pub mod message;

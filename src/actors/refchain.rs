@@ -77,6 +77,7 @@ impl ReferenceChainActor {
                         }
                         let end = view.sealed_end + waiting.min(cfg.seal_max_entries);
                         let root = cache.root(log.as_ref(), view.sealed_end, end).await?;
+                        let log_root = cache.log_root(log.as_ref(), end).await?;
                         let (height, prev_hash) = match &view.head {
                             Some((h, _)) => (h.height + 1, h.hash()),
                             None => (0, [0u8; 32]),
@@ -87,6 +88,7 @@ impl ReferenceChainActor {
                             log_start: view.sealed_end,
                             log_end: end,
                             entries_root: root,
+                            log_root,
                             time_ms: now_ms(),
                             relay_set_hash: set.hash(),
                         };

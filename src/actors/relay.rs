@@ -23,16 +23,48 @@ pub enum RelayBehaviour {
     SignAnything,
 }
 
-/// Roots of log ranges, computed from the log. In this process every relay reads the same
-/// log file, so one computation per range serves them all; a proposal never fills it.
+/// Roots of log ranges and of the whole log, computed from the log. In this process every
+/// relay reads the same log file, so one computation serves them all; a proposal never fills it.
 #[derive(Debug, Clone, Default)]
-pub struct RootCache(Arc<Mutex<HashMap<(u64, u64), Hash32>>>);
+pub struct RootCache {
+    ranges: Arc<Mutex<HashMap<(u64, u64), Hash32>>>,
+    /// The RFC 6962 tree of every log entry read so far (append-only, like the log).
+    whole: Arc<Mutex<MerkleTree>>,
+}
+
+/// Read log entries `start..end` in order, failing on a gap.
+async fn read_range(
+    log: &dyn CommitLog,
+    start: u64,
+    end: u64,
+    mut each: impl FnMut(&[u8]),
+) -> Result<(), String> {
+    let mut next = start;
+    while next < end {
+        let want = usize::try_from((end - next).min(4096)).unwrap_or(4096);
+        let batch = log.read(next, want).await.map_err(|e| e.to_string())?;
+        if batch.is_empty() {
+            return Err(format!("log ends at {next}, block claims up to {end}"));
+        }
+        for (seq, bytes) in batch {
+            if seq >= end {
+                break;
+            }
+            if seq != next {
+                return Err(format!("log skips from {next} to {seq}"));
+            }
+            each(&bytes);
+            next += 1;
+        }
+    }
+    Ok(())
+}
 
 impl RootCache {
     /// The RFC 6962 root of log entries `start..end`, read from `log`.
     pub async fn root(&self, log: &dyn CommitLog, start: u64, end: u64) -> Result<Hash32, String> {
         if let Some(r) = self
-            .0
+            .ranges
             .lock()
             .ok()
             .and_then(|m| m.get(&(start, end)).copied())
@@ -40,32 +72,72 @@ impl RootCache {
             return Ok(r);
         }
         let mut tree = MerkleTree::new();
-        let mut next = start;
-        while next < end {
-            let want = usize::try_from((end - next).min(4096)).unwrap_or(4096);
-            let batch = log.read(next, want).await.map_err(|e| e.to_string())?;
-            if batch.is_empty() {
-                return Err(format!("log ends at {next}, block claims up to {end}"));
-            }
-            for (seq, bytes) in batch {
-                if seq >= end {
-                    break;
-                }
-                if seq != next {
-                    return Err(format!("log skips from {next} to {seq}"));
-                }
-                tree.push(&bytes);
-                next += 1;
-            }
-        }
+        read_range(log, start, end, |b| {
+            tree.push(b);
+        })
+        .await?;
         let root = tree.root();
-        if let Ok(mut m) = self.0.lock() {
+        if let Ok(mut m) = self.ranges.lock() {
             if m.len() > 4096 {
                 m.clear();
             }
             m.insert((start, end), root);
         }
         Ok(root)
+    }
+
+    /// Bring the whole-log tree up to `end` entries.
+    async fn extend_to(&self, log: &dyn CommitLog, end: u64) -> Result<(), String> {
+        let have = self.whole.lock().map_err(|e| e.to_string())?.len();
+        if have >= end {
+            return Ok(());
+        }
+        let mut hashes = Vec::new();
+        read_range(log, have, end, |b| {
+            hashes.push(meridian_proofs::rfc6962::leaf_hash(b));
+        })
+        .await?;
+        let mut t = self.whole.lock().map_err(|e| e.to_string())?;
+        // Another caller may have extended it meanwhile: append only what is still missing.
+        let len = t.len();
+        for h in hashes
+            .into_iter()
+            .skip(usize::try_from(len - have).unwrap_or(0))
+        {
+            t.push_hash(h);
+        }
+        Ok(())
+    }
+
+    /// The RFC 6962 root of the whole log `0..end`.
+    pub async fn log_root(&self, log: &dyn CommitLog, end: u64) -> Result<Hash32, String> {
+        self.extend_to(log, end).await?;
+        let t = self.whole.lock().map_err(|e| e.to_string())?;
+        t.root_at(end).map_err(|e| e.to_string())
+    }
+
+    /// The inclusion proof of log entry `seq` in the whole-log tree of `size` entries.
+    pub async fn inclusion(
+        &self,
+        log: &dyn CommitLog,
+        seq: u64,
+        size: u64,
+    ) -> Result<Vec<Hash32>, String> {
+        self.extend_to(log, size).await?;
+        let t = self.whole.lock().map_err(|e| e.to_string())?;
+        t.inclusion_proof(seq, size).map_err(|e| e.to_string())
+    }
+
+    /// The consistency proof between the whole log at `old` and at `new` entries.
+    pub async fn consistency(
+        &self,
+        log: &dyn CommitLog,
+        old: u64,
+        new: u64,
+    ) -> Result<Vec<Hash32>, String> {
+        self.extend_to(log, new).await?;
+        let t = self.whole.lock().map_err(|e| e.to_string())?;
+        t.consistency_proof(old, new).map_err(|e| e.to_string())
     }
 }
 
@@ -162,21 +234,31 @@ impl Handler<Propose> for CityRelayActor {
         Box::pin(
             async move {
                 let root = cache.root(log.as_ref(), h.log_start, h.log_end).await?;
-                Ok((root, h))
+                let log_root = cache.log_root(log.as_ref(), h.log_end).await?;
+                Ok((root, log_root, h))
             }
             .into_actor(self)
-            .map(|res: Result<(Hash32, BlockHeader), String>, act, _| {
-                let (root, h) = res?;
-                if root != h.entries_root {
-                    return Err(format!(
-                        "entries root {} differs from the log's {}",
-                        hex::encode(h.entries_root),
-                        hex::encode(root)
-                    ));
-                }
-                act.last = Some((h.height, h.hash(), h.log_end));
-                Ok(act.key.vote(act.index, &h))
-            }),
+            .map(
+                |res: Result<(Hash32, Hash32, BlockHeader), String>, act, _| {
+                    let (root, log_root, h) = res?;
+                    if root != h.entries_root {
+                        return Err(format!(
+                            "entries root {} differs from the log's {}",
+                            hex::encode(h.entries_root),
+                            hex::encode(root)
+                        ));
+                    }
+                    if log_root != h.log_root {
+                        return Err(format!(
+                            "log root {} differs from the log's {}",
+                            hex::encode(h.log_root),
+                            hex::encode(log_root)
+                        ));
+                    }
+                    act.last = Some((h.height, h.hash(), h.log_end));
+                    Ok(act.key.vote(act.index, &h))
+                },
+            ),
         )
     }
 }

@@ -4,6 +4,7 @@
 //! `error: <reason>` on stderr and exit 2 for a document that cannot be read as a claim.
 
 use clap::Subcommand;
+use meridian::refchain::finality;
 use meridian_proofs::{verify_document, Verdict};
 use std::io::Read;
 use std::path::PathBuf;
@@ -18,7 +19,8 @@ pub enum ProofCommand {
     /// or `error: REASON` on stderr (exit 2) for a malformed document.
     ///
     /// Formats: rfc6962, rfc6962-consistency, eth-header, eth-mpt, fisco-v2, fisco-v3,
-    /// eosio-legacy, eosio-savanna, xuper, fabric-block, xrpl-ledger-header, xrpl-shamap.
+    /// eosio-legacy, eosio-savanna, xuper, fabric-block, xrpl-ledger-header, xrpl-shamap,
+    /// and meridian-finality (a message's finality proof from the hub).
     Verify {
         /// The JSON document to check, or `-` for standard input.
         file: PathBuf,
@@ -36,6 +38,22 @@ fn verify(file: &PathBuf) -> ExitCode {
         Ok(t) => t,
         Err(e) => return fail(&e),
     };
+    // The hub's own finality proofs need the hub's types (headers, quorum certificates).
+    if let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) {
+        if value.get("format").and_then(|f| f.as_str()) == Some(finality::FORMAT) {
+            return match finality::verify_document(value) {
+                Ok(Ok(())) => {
+                    println!("valid");
+                    ExitCode::SUCCESS
+                }
+                Ok(Err(reason)) => {
+                    println!("invalid: {reason}");
+                    ExitCode::from(1)
+                }
+                Err(e) => fail(&e),
+            };
+        }
+    }
     match verify_document(&text) {
         Ok(Verdict::Valid) => {
             println!("valid");

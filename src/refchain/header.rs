@@ -12,29 +12,37 @@ pub struct BlockHeader {
     /// 0 for the first block.
     pub height: u64,
     /// Hash of the previous header; all zero for height 0.
+    #[serde(with = "crate::hexser")]
     pub prev_hash: Hash32,
     /// First log sequence number covered (inclusive).
     pub log_start: u64,
     /// One past the last log sequence number covered.
     pub log_end: u64,
     /// RFC 6962 root over the log entries `log_start..log_end`, in order.
+    #[serde(with = "crate::hexser")]
     pub entries_root: Hash32,
+    /// RFC 6962 root over the whole log `0..log_end`: any record's inclusion and the
+    /// consistency of any two heights are proven against it.
+    #[serde(with = "crate::hexser")]
+    pub log_root: Hash32,
     /// Seal time, milliseconds since the Unix epoch.
     pub time_ms: u64,
     /// Hash of the city-relay set that must sign this block.
+    #[serde(with = "crate::hexser")]
     pub relay_set_hash: Hash32,
 }
 
 impl BlockHeader {
     /// The canonical byte encoding that is hashed and signed (fixed width, big-endian).
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(HEADER_TAG.len() + 8 * 4 + 32 * 3);
+        let mut out = Vec::with_capacity(HEADER_TAG.len() + 8 * 4 + 32 * 4);
         out.extend_from_slice(HEADER_TAG);
         out.extend_from_slice(&self.height.to_be_bytes());
         out.extend_from_slice(&self.prev_hash);
         out.extend_from_slice(&self.log_start.to_be_bytes());
         out.extend_from_slice(&self.log_end.to_be_bytes());
         out.extend_from_slice(&self.entries_root);
+        out.extend_from_slice(&self.log_root);
         out.extend_from_slice(&self.time_ms.to_be_bytes());
         out.extend_from_slice(&self.relay_set_hash);
         out
@@ -68,6 +76,7 @@ mod tests {
             log_start: 2,
             log_end: 3,
             entries_root: [4; 32],
+            log_root: [7; 32],
             time_ms: 5,
             relay_set_hash: [6; 32],
         };
@@ -91,6 +100,10 @@ mod tests {
             },
             BlockHeader {
                 entries_root: [9; 32],
+                ..h.clone()
+            },
+            BlockHeader {
+                log_root: [9; 32],
                 ..h.clone()
             },
             BlockHeader {

@@ -2,8 +2,10 @@
 //!
 //! # Layout
 //! - `header` — [`BlockHeader`] and its hash.
+//! - [`finality`] — offline finality proofs (`meridian-finality` documents).
 //! - `relays` — the relay set, relay keys, votes and [`QuorumCertificate`]s.
 
+pub mod finality;
 mod header;
 mod relays;
 

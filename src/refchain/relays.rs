@@ -18,6 +18,7 @@ pub struct RelayInfo {
     /// City id from `config/cities.toml`.
     pub id: String,
     /// Its ed25519 public key.
+    #[serde(with = "crate::hexser")]
     pub public_key: [u8; 32],
 }
 
@@ -72,7 +73,7 @@ pub struct RelaySignature {
     /// Index of the relay in the [`RelaySet`].
     pub relay: u16,
     /// ed25519 signature over [`vote_message`].
-    #[serde(with = "sig_serde")]
+    #[serde(with = "crate::hexser")]
     pub signature: [u8; 64],
 }
 
@@ -82,6 +83,7 @@ pub struct QuorumCertificate {
     /// Height of the block.
     pub height: u64,
     /// Hash of its header.
+    #[serde(with = "crate::hexser")]
     pub block_hash: Hash32,
     /// Distinct relays' signatures, by ascending relay index.
     pub signatures: Vec<RelaySignature>,
@@ -299,58 +301,6 @@ fn write_key(path: &Path, text: &str) -> Result<(), KeyError> {
     Ok(())
 }
 
-mod sig_serde {
-    use serde::{de, Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(v: &[u8; 64], s: S) -> Result<S::Ok, S::Error> {
-        if s.is_human_readable() {
-            s.serialize_str(&hex::encode(v))
-        } else {
-            s.serialize_bytes(v)
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 64], D::Error> {
-        let bytes: Vec<u8> = if d.is_human_readable() {
-            let s = String::deserialize(d)?;
-            hex::decode(s.trim_start_matches("0x")).map_err(de::Error::custom)?
-        } else {
-            serde_bytes_vec(d)?
-        };
-        bytes
-            .as_slice()
-            .try_into()
-            .map_err(|_| de::Error::custom("signature must be 64 bytes"))
-    }
-
-    fn serde_bytes_vec<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        struct V;
-        impl<'de> de::Visitor<'de> for V {
-            type Value = Vec<u8>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("64 bytes")
-            }
-            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
-                Ok(v.to_vec())
-            }
-            fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
-                Ok(v)
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, mut a: A) -> Result<Vec<u8>, A::Error> {
-                let mut out = Vec::with_capacity(64);
-                while let Some(b) = a.next_element::<u8>()? {
-                    if out.len() >= 64 {
-                        return Err(de::Error::custom("signature longer than 64 bytes"));
-                    }
-                    out.push(b);
-                }
-                Ok(out)
-            }
-        }
-        d.deserialize_bytes(V)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -382,6 +332,7 @@ mod tests {
             log_start: 10,
             log_end: 20,
             entries_root: [2; 32],
+            log_root: [4; 32],
             time_ms: 3,
             relay_set_hash: set.hash(),
         }
