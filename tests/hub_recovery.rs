@@ -81,14 +81,21 @@ fn acknowledged_transfers_survive_a_stop_and_are_delivered_once() {
                 let count = |s: &meridian::state::HubState, st: MessageState| {
                     s.messages().filter(|m| m.state == st).count()
                 };
-                let mut tasks = Vec::new();
-                for ev in evidence {
+                // A paced stream (one submission every 3 ms, each its own task, many in
+                // flight): it is still running when the system is stopped.
+                {
                     let (hub, acked, src) = (hub.clone(), acked.clone(), src.clone());
-                    tasks.push(actix_rt::spawn(async move {
-                        if let Ok(o) = hub.submit(&src, ev, None).await {
-                            acked.lock().expect("lock").push(o.id);
+                    actix_rt::spawn(async move {
+                        for ev in evidence {
+                            let (hub, acked, src) = (hub.clone(), acked.clone(), src.clone());
+                            actix_rt::spawn(async move {
+                                if let Ok(o) = hub.submit(&src, ev, None).await {
+                                    acked.lock().expect("lock").push(o.id);
+                                }
+                            });
+                            tokio::time::sleep(Duration::from_millis(3)).await;
                         }
-                    }));
+                    });
                 }
                 for _ in 0..2000 {
                     let s = hub.state().await.expect("state");
