@@ -1,7 +1,7 @@
 //! Starting, driving and stopping the whole actor system on one data directory.
 
-use crate::actors::chain::VerifyEvidence;
-use crate::actors::router::{GetMessage, GetState, Submit};
+use crate::actors::chain::{VerifyEvidence, VerifyHeader};
+use crate::actors::router::{AppendRecords, GetMessage, GetState, Submit};
 use crate::actors::{
     AdapterFactory, ChainActor, CityRelayActor, ReferenceChainActor, RelayBehaviour, RootCache,
     Router, StatusEvent, SubmitError, SubmitOutcome,
@@ -98,6 +98,7 @@ pub struct Hub {
     events: broadcast::Sender<StatusEvent>,
     log: Arc<dyn CommitLog>,
     relay_set: Arc<RelaySet>,
+    relays: Vec<Addr<CityRelayActor>>,
     cache: RootCache,
     restarts: HashMap<ChainId, Arc<AtomicU64>>,
     arbiters: Vec<Arbiter>,
@@ -239,6 +240,7 @@ impl Hub {
             ));
         }
         arbiters.push(relay_arbiter);
+        let relay_addrs = relays.clone();
         let refchain = ReferenceChainActor::new(
             router.clone(),
             log.clone(),
@@ -255,6 +257,7 @@ impl Hub {
             log,
             relay_set,
             cache: proof_cache,
+            relays: relay_addrs,
             restarts,
             arbiters,
             _refchain: refchain,
@@ -287,6 +290,34 @@ impl Hub {
             })
             .await
             .map_err(|e| SubmitError::Overloaded(e.to_string()))?
+    }
+
+    /// Verify a new header of `chain` against its light client and, if it extends it, record
+    /// the advanced light-client state in the commit log (durably, before answering), so the
+    /// chain actor resumes from it after a crash or a restart.
+    pub async fn advance_header(
+        &self,
+        chain: &ChainId,
+        header: Vec<u8>,
+    ) -> Result<meridian_adapters::HeaderInfo, SubmitError> {
+        let actor = self
+            .chains
+            .get(chain)
+            .ok_or_else(|| SubmitError::UnknownChain(chain.0.clone()))?;
+        let (info, state) = actor
+            .send(VerifyHeader(header))
+            .await
+            .map_err(|e| SubmitError::Overloaded(e.to_string()))?
+            .map_err(|e| SubmitError::Rejected(e.to_string()))?;
+        self.router
+            .send(AppendRecords(vec![LogRecord::LightClient {
+                chain: chain.clone(),
+                state,
+            }]))
+            .await
+            .map_err(|e| SubmitError::Overloaded(e.to_string()))?
+            .map_err(SubmitError::Log)?;
+        Ok(info)
     }
 
     /// The message with `id`, if committed.
@@ -382,6 +413,11 @@ impl Hub {
             new_root: new.log_root.into(),
             proof: proof.into_iter().map(Into::into).collect(),
         })
+    }
+
+    /// The city relays' actors, in relay-set order (operators and tests propose to them).
+    pub fn relays(&self) -> &[Addr<CityRelayActor>] {
+        &self.relays
     }
 
     /// The city-relay set.

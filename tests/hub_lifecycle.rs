@@ -447,3 +447,83 @@ async fn finality_and_consistency_proofs_verify_offline() {
     );
     hub.stop();
 }
+
+/// 44 relays that sign anything, and a forged block that conflicts with the log (another
+/// entries root for the same log range): the honest 91 refuse it, so its certificate stays at
+/// 44 valid signatures, below the quorum of 91; a signature by a key outside the relay set,
+/// claiming an honest relay's index, is not counted either.
+#[actix_rt::test]
+async fn byzantine_signers_cannot_finalize_a_conflicting_block() {
+    use meridian::actors::relay::Propose;
+    use meridian::refchain::{BlockHeader, QuorumCertificate, QuorumError, RelayKey};
+    let dir = tempfile::tempdir().expect("tmp");
+    let net = Net::new();
+    let faults = (0..44u16)
+        .map(|i| (i * 3, RelayBehaviour::SignAnything))
+        .collect();
+    let hub = Hub::start(
+        &config(),
+        dir.path(),
+        net.specs(),
+        HubOptions {
+            relay_behaviour: faults,
+        },
+    )
+    .await
+    .expect("hub");
+    let src = ChainId::from("chain-a");
+    let mut ids = Vec::new();
+    for ev in net.lock_on_a(3, 9) {
+        ids.push(hub.submit(&src, ev, None).await.expect("accepted").id);
+    }
+    wait_for(&hub, "delivered with 44 sign-anything relays", |s| {
+        ids.iter().all(|id| {
+            s.message(id)
+                .is_some_and(|m| m.state == MessageState::Delivered)
+        })
+    })
+    .await;
+    let s = hub.state().await.expect("state");
+    let last = s.blocks().last().expect("a block").header.clone();
+    // The next block as the honest sequencer would seal it, but with a forged entries root.
+    let forged = BlockHeader {
+        height: last.height + 1,
+        prev_hash: last.hash(),
+        log_start: last.log_end,
+        log_end: s.next_seq(),
+        entries_root: [0xee; 32],
+        log_root: [0xee; 32],
+        time_ms: last.time_ms + 1,
+        relay_set_hash: last.relay_set_hash,
+    };
+    let votes =
+        futures::future::join_all(hub.relays().iter().map(|r| r.send(Propose(forged.clone()))))
+            .await;
+    let mut signatures: Vec<_> = votes
+        .into_iter()
+        .filter_map(|v| v.ok().and_then(Result::ok))
+        .collect();
+    assert_eq!(
+        signatures.len(),
+        44,
+        "only the sign-anything relays sign it"
+    );
+    // A key outside the set signs as relay 1 (an honest relay's index).
+    let outsider = RelayKey::from_seed("outsider", [0x42; 32]);
+    signatures.push(outsider.vote(1, &forged));
+    let qc = QuorumCertificate {
+        height: forged.height,
+        block_hash: forged.hash(),
+        signatures,
+    };
+    let set = hub.relay_set();
+    assert_eq!(qc.valid_signatures(&set, &forged), 44);
+    assert_eq!(
+        qc.verify(&set, &forged),
+        Err(QuorumError::BelowQuorum {
+            valid: 44,
+            needed: 91
+        })
+    );
+    hub.stop();
+}

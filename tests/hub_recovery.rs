@@ -196,3 +196,65 @@ fn acknowledged_transfers_survive_a_stop_and_are_delivered_once() {
         hub.stop();
     });
 }
+
+/// A chain's light client advances only through the log: after a restart on the same data
+/// directory the chain actor resumes at the last recorded header (the next one is accepted, an
+/// old one is a fork).
+#[test]
+fn light_client_state_survives_a_restart() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let a = MockChain::new("chain-a", 4);
+    let b = MockChain::new("chain-b", 4);
+    let mut headers = Vec::new();
+    for block in 0..3 {
+        a.lock("chain-b", "s", "r", "CNY", 1);
+        let (_, locs) = a.produce_block(block);
+        headers.push(a.evidence(&locs[0]).expect("evidence").header);
+    }
+    let src = ChainId::from("chain-a");
+    {
+        let (dir, a, b, headers, src) = (
+            dir.path().to_path_buf(),
+            a.clone(),
+            b.clone(),
+            headers.clone(),
+            src.clone(),
+        );
+        std::thread::spawn(move || {
+            actix_rt::System::new().block_on(async move {
+                let hub = Hub::start(&config(), &dir, specs(&a, &b), HubOptions::default())
+                    .await
+                    .expect("hub");
+                for h in &headers[..2] {
+                    hub.advance_header(&src, h.clone()).await.expect("extends");
+                }
+                actix_rt::System::current().stop();
+            })
+        })
+        .join()
+        .expect("first life");
+    }
+    actix_rt::System::new().block_on(async move {
+        let mut hub = None;
+        for _ in 0..100 {
+            if let Ok(h) =
+                Hub::start(&config(), dir.path(), specs(&a, &b), HubOptions::default()).await
+            {
+                hub = Some(h);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let hub = hub.expect("reopened");
+        assert!(
+            hub.advance_header(&src, headers[1].clone()).await.is_err(),
+            "block 2 again is not an extension of the restored head"
+        );
+        let info = hub
+            .advance_header(&src, headers[2].clone())
+            .await
+            .expect("block 3 extends the restored head");
+        assert_eq!(info.height, 3);
+        hub.stop();
+    });
+}
