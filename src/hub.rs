@@ -3,8 +3,8 @@
 use crate::actors::chain::{VerifyEvidence, VerifyHeader};
 use crate::actors::router::{AppendRecords, GetMessage, GetState, Submit};
 use crate::actors::{
-    AdapterFactory, ChainActor, CityRelayActor, ReferenceChainActor, RelayBehaviour, RootCache,
-    Router, StatusEvent, SubmitError, SubmitOutcome,
+    AdapterFactory, ChainActor, CityRelayActor, CommitLogActor, ReferenceChainActor,
+    RelayBehaviour, RootCache, Router, StatusEvent, SubmitError, SubmitOutcome,
 };
 use crate::config::{ChainConfig, Config};
 use crate::log::{decode_record, CommitLog, RedbLog};
@@ -210,9 +210,10 @@ impl Hub {
         }
 
         let (events, _) = broadcast::channel(65536);
+        let log_actor = CommitLogActor::new(log.clone()).start();
         let router = Router::new(
             state,
-            log.clone(),
+            log_actor,
             chain_addrs.clone(),
             config.hub.router.clone(),
             events.clone(),
@@ -276,6 +277,17 @@ impl Hub {
             .chains
             .get(source)
             .ok_or_else(|| SubmitError::UnknownChain(source.0.clone()))?;
+        // The same evidence again is the first message, even if it would no longer verify
+        // (its block fell out of the light client's window, say): look it up before verifying.
+        let id = MessageId::derive(source, &evidence.locator);
+        if let Some(m) = self.message(id).await {
+            return Ok(SubmitOutcome {
+                id,
+                seq: m.seq,
+                state: m.state,
+                existing: true,
+            });
+        }
         let event = chain
             .send(VerifyEvidence(evidence.clone()))
             .await

@@ -4,15 +4,15 @@
 //! dispatches finalized messages to their destination chains and refunds timed-out ones.
 
 use super::chain::{Applied, ChainActor, Deliver};
+use super::log::CommitLogActor;
 use crate::config::RouterSection;
-use crate::log::{encode_record, CommitLog, LogError};
+use crate::log::{encode_record, LogError};
 use crate::message::{ChainId, CrossChainMessage, MessageId, MessageState};
 use crate::record::LogRecord;
 use crate::state::{HubState, MessageEntry};
 use actix::prelude::*;
 use meridian_adapters::{AdapterError, Delivery, Evidence, LockEvent};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, oneshot};
 
@@ -86,7 +86,7 @@ struct TokenBucket {
 /// The router actor.
 pub struct Router {
     state: HubState,
-    log: Arc<dyn CommitLog>,
+    log: Addr<CommitLogActor>,
     chains: HashMap<ChainId, Addr<ChainActor>>,
     cfg: RouterSection,
     buckets: HashMap<(ChainId, ChainId), TokenBucket>,
@@ -102,7 +102,7 @@ impl Router {
     /// A router over `state` (already replayed from `log`).
     pub fn new(
         state: HubState,
-        log: Arc<dyn CommitLog>,
+        log: Addr<CommitLogActor>,
         chains: HashMap<ChainId, Addr<ChainActor>>,
         cfg: RouterSection,
         events: broadcast::Sender<StatusEvent>,
@@ -152,7 +152,7 @@ impl Router {
             .map(encode_record)
             .collect::<Result<Vec<_>, _>>()
         {
-            Ok(bytes) => self.log.try_append(bytes),
+            Ok(bytes) => super::log::append(&self.log, bytes),
             Err(e) => Box::pin(async move { Err(e) }),
         };
         fut.into_actor(self).map(move |res, act: &mut Router, ctx| {
