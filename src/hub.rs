@@ -273,6 +273,17 @@ impl Hub {
         evidence: Evidence,
         timeout_secs: Option<u64>,
     ) -> Result<SubmitOutcome, SubmitError> {
+        self.submit_for("", source, evidence, timeout_secs).await
+    }
+
+    /// [`Hub::submit`] on behalf of a DApp tenant (recorded with the message).
+    pub async fn submit_for(
+        &self,
+        tenant: &str,
+        source: &ChainId,
+        evidence: Evidence,
+        timeout_secs: Option<u64>,
+    ) -> Result<SubmitOutcome, SubmitError> {
         let chain = self
             .chains
             .get(source)
@@ -299,6 +310,7 @@ impl Hub {
                 event,
                 evidence,
                 timeout_secs,
+                tenant: tenant.to_string(),
             })
             .await
             .map_err(|e| SubmitError::Overloaded(e.to_string()))?
@@ -335,6 +347,58 @@ impl Hub {
     /// The message with `id`, if committed.
     pub async fn message(&self, id: MessageId) -> Option<MessageEntry> {
         self.router.send(GetMessage(id)).await.ok().flatten()
+    }
+
+    /// A page of messages, in log order.
+    pub async fn list(&self, q: crate::actors::router::ListMessages) -> Vec<MessageEntry> {
+        self.router.send(q).await.unwrap_or_default()
+    }
+
+    /// Counters.
+    pub async fn stats(&self) -> crate::actors::router::Stats {
+        self.router
+            .send(crate::actors::router::GetStats)
+            .await
+            .unwrap_or_default()
+    }
+
+    /// Blocks, newest first.
+    pub async fn blocks(
+        &self,
+        at_or_below: Option<u64>,
+        limit: usize,
+    ) -> Vec<crate::state::BlockEntry> {
+        self.router
+            .send(crate::actors::router::GetBlocks { at_or_below, limit })
+            .await
+            .unwrap_or_default()
+    }
+
+    /// Pause or resume admission on a route (operator).
+    pub async fn set_route_paused(&self, source: ChainId, destination: ChainId, paused: bool) {
+        let _ = self
+            .router
+            .send(crate::actors::router::SetRoutePaused {
+                source,
+                destination,
+                paused,
+            })
+            .await;
+    }
+
+    /// The ids of the connected chains.
+    pub fn chain_ids(&self) -> Vec<ChainId> {
+        let mut v: Vec<_> = self.chains.keys().cloned().collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
+    /// Whether the router answers (readiness).
+    pub async fn state_probe(&self) -> bool {
+        self.router
+            .send(crate::actors::router::GetStats)
+            .await
+            .is_ok()
     }
 
     /// A snapshot of the hub state.

@@ -18,6 +18,7 @@
 pub mod actors;
 pub mod config;
 pub mod hexser;
+pub mod http;
 pub mod hub;
 pub mod log;
 pub mod message;

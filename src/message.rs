@@ -97,6 +97,8 @@ pub struct CrossChainMessage {
     pub timeout_secs: u64,
     /// The source-chain evidence it was verified from.
     pub evidence: SourceEvidence,
+    /// The DApp tenant that submitted it (empty when submitted in process).
+    pub tenant: String,
 }
 
 /// Where a message is in its lifecycle.

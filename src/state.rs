@@ -307,6 +307,39 @@ impl HubState {
         self.light_clients.get(chain).map(Vec::as_slice)
     }
 
+    /// Messages committed after log position `after` (all when `None`), in log order, that
+    /// pass `keep`; at most `limit`.
+    pub fn page(
+        &self,
+        after: Option<u64>,
+        limit: usize,
+        keep: impl Fn(&MessageEntry) -> bool,
+    ) -> Vec<MessageEntry> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let range = match after {
+            Some(s) => (Excluded(s), Unbounded),
+            None => (Unbounded, Unbounded),
+        };
+        self.by_seq
+            .range(range)
+            .filter_map(|(_, id)| self.messages.get(id))
+            .filter(|m| keep(m))
+            .take(limit)
+            .cloned()
+            .collect()
+    }
+
+    /// Number of messages in each state.
+    pub fn counts(&self) -> Vec<(MessageState, usize)> {
+        let mut c: HashMap<MessageState, usize> = HashMap::new();
+        for m in self.messages.values() {
+            *c.entry(m.state).or_default() += 1;
+        }
+        let mut v: Vec<_> = c.into_iter().collect();
+        v.sort_by_key(|(s, _)| format!("{s:?}"));
+        v
+    }
+
     /// The sequence number the next record will get.
     pub fn next_seq(&self) -> u64 {
         self.next_seq

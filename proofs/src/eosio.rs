@@ -72,7 +72,7 @@ pub fn legacy_proof(ids: &[Hash32], index: usize) -> Option<Vec<Hash32>> {
             let last = level[level.len() - 1];
             level.push(last);
         }
-        out.push(if i % 2 == 0 {
+        out.push(if i.is_multiple_of(2) {
             canonical_right(&level[i + 1])
         } else {
             canonical_left(&level[i - 1])

@@ -202,7 +202,7 @@ pub fn inner_hash(alg: XrplHash, children: &[Hash32; 16]) -> Hash32 {
 
 fn nibble(key: &Hash32, depth: usize) -> u8 {
     let b = key[depth / 2];
-    if depth % 2 == 0 {
+    if depth.is_multiple_of(2) {
         b >> 4
     } else {
         b & 0x0f

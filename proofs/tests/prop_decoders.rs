@@ -621,7 +621,7 @@ proptest! {
     ) {
         let nibble = |d: usize| -> usize {
             let b = key[d / 2];
-            usize::from(if d % 2 == 0 { b >> 4 } else { b & 0x0f })
+            usize::from(if d.is_multiple_of(2) { b >> 4 } else { b & 0x0f })
         };
         let mut cur = leaf;
         let mut nodes: Vec<[Hash32; 16]> = Vec::new();

@@ -38,6 +38,9 @@ pub enum SubmitError {
     /// Zero amount.
     #[error("amount must be positive")]
     ZeroAmount,
+    /// The operator paused this route.
+    #[error("route {0} is paused")]
+    Paused(String),
     /// The route's rate limit is exhausted.
     #[error("route {route} is over its rate limit; retry after {retry_after_ms} ms")]
     RateLimited {
@@ -76,6 +79,14 @@ pub struct StatusEvent {
     pub state: MessageState,
     /// Log sequence of the causing record.
     pub seq: u64,
+    /// Source chain.
+    pub source: ChainId,
+    /// Destination chain.
+    pub destination: ChainId,
+    /// Submitting tenant.
+    pub tenant: String,
+    /// When the message was committed (ms since the epoch), for end-to-end latency.
+    pub committed_at_ms: u64,
 }
 
 struct TokenBucket {
@@ -96,6 +107,7 @@ pub struct Router {
     dispatching: HashSet<MessageId>,
     events: broadcast::Sender<StatusEvent>,
     failed: Option<String>,
+    paused: HashSet<(ChainId, ChainId)>,
 }
 
 impl Router {
@@ -119,6 +131,7 @@ impl Router {
             dispatching: HashSet::new(),
             events,
             failed: None,
+            paused: HashSet::new(),
         }
     }
 
@@ -184,6 +197,10 @@ impl Router {
                                 id,
                                 state: m.state,
                                 seq,
+                                source: m.msg.source.clone(),
+                                destination: m.msg.destination.clone(),
+                                tenant: m.msg.tenant.clone(),
+                                committed_at_ms: m.committed_at_ms,
                             });
                             if m.state == MessageState::Finalized {
                                 self.dispatch(id, ctx);
@@ -366,6 +383,8 @@ pub struct Submit {
     pub evidence: Evidence,
     /// Delivery timeout; `None` for the configured default.
     pub timeout_secs: Option<u64>,
+    /// The submitting tenant.
+    pub tenant: String,
 }
 
 impl Handler<Submit> for Router {
@@ -414,6 +433,9 @@ impl Handler<Submit> for Router {
             return early(SubmitError::ZeroAmount);
         }
         let route = (msg.source.clone(), destination.clone());
+        if self.paused.contains(&route) {
+            return early(SubmitError::Paused(format!("{}→{}", route.0, route.1)));
+        }
         if let Err(ms) = self.take_token(&route) {
             return early(SubmitError::RateLimited {
                 route: format!("{}→{}", route.0, route.1),
@@ -440,6 +462,7 @@ impl Handler<Submit> for Router {
                 proof: msg.evidence.proof,
                 event: msg.evidence.event,
             },
+            tenant: msg.tenant,
         };
         self.inflight.insert(id, Vec::new());
         let rec = LogRecord::Accepted {
@@ -547,5 +570,117 @@ impl Handler<GetState> for Router {
     type Result = MessageResult<GetState>;
     fn handle(&mut self, _: GetState, _ctx: &mut Context<Self>) -> Self::Result {
         MessageResult(self.state.clone())
+    }
+}
+
+/// A page of messages (the HTTP list endpoint).
+#[derive(Message)]
+#[rtype(result = "Vec<MessageEntry>")]
+pub struct ListMessages {
+    /// Start after this log position.
+    pub after: Option<u64>,
+    /// Most entries.
+    pub limit: usize,
+    /// Only this tenant's messages.
+    pub tenant: Option<String>,
+    /// Only messages from or to this chain.
+    pub chain: Option<ChainId>,
+    /// Only messages in this state.
+    pub state: Option<MessageState>,
+    /// Only messages from this sender.
+    pub sender: Option<String>,
+}
+
+impl Handler<ListMessages> for Router {
+    type Result = MessageResult<ListMessages>;
+    fn handle(&mut self, q: ListMessages, _ctx: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.state.page(q.after, q.limit, |m| {
+            q.tenant.as_ref().is_none_or(|t| &m.msg.tenant == t)
+                && q.chain
+                    .as_ref()
+                    .is_none_or(|c| &m.msg.source == c || &m.msg.destination == c)
+                && q.state.is_none_or(|s| m.state == s)
+                && q.sender.as_ref().is_none_or(|s| &m.msg.sender == s)
+        }))
+    }
+}
+
+/// Counters for the status page and metrics.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    /// Messages per state.
+    pub by_state: Vec<(MessageState, usize)>,
+    /// Next log sequence number.
+    pub next_seq: u64,
+    /// Blocks sealed.
+    pub blocks: usize,
+    /// Messages finalized but not yet delivered (the delivery backlog).
+    pub undelivered: usize,
+}
+
+/// Ask for [`Stats`].
+#[derive(Message)]
+#[rtype(result = "Stats")]
+pub struct GetStats;
+
+impl Handler<GetStats> for Router {
+    type Result = MessageResult<GetStats>;
+    fn handle(&mut self, _: GetStats, _ctx: &mut Context<Self>) -> Self::Result {
+        MessageResult(Stats {
+            by_state: self.state.counts(),
+            next_seq: self.state.next_seq(),
+            blocks: self.state.blocks().len(),
+            undelivered: self.state.undelivered().count(),
+        })
+    }
+}
+
+/// Blocks, newest first: at most `limit` at or below `below` (all heights when `None`).
+#[derive(Message)]
+#[rtype(result = "Vec<crate::state::BlockEntry>")]
+pub struct GetBlocks {
+    /// Highest height wanted.
+    pub at_or_below: Option<u64>,
+    /// Most blocks.
+    pub limit: usize,
+}
+
+impl Handler<GetBlocks> for Router {
+    type Result = MessageResult<GetBlocks>;
+    fn handle(&mut self, q: GetBlocks, _ctx: &mut Context<Self>) -> Self::Result {
+        MessageResult(
+            self.state
+                .blocks()
+                .iter()
+                .rev()
+                .filter(|b| q.at_or_below.is_none_or(|h| b.header.height <= h))
+                .take(q.limit)
+                .cloned()
+                .collect(),
+        )
+    }
+}
+
+/// Pause (or resume) admission on a route; messages already committed still deliver.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetRoutePaused {
+    /// Source chain.
+    pub source: ChainId,
+    /// Destination chain.
+    pub destination: ChainId,
+    /// Paused or not.
+    pub paused: bool,
+}
+
+impl Handler<SetRoutePaused> for Router {
+    type Result = ();
+    fn handle(&mut self, m: SetRoutePaused, _ctx: &mut Context<Self>) {
+        let route = (m.source, m.destination);
+        if m.paused {
+            self.paused.insert(route);
+        } else {
+            self.paused.remove(&route);
+        }
     }
 }

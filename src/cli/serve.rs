@@ -1,8 +1,11 @@
 //! `meridian serve`: start the whole hub on the embedded defaults.
 
+use actix_web::dev::Service as _;
+use actix_web::{web, App, HttpServer};
 use anyhow::Context as _;
 use clap::Args;
 use meridian::config::Config;
+use meridian::http::{ApiState, TenantsFile};
 use meridian::hub::{ChainSpec, Hub, HubOptions};
 use meridian_adapters::mock::{now_ms, MockChain};
 use std::path::PathBuf;
@@ -46,12 +49,14 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(l) = args.listen {
         config.hub.hub.listen = l;
     }
+    let tenants = TenantsFile::load(&dir).map_err(anyhow::Error::msg)?;
     let data_dir = args
         .data_dir
         .unwrap_or_else(|| config.hub.hub.data_dir.clone());
     actix_rt::System::new().block_on(async move {
         // The built-in mock chains live in this process; each produces a block on its interval.
         let mut specs = Vec::new();
+        let mut mocks = std::collections::HashMap::new();
         for c in &config.chains {
             let chain = MockChain::new(&c.id, c.validators);
             let interval = Duration::from_millis(c.block_interval_ms.max(10));
@@ -62,13 +67,58 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                     producer.produce_block(now_ms());
                 }
             });
+            mocks.insert(c.id.clone(), chain.clone());
             specs.push(ChainSpec::mock(c.clone(), chain));
         }
         let hub = Hub::start(&config, &data_dir, specs, HubOptions::default())
             .await
             .with_context(|| format!("starting on {}", data_dir.display()))?;
+        let hub = std::sync::Arc::new(hub);
+        let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+            .install_recorder()
+            .ok();
+        let api = web::Data::new(ApiState::new(
+            hub.clone(),
+            std::sync::Arc::new(config.clone()),
+            mocks,
+            tenants,
+            metrics,
+        ));
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(api.clone())
+                .wrap_fn(|req, srv| {
+                    let fut = srv.call(req);
+                    async move {
+                        let res = fut.await?;
+                        metrics::counter!(
+                            "meridian_http_responses_total",
+                            "status" => res.status().as_u16().to_string()
+                        )
+                        .increment(1);
+                        Ok(res)
+                    }
+                })
+                .configure(meridian::http::routes)
+                .default_service(meridian::http::default_service())
+        })
+        .workers(2)
+        .backlog(4096)
+        .disable_signals()
+        .bind(&config.hub.hub.listen)
+        .with_context(|| format!("listening on {}", config.hub.hub.listen))?;
+        let addrs = server.addrs();
+        let server = server.run();
+        let handle = server.handle();
+        actix_rt::spawn(server);
         let state = hub.state().await.unwrap_or_default();
+        let listen = addrs
+            .iter()
+            .map(|a| format!("http://{a}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         tracing::info!(
+            listen = %listen,
             data_dir = %data_dir.display(),
             config = %dir.display(),
             chains = config.chains.len(),
@@ -79,7 +129,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             "meridian hub running"
         );
         println!(
-            "meridian: hub running with {} chains and {} city relays; data in {}; Ctrl-C to stop",
+            "meridian: listening on {listen}; {} chains, {} city relays; data in {}; Ctrl-C to stop",
             config.chains.len(),
             hub.relay_set().len(),
             data_dir.display()
@@ -87,8 +137,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tokio::signal::ctrl_c()
             .await
             .context("waiting for Ctrl-C")?;
+        handle.stop(true).await;
         tracing::info!("shutting down");
-        hub.stop();
+        if let Ok(hub) = std::sync::Arc::try_unwrap(hub) {
+            hub.stop();
+        }
         actix_rt::System::current().stop();
         Ok(())
     })

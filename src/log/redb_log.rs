@@ -168,6 +168,9 @@ fn writer_loop(
             Ok(end) => {
                 stats.commits.fetch_add(1, Ordering::Relaxed);
                 stats.entries.fetch_add(end - next, Ordering::Relaxed);
+                metrics::histogram!("meridian_log_fsync_seconds")
+                    .record(started.elapsed().as_secs_f64());
+                metrics::histogram!("meridian_log_batch_entries").record((end - next) as f64);
                 stats.commit_micros.fetch_add(
                     u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
                     Ordering::Relaxed,

@@ -1,0 +1,222 @@
+//! Operator routes: health, readiness, Prometheus metrics, the OpenAPI document, admin
+//! controls; and the development route that locks funds on a built-in mock chain.
+
+use super::transfers::{self, state_name, EvidenceBody, TransferRequest};
+use super::{network, parse_json, ApiError, ApiState};
+use crate::message::ChainId;
+use actix_web::{web, HttpRequest, HttpResponse};
+use meridian_adapters::mock::now_ms;
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
+
+pub(super) fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics_text))
+        .route("/openapi.json", web::get().to(openapi))
+        .route(
+            "/v1/admin/routes/{source}/{destination}/pause",
+            web::post().to(pause),
+        )
+        .route(
+            "/v1/admin/routes/{source}/{destination}/resume",
+            web::post().to(resume),
+        )
+        .route("/v1/dev/lock", web::post().to(dev_lock));
+}
+
+/// The OpenAPI document, generated from the handlers and types.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Meridian hub API", description = "Cross-chain transfers through the Meridian hub"),
+    paths(
+        transfers::submit, transfers::get, transfers::list, transfers::proof, transfers::events,
+        network::chains, network::cities, network::head, network::blocks, network::block, network::stats,
+        healthz, readyz, pause, resume, dev_lock
+    ),
+    components(schemas(
+        TransferRequest, EvidenceBody, transfers::TransferAccepted, transfers::TransferView,
+        transfers::TransferPage, transfers::TimelineEntry, network::ChainView, network::CityView,
+        network::BlockView, network::StatsView, super::ErrorBody, super::ErrorDetail, LockRequest
+    )),
+    modifiers(&Security)
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        if let Some(c) = openapi.components.as_mut() {
+            c.add_security_scheme(
+                "api_key",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
+        }
+    }
+}
+
+async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "alive")))]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+}
+
+/// Readiness: the log is replayed and the actors answer.
+#[utoipa::path(get, path = "/readyz", responses((status = 200), (status = 503, body = super::ErrorBody)))]
+pub async fn readyz(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
+    if !super::is_ready(&state) {
+        return Err(ApiError::unavailable("starting"));
+    }
+    match state.hub.state_probe().await {
+        true => Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready"}))),
+        false => Err(ApiError::unavailable("the router does not answer")),
+    }
+}
+
+async fn metrics_text(state: web::Data<ApiState>) -> HttpResponse {
+    let s = state.hub.stats().await;
+    for (st, n) in &s.by_state {
+        metrics::gauge!("meridian_transfers", "state" => state_name(*st)).set(*n as f64);
+    }
+    metrics::gauge!("meridian_log_next_seq").set(s.next_seq as f64);
+    metrics::gauge!("meridian_refchain_blocks").set(s.blocks as f64);
+    metrics::gauge!("meridian_delivery_backlog").set(s.undelivered as f64);
+    if let Some(b) = state.hub.blocks(None, 1).await.first() {
+        metrics::gauge!("meridian_refchain_height").set(b.header.height as f64);
+        metrics::gauge!("meridian_refchain_signatures")
+            .set(b.qc.as_ref().map_or(0, |q| q.signatures.len()) as f64);
+    }
+    let online = state.hub.relays().iter().filter(|a| a.connected()).count();
+    metrics::gauge!("meridian_relays_online").set(online as f64);
+    let body = state
+        .metrics
+        .as_ref()
+        .map(|h| h.render())
+        .unwrap_or_default();
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(body)
+}
+
+fn route_of(p: &(String, String)) -> (ChainId, ChainId) {
+    (ChainId(p.0.clone()), ChainId(p.1.clone()))
+}
+
+/// Pause admission on a route (admin key).
+#[utoipa::path(post, path = "/v1/admin/routes/{source}/{destination}/pause",
+    params(("source" = String, Path), ("destination" = String, Path)),
+    responses((status = 200), (status = 403, body = super::ErrorBody)), security(("api_key" = [])))]
+pub async fn pause(
+    state: web::Data<ApiState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    set_paused(state, req, path, true).await
+}
+
+/// Resume admission on a route (admin key).
+#[utoipa::path(post, path = "/v1/admin/routes/{source}/{destination}/resume",
+    params(("source" = String, Path), ("destination" = String, Path)),
+    responses((status = 200), (status = 403, body = super::ErrorBody)), security(("api_key" = [])))]
+pub async fn resume(
+    state: web::Data<ApiState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    set_paused(state, req, path, false).await
+}
+
+async fn set_paused(
+    state: web::Data<ApiState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    paused: bool,
+) -> Result<HttpResponse, ApiError> {
+    state.admin(&req)?;
+    let p = path.into_inner();
+    let ids = state.hub.chain_ids();
+    for (field, c) in [("source", &p.0), ("destination", &p.1)] {
+        if !ids.contains(&ChainId(c.clone())) {
+            return Err(ApiError::not_found(field, format!("unknown chain {c:?}")));
+        }
+    }
+    let (s, d) = route_of(&p);
+    state.hub.set_route_paused(s, d, paused).await;
+    if let Ok(mut set) = state.paused.lock() {
+        if paused {
+            set.insert(p.clone());
+        } else {
+            set.remove(&p);
+        }
+    }
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "route": format!("{}→{}", p.0, p.1), "paused": paused
+    })))
+}
+
+/// `POST /v1/dev/lock` body: lock funds on a built-in mock chain.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LockRequest {
+    /// Source mock chain.
+    pub source: String,
+    /// Destination chain.
+    pub destination: String,
+    /// Sender account.
+    pub sender: String,
+    /// Recipient account.
+    pub recipient: String,
+    /// Asset symbol.
+    pub asset: String,
+    /// Amount (decimal string, smallest unit).
+    pub amount: String,
+}
+
+/// Development: lock funds on a built-in mock source chain, seal its block at once, and
+/// answer the transfer request (with the chain's native evidence) ready to POST.
+#[utoipa::path(post, path = "/v1/dev/lock", request_body = LockRequest,
+    responses((status = 200, body = TransferRequest), (status = 404, body = super::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn dev_lock(
+    state: web::Data<ApiState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    state.caller(&req)?;
+    let body = transfers::read_body(&req, payload).await?;
+    let r: LockRequest = parse_json(&body)?;
+    let amount: u128 = r
+        .amount
+        .parse()
+        .map_err(|_| ApiError::bad("amount", "a decimal integer in the smallest unit"))?;
+    let Some(chain) = state.mocks.get(&r.source) else {
+        return Err(ApiError::not_found(
+            "source",
+            format!("{:?} is not a built-in mock chain", r.source),
+        ));
+    };
+    chain.lock(&r.destination, &r.sender, &r.recipient, &r.asset, amount);
+    let (_, locators) = chain.produce_block(now_ms());
+    let loc = locators
+        .last()
+        .ok_or_else(|| ApiError::unavailable("the lock did not make it into the block"))?;
+    let ev = chain
+        .evidence(loc)
+        .ok_or_else(|| ApiError::unavailable("no evidence for the new block"))?;
+    Ok(HttpResponse::Ok().json(TransferRequest {
+        source: r.source,
+        evidence: EvidenceBody {
+            locator: ev.locator.into(),
+            header: ev.header.into(),
+            proof: ev.proof.into(),
+            event: ev.event.into(),
+        },
+        timeout_secs: None,
+    }))
+}

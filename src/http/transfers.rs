@@ -1,0 +1,540 @@
+//! DApp routes: submit a transfer, follow it, fetch its finality proof, stream status events.
+
+use super::{parse_json, ApiError, ApiState, Caller, MAX_BODY};
+use crate::actors::router::ListMessages;
+use crate::actors::SubmitError;
+use crate::hub::ProofRequestError;
+use crate::message::{ChainId, MessageId, MessageState};
+use crate::state::MessageEntry;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures::StreamExt;
+use meridian_adapters::Evidence;
+use meridian_proofs::document::HexBytes;
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+use utoipa::{IntoParams, ToSchema};
+
+pub(super) fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/transfers", web::post().to(submit))
+        .route("/v1/transfers", web::get().to(list))
+        .route("/v1/transfers/{id}", web::get().to(get))
+        .route("/v1/transfers/{id}/proof", web::get().to(proof))
+        .route("/v1/events", web::get().to(events));
+}
+
+/// Longest delivery timeout a transfer may ask for (7 days).
+pub const MAX_TIMEOUT_SECS: u64 = 7 * 24 * 3600;
+
+/// The source-chain evidence of a transfer, as the source chain's adapter defines it.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceBody {
+    /// Chain-native locator of the lock event (hex).
+    #[schema(value_type = String, example = "0x…")]
+    pub locator: HexBytes,
+    /// The source chain's header(s) (hex).
+    #[schema(value_type = String)]
+    pub header: HexBytes,
+    /// The native inclusion proof of the event (hex).
+    #[schema(value_type = String)]
+    pub proof: HexBytes,
+    /// The lock event in the chain's native encoding (hex).
+    #[schema(value_type = String)]
+    pub event: HexBytes,
+}
+
+/// `POST /v1/transfers` body.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferRequest {
+    /// Id of the source chain (where the asset was locked).
+    pub source: String,
+    /// Its evidence.
+    pub evidence: EvidenceBody,
+    /// Seconds within which delivery must happen, else the transfer is refunded (1 … 604800).
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
+}
+
+/// The answer to a submission.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TransferAccepted {
+    /// Message id (hex).
+    pub id: String,
+    /// Its state.
+    pub status: String,
+    /// Its commit-log sequence number.
+    pub seq: u64,
+    /// Whether this evidence had already been submitted (the answer is the first message).
+    pub existing: bool,
+}
+
+/// One state change.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TimelineEntry {
+    /// The state entered.
+    pub status: String,
+    /// When, ms since the epoch.
+    pub at_ms: u64,
+    /// Log sequence of the record.
+    pub seq: u64,
+}
+
+/// A transfer.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TransferView {
+    /// Message id (hex).
+    pub id: String,
+    /// Current state.
+    pub status: String,
+    /// Source chain.
+    pub source: String,
+    /// Destination chain.
+    pub destination: String,
+    /// Position on its route.
+    pub route_nonce: u64,
+    /// Sender on the source chain.
+    pub sender: String,
+    /// Recipient on the destination chain.
+    pub recipient: String,
+    /// Asset symbol.
+    pub asset: String,
+    /// Amount in the smallest unit (decimal string).
+    pub amount: String,
+    /// Commit-log sequence number.
+    pub seq: u64,
+    /// Reference-chain block height, once sealed.
+    pub block: Option<u64>,
+    /// Delivery deadline, ms since the epoch.
+    pub deadline_ms: u64,
+    /// Every state change with its time.
+    pub timeline: Vec<TimelineEntry>,
+}
+
+/// A page of transfers.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TransferPage {
+    /// The transfers, in commit order.
+    pub items: Vec<TransferView>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Filters of `GET /v1/transfers`.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Only transfers from or to this chain.
+    pub chain: Option<String>,
+    /// Only transfers in this state.
+    pub status: Option<String>,
+    /// Only transfers from this sender.
+    pub sender: Option<String>,
+    /// Continue after this cursor.
+    pub cursor: Option<String>,
+    /// Page size, 1 … 500 (default 100).
+    pub limit: Option<usize>,
+}
+
+/// Filters of `GET /v1/events`.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    /// Only events of transfers from or to this chain.
+    pub chain: Option<String>,
+    /// Only events entering this state.
+    pub status: Option<String>,
+}
+
+/// The API name of a state.
+pub fn state_name(s: MessageState) -> &'static str {
+    match s {
+        MessageState::Submitted => "submitted",
+        MessageState::Verified => "verified",
+        MessageState::Committed => "committed",
+        MessageState::Finalized => "finalized",
+        MessageState::Delivered => "delivered",
+        MessageState::Rejected => "rejected",
+        MessageState::TimedOut => "timed_out",
+        MessageState::Refunded => "refunded",
+    }
+}
+
+fn parse_state(field: &str, s: &str) -> Result<MessageState, ApiError> {
+    Ok(match s {
+        "submitted" => MessageState::Submitted,
+        "verified" => MessageState::Verified,
+        "committed" => MessageState::Committed,
+        "finalized" => MessageState::Finalized,
+        "delivered" => MessageState::Delivered,
+        "rejected" => MessageState::Rejected,
+        "timed_out" => MessageState::TimedOut,
+        "refunded" => MessageState::Refunded,
+        _ => {
+            return Err(ApiError::bad(
+                field,
+                format!(
+                    "unknown status {s:?} (committed, finalized, delivered, timed_out, refunded)"
+                ),
+            ))
+        }
+    })
+}
+
+fn view(m: &MessageEntry) -> TransferView {
+    TransferView {
+        id: m.msg.id.to_hex(),
+        status: state_name(m.state).into(),
+        source: m.msg.source.0.clone(),
+        destination: m.msg.destination.0.clone(),
+        route_nonce: m.msg.route_nonce,
+        sender: m.msg.sender.clone(),
+        recipient: m.msg.recipient.clone(),
+        asset: m.msg.asset.clone(),
+        amount: m.msg.amount.to_string(),
+        seq: m.seq,
+        block: m.block,
+        deadline_ms: m.deadline_ms(),
+        timeline: m
+            .timeline
+            .iter()
+            .map(|t| TimelineEntry {
+                status: state_name(t.state).into(),
+                at_ms: t.at_ms,
+                seq: t.seq,
+            })
+            .collect(),
+    }
+}
+
+/// Read the body, refusing more than [`MAX_BODY`] bytes with 413.
+pub(super) async fn read_body(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+) -> Result<Vec<u8>, ApiError> {
+    let too_big = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Some("body"),
+            format!("request body is larger than {MAX_BODY} bytes"),
+        )
+    };
+    if let Some(len) = req
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        if len > MAX_BODY {
+            return Err(too_big());
+        }
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad("body", e.to_string()))?;
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn tenant_of(caller: &Caller) -> String {
+    match caller {
+        Caller::Tenant(t) => t.clone(),
+        Caller::Admin => String::new(),
+    }
+}
+
+fn submit_error(e: SubmitError) -> ApiError {
+    match e {
+        SubmitError::Rejected(r) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("evidence"),
+            format!("evidence does not verify: {r}"),
+        ),
+        SubmitError::UnknownChain(c) => ApiError::bad("source", format!("unknown chain {c:?}")),
+        SubmitError::SameChain(c) => ApiError::bad(
+            "evidence.event",
+            format!("the event's destination is its source chain {c:?}"),
+        ),
+        SubmitError::ZeroAmount => ApiError::bad("evidence.event", "amount must be positive"),
+        SubmitError::Paused(route) => ApiError::new(
+            StatusCode::CONFLICT,
+            Some("evidence.event"),
+            format!("route {route} is paused by the operator"),
+        ),
+        SubmitError::RateLimited {
+            route,
+            retry_after_ms,
+        } => ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            Some("evidence.event"),
+            format!("route {route} is over its rate limit"),
+        )
+        .retry_after(retry_after_ms.div_ceil(1000).max(1)),
+        SubmitError::Overloaded(r) => ApiError::unavailable(format!("hub overloaded: {r}")),
+        SubmitError::Log(r) => ApiError::unavailable(format!("commit log: {r}")),
+    }
+}
+
+/// Submit a transfer with its source-chain evidence.
+#[utoipa::path(post, path = "/v1/transfers", request_body = TransferRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "replays the first answer for the same key and body")),
+    responses(
+        (status = 202, description = "durable in the commit log", body = TransferAccepted),
+        (status = 200, description = "this evidence was submitted before: the first message", body = TransferAccepted),
+        (status = 400, description = "malformed: names the field", body = super::ErrorBody),
+        (status = 401, body = super::ErrorBody), (status = 413, body = super::ErrorBody),
+        (status = 422, description = "the proof does not verify", body = super::ErrorBody),
+        (status = 429, body = super::ErrorBody), (status = 503, body = super::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn submit(
+    state: web::Data<ApiState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let caller = state.caller(&req)?;
+    let tenant = tenant_of(&caller);
+    let body = read_body(&req, payload).await?;
+    let idem = req
+        .headers()
+        .get("idempotency-key")
+        .map(|v| {
+            v.to_str()
+                .map(str::to_string)
+                .map_err(|_| ApiError::bad("Idempotency-Key", "not visible ASCII"))
+        })
+        .transpose()?;
+    let body_hash = super::key_hash(&String::from_utf8_lossy(&body));
+    if let Some(k) = &idem {
+        if k.is_empty() || k.len() > 255 {
+            return Err(ApiError::bad("Idempotency-Key", "1 to 255 characters"));
+        }
+        if let Some(resp) = state.idempotent(&tenant, k, &body_hash)? {
+            return Ok(resp);
+        }
+    }
+    let r: TransferRequest = parse_json(&body)?;
+    if let Some(t) = r.timeout_secs {
+        if t == 0 || t > MAX_TIMEOUT_SECS {
+            return Err(ApiError::bad(
+                "timeout_secs",
+                format!("must be 1 … {MAX_TIMEOUT_SECS}, got {t}"),
+            ));
+        }
+    }
+    let source = ChainId(r.source.clone());
+    if !state.hub.chain_ids().contains(&source) {
+        return Err(ApiError::bad(
+            "source",
+            format!("unknown chain {:?}", r.source),
+        ));
+    }
+    let evidence = Evidence {
+        locator: r.evidence.locator.0,
+        header: r.evidence.header.0,
+        proof: r.evidence.proof.0,
+        event: r.evidence.event.0,
+    };
+    let started = Instant::now();
+    let out = state
+        .hub
+        .submit_for(&tenant, &source, evidence, r.timeout_secs)
+        .await;
+    metrics::histogram!("meridian_submit_seconds", "source" => r.source.clone())
+        .record(started.elapsed().as_secs_f64());
+    let out = out.map_err(submit_error)?;
+    let status = if out.existing {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    let body = serde_json::to_string(&TransferAccepted {
+        id: out.id.to_hex(),
+        status: state_name(out.state).into(),
+        seq: out.seq,
+        existing: out.existing,
+    })
+    .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    if let Some(k) = &idem {
+        state.remember(&tenant, k, body_hash, status.as_u16(), body.clone());
+    }
+    Ok(HttpResponse::build(status)
+        .content_type("application/json")
+        .body(body))
+}
+
+fn parse_id(s: &str) -> Result<MessageId, ApiError> {
+    MessageId::from_hex(s).ok_or_else(|| ApiError::bad("id", "a message id is 64 hex digits"))
+}
+
+async fn visible(state: &ApiState, req: &HttpRequest, id: &str) -> Result<MessageEntry, ApiError> {
+    let caller = state.caller(req)?;
+    let id = parse_id(id)?;
+    let m = state.hub.message(id).await;
+    match (m, caller) {
+        (Some(m), Caller::Admin) => Ok(m),
+        (Some(m), Caller::Tenant(t)) if m.msg.tenant == t => Ok(m),
+        // Another tenant's transfer is answered exactly like a missing one.
+        _ => Err(ApiError::not_found("id", format!("no transfer {id}"))),
+    }
+}
+
+/// A transfer: its status and the timeline of its state changes.
+#[utoipa::path(get, path = "/v1/transfers/{id}", params(("id" = String, Path)),
+    responses((status = 200, body = TransferView), (status = 404, body = super::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn get(
+    state: web::Data<ApiState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let m = visible(&state, &req, &id).await?;
+    Ok(HttpResponse::Ok().json(view(&m)))
+}
+
+/// The transfer's finality proof: a `meridian-finality` document for `meridian proof verify`.
+#[utoipa::path(get, path = "/v1/transfers/{id}/proof", params(("id" = String, Path)),
+    responses((status = 200, description = "a meridian-finality proof document"),
+        (status = 404, body = super::ErrorBody), (status = 409, description = "not final yet", body = super::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn proof(
+    state: web::Data<ApiState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let m = visible(&state, &req, &id).await?;
+    match state.hub.finality_proof(m.msg.id).await {
+        Ok(p) => Ok(HttpResponse::Ok().json(p)),
+        Err(ProofRequestError::NotFinal(_)) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            Some("id"),
+            format!(
+                "transfer {} is {}, not final yet",
+                m.msg.id,
+                state_name(m.state)
+            ),
+        )),
+        Err(ProofRequestError::UnknownMessage(_)) => Err(ApiError::not_found(
+            "id",
+            format!("no transfer {}", m.msg.id),
+        )),
+        Err(e) => Err(ApiError::unavailable(e.to_string())),
+    }
+}
+
+/// Transfers in commit order, filtered; cursor pagination.
+#[utoipa::path(get, path = "/v1/transfers", params(ListQuery),
+    responses((status = 200, body = TransferPage), (status = 400, body = super::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn list(
+    state: web::Data<ApiState>,
+    req: HttpRequest,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = state.caller(&req)?;
+    let limit = q.limit.unwrap_or(100);
+    if limit == 0 || limit > 500 {
+        return Err(ApiError::bad("limit", "1 … 500"));
+    }
+    let after = q
+        .cursor
+        .as_deref()
+        .map(|c| {
+            c.parse::<u64>()
+                .map_err(|_| ApiError::bad("cursor", "not a cursor from a previous page"))
+        })
+        .transpose()?;
+    let status = q
+        .status
+        .as_deref()
+        .map(|s| parse_state("status", s))
+        .transpose()?;
+    let items = state
+        .hub
+        .list(ListMessages {
+            after,
+            limit: limit + 1,
+            tenant: match &caller {
+                Caller::Tenant(t) => Some(t.clone()),
+                Caller::Admin => None,
+            },
+            chain: q.chain.clone().map(ChainId),
+            state: status,
+            sender: q.sender.clone(),
+        })
+        .await;
+    let more = items.len() > limit;
+    let items: Vec<_> = items.iter().take(limit).map(view).collect();
+    let next_cursor = if more {
+        items.last().map(|v| v.seq.to_string())
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok().json(TransferPage { items, next_cursor }))
+}
+
+/// Server-Sent Events of status changes: a tenant sees its own transfers; without a key the
+/// stream is anonymous (chains and states, no ids), for the status page.
+#[utoipa::path(get, path = "/v1/events", params(EventsQuery),
+    responses((status = 200, description = "text/event-stream of {id, status, seq, source, destination}")))]
+pub async fn events(
+    state: web::Data<ApiState>,
+    req: HttpRequest,
+    q: web::Query<EventsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = if req.headers().contains_key("authorization") {
+        Some(state.caller(&req)?)
+    } else {
+        None
+    };
+    let status = q
+        .status
+        .as_deref()
+        .map(|s| parse_state("status", s))
+        .transpose()?;
+    let chain = q.chain.clone();
+    let rx = state.hub.subscribe();
+    let stream = futures::stream::unfold(rx, move |mut rx| {
+        let (caller, chain) = (caller.clone(), chain.clone());
+        async move {
+            loop {
+                let ev = match rx.recv().await {
+                    Ok(ev) => ev,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        let line = format!(": {n} events dropped (slow reader)\n\n");
+                        return Some((Ok::<_, actix_web::Error>(web::Bytes::from(line)), rx));
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                };
+                if status.is_some_and(|s| s != ev.state)
+                    || chain
+                        .as_ref()
+                        .is_some_and(|c| &ev.source.0 != c && &ev.destination.0 != c)
+                {
+                    continue;
+                }
+                let json = match &caller {
+                    Some(Caller::Tenant(t)) if &ev.tenant != t => continue,
+                    Some(_) => serde_json::json!({
+                        "id": ev.id.to_hex(), "status": state_name(ev.state), "seq": ev.seq,
+                        "source": ev.source.0, "destination": ev.destination.0,
+                    }),
+                    None => serde_json::json!({
+                        "status": state_name(ev.state), "seq": ev.seq,
+                        "source": ev.source.0, "destination": ev.destination.0,
+                    }),
+                };
+                let line = format!("event: status\ndata: {json}\n\n");
+                return Some((Ok(web::Bytes::from(line)), rx));
+            }
+        }
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("Cache-Control", "no-cache"))
+        .streaming(stream))
+}
