@@ -22,7 +22,8 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
             "/v1/admin/routes/{source}/{destination}/resume",
             web::post().to(resume),
         )
-        .route("/v1/dev/lock", web::post().to(dev_lock));
+        .route("/v1/dev/lock", web::post().to(dev_lock))
+        .route("/v1/dev/lock-batch", web::post().to(dev_lock_batch));
 }
 
 /// The OpenAPI document, generated from the handlers and types.
@@ -219,4 +220,66 @@ pub async fn dev_lock(
         },
         timeout_secs: None,
     }))
+}
+
+/// `POST /v1/dev/lock-batch` body: `count` locks in one mock block (load generation).
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LockBatchRequest {
+    /// The lock (the sender and recipient get the lock's number appended).
+    #[serde(flatten)]
+    pub lock: LockRequest,
+    /// How many, 1 … 10000.
+    pub count: usize,
+}
+
+/// Development: `count` locks in one block of a built-in mock chain; answers the transfer
+/// requests, one per lock, ready to POST (used by `benches/load.sh`).
+pub async fn dev_lock_batch(
+    state: web::Data<ApiState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    state.caller(&req)?;
+    let body = transfers::read_body(&req, payload).await?;
+    let r: LockBatchRequest = parse_json(&body)?;
+    if r.count == 0 || r.count > 10_000 {
+        return Err(ApiError::bad("count", "1 … 10000"));
+    }
+    let amount: u128 = r
+        .lock
+        .amount
+        .parse()
+        .map_err(|_| ApiError::bad("amount", "a decimal integer in the smallest unit"))?;
+    let Some(chain) = state.mocks.get(&r.lock.source) else {
+        return Err(ApiError::not_found(
+            "source",
+            format!("{:?} is not a built-in mock chain", r.lock.source),
+        ));
+    };
+    for i in 0..r.count {
+        chain.lock(
+            &r.lock.destination,
+            &format!("{}{i}", r.lock.sender),
+            &format!("{}{i}", r.lock.recipient),
+            &r.lock.asset,
+            amount,
+        );
+    }
+    let (_, locators) = chain.produce_block(now_ms());
+    let out: Vec<TransferRequest> = locators
+        .iter()
+        .filter_map(|l| chain.evidence(l))
+        .map(|ev| TransferRequest {
+            source: r.lock.source.clone(),
+            evidence: EvidenceBody {
+                locator: ev.locator.into(),
+                header: ev.header.into(),
+                proof: ev.proof.into(),
+                event: ev.event.into(),
+            },
+            timeout_secs: None,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(out))
 }
