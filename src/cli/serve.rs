@@ -58,7 +58,16 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let mut specs = Vec::new();
         let mut mocks = std::collections::HashMap::new();
         for c in &config.chains {
-            let chain = MockChain::new(&c.id, c.validators);
+            // Journaled under the data dir, so block heights and deliveries survive restarts.
+            let mock_dir = data_dir.join("mock-chains");
+            std::fs::create_dir_all(&mock_dir)
+                .with_context(|| format!("creating {}", mock_dir.display()))?;
+            let chain = MockChain::open(
+                &c.id,
+                c.validators,
+                &mock_dir.join(format!("{}.journal", c.id)),
+            )
+            .with_context(|| format!("mock chain {}", c.id))?;
             let interval = Duration::from_millis(c.block_interval_ms.max(10));
             let producer = chain.clone();
             actix_rt::spawn(async move {

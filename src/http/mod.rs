@@ -359,12 +359,17 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiE
     let v: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.inner();
-        let field = if path == "." || path.is_empty() {
-            // Missing or unknown fields are reported by serde in the message itself.
-            let msg = inner.to_string();
+        let msg = inner.to_string();
+        // serde names missing and unknown fields in its message, not in the path.
+        let named = if msg.starts_with("missing field") || msg.starts_with("unknown field") {
             msg.split('`').nth(1).map(str::to_string)
         } else {
-            Some(path)
+            None
+        };
+        let field = match (path.as_str(), named) {
+            ("." | "", n) => n,
+            (p, Some(n)) if !p.ends_with(&n) => Some(format!("{p}.{n}")),
+            (p, _) => Some(p.to_string()),
         };
         ApiError {
             status: StatusCode::BAD_REQUEST,

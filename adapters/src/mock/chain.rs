@@ -246,6 +246,30 @@ struct State {
     attempts: HashMap<[u8; 32], u64>,
     misbehaviour: Misbehaviour,
     finality_depth: u64,
+    /// Blocks below this height belong to an earlier life of a persistent chain (no data).
+    base_height: u64,
+    base_hash: Hash32,
+    journal: Option<std::fs::File>,
+}
+
+impl State {
+    /// Append a line to the journal and make it durable (persistent chains only).
+    fn journal(&mut self, line: &str) {
+        use std::io::Write;
+        if let Some(f) = self.journal.as_mut() {
+            let ok = f
+                .write_all(line.as_bytes())
+                .and_then(|()| f.write_all(b"\n"))
+                .and_then(|()| f.sync_data());
+            if let Err(e) = ok {
+                tracing_warn(&format!("mock chain journal: {e}"));
+            }
+        }
+    }
+}
+
+fn tracing_warn(msg: &str) {
+    eprintln!("warning: {msg}");
 }
 
 /// A handle to one mock chain; clones share the chain.
@@ -280,8 +304,62 @@ impl MockChain {
                 attempts: HashMap::new(),
                 misbehaviour: Misbehaviour::default(),
                 finality_depth: 0,
+                base_height: 0,
+                base_hash: [0; 32],
+                journal: None,
             })),
         }
+    }
+
+    /// A chain whose blocks heights and applied deliveries survive restarts of the process: a
+    /// journal at `path` (one fsynced line per block and per delivery attempt) is replayed on
+    /// open. Events of earlier blocks are not kept (their evidence was used already).
+    pub fn open(
+        chain_id: &str,
+        validators: usize,
+        path: &std::path::Path,
+    ) -> std::io::Result<Self> {
+        let chain = MockChain::new(chain_id, validators);
+        {
+            let mut s = chain.lock_state();
+            if let Ok(text) = std::fs::read_to_string(path) {
+                for line in text.lines() {
+                    let mut parts = line.splitn(3, ' ');
+                    match (parts.next(), parts.next(), parts.next()) {
+                        (Some("B"), Some(h), Some(hash)) => {
+                            if let (Ok(h), Ok(hash)) = (h.parse::<u64>(), hex::decode(hash)) {
+                                s.base_height = h;
+                                s.base_hash.copy_from_slice(&hash[..32.min(hash.len())]);
+                            }
+                        }
+                        (Some("A"), Some(id), None) => {
+                            if let Ok(id) = hex::decode(id) {
+                                if let Ok(id) = <[u8; 32]>::try_from(id.as_slice()) {
+                                    *s.attempts.entry(id).or_default() += 1;
+                                }
+                            }
+                        }
+                        (Some("D"), Some(reference), Some(json)) => {
+                            if let (Ok(reference), Ok(d)) = (
+                                hex::decode(reference),
+                                serde_json::from_str::<Delivery>(json),
+                            ) {
+                                s.applied.insert(d.message_id, reference);
+                                s.credits.push(d);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            s.journal = Some(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)?,
+            );
+        }
+        Ok(chain)
     }
 
     fn lock_state(&self) -> MutexGuard<'_, State> {
@@ -344,11 +422,11 @@ impl MockChain {
         for e in &events {
             tree.push(e);
         }
-        let height = s.blocks.len() as u64 + 1;
+        let height = s.base_height + s.blocks.len() as u64 + 1;
         let prev_hash = s
             .blocks
             .last()
-            .map_or([0u8; 32], |b| b.signed.header.hash());
+            .map_or(s.base_hash, |b| b.signed.header.hash());
         let header = MockHeader {
             chain_id: s.chain_id.clone(),
             height,
@@ -369,6 +447,8 @@ impl MockChain {
         let locators = (0..events.len() as u64)
             .map(|i| locator(height, i))
             .collect();
+        let line = format!("B {height} {}", hex::encode(header.hash()));
+        s.journal(&line);
         s.blocks.push(Block {
             signed: SignedHeader { header, signatures },
             events,
@@ -379,22 +459,25 @@ impl MockChain {
 
     /// Highest block height (0 before the first block).
     pub fn head(&self) -> u64 {
-        self.lock_state().blocks.len() as u64
+        let s = self.lock_state();
+        s.base_height + s.blocks.len() as u64
     }
 
     /// Highest final block height.
     pub fn final_height(&self) -> u64 {
         let s = self.lock_state();
-        (s.blocks.len() as u64).saturating_sub(s.finality_depth)
+        (s.base_height + s.blocks.len() as u64).saturating_sub(s.finality_depth)
     }
 
     /// Native evidence for the event at `locator`, or `None` if there is no such event.
     pub fn evidence(&self, loc: &[u8]) -> Option<Evidence> {
         let (height, index) = decode_locator(loc).ok()?;
         let s = self.lock_state();
-        let block = s
-            .blocks
-            .get(usize::try_from(height).ok()?.checked_sub(1)?)?;
+        let block = s.blocks.get(
+            usize::try_from(height.checked_sub(s.base_height)?)
+                .ok()?
+                .checked_sub(1)?,
+        )?;
         let event = block.events.get(usize::try_from(index).ok()?)?.clone();
         let size = block.events.len() as u64;
         let path = block.tree.inclusion_proof(index, size).ok()?;
@@ -415,6 +498,8 @@ impl MockChain {
     pub fn apply_delivery_at(&self, d: &Delivery, now_ms: u64) -> Result<Receipt, AdapterError> {
         let mut s = self.lock_state();
         *s.attempts.entry(d.message_id).or_default() += 1;
+        let line = format!("A {}", hex::encode(d.message_id));
+        s.journal(&line);
         if s.misbehaviour.refuse_deliveries {
             return Err(AdapterError::Unavailable(format!(
                 "{} refuses deliveries",
@@ -436,6 +521,10 @@ impl MockChain {
         let reference = sha256(&[b"mock.delivery", &d.message_id, &[u8::from(d.refund)]]).to_vec();
         s.applied.insert(d.message_id, reference.clone());
         s.credits.push(d.clone());
+        if let Ok(json) = serde_json::to_string(d) {
+            let line = format!("D {} {json}", hex::encode(&reference));
+            s.journal(&line);
+        }
         Ok(Receipt {
             reference,
             duplicate: false,

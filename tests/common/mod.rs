@@ -1,0 +1,127 @@
+//! A real `meridian serve` process on a free loopback port, for the black-box HTTP tests.
+
+#![allow(dead_code, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The demo tenant's key (config/tenants.toml).
+pub const KEY: &str = "Bearer meridian-demo-key";
+/// Another tenant's key.
+pub const OTHER: &str = "Bearer meridian-demo-key-2";
+/// The operator key.
+pub const ADMIN: &str = "Bearer meridian-admin-key";
+
+/// A running server; killed (SIGKILL) when dropped.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub data_dir: PathBuf,
+    pub log: PathBuf,
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+impl Server {
+    /// Start `meridian serve` on `data_dir` and wait until `/healthz` answers.
+    pub fn start(data_dir: &Path) -> Server {
+        let port = free_port();
+        let log = data_dir.with_extension(format!("{port}.log"));
+        let out = std::fs::File::create(&log).expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_meridian"))
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--data-dir",
+            ])
+            .arg(data_dir)
+            .arg("--config")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("config"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(out)
+            .spawn()
+            .expect("spawn meridian serve");
+        let mut s = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            data_dir: data_dir.to_path_buf(),
+            log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if ureq::get(&format!("{}/healthz", s.base)).call().is_ok() {
+                return s;
+            }
+            if let Ok(Some(status)) = s.child.try_wait() {
+                panic!("server exited with {status}: {}", s.log_tail());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server did not start: {}",
+                s.log_tail()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The end of the server's log.
+    pub fn log_tail(&self) -> String {
+        let t = std::fs::read_to_string(&self.log).unwrap_or_default();
+        t.chars()
+            .rev()
+            .take(2000)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect()
+    }
+
+    /// `kill -9`.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// A URL on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Lock `count` transfers on mock-a for mock-b; the request bodies for `POST /v1/transfers`.
+    pub fn lock_batch(&self, count: usize, tag: &str) -> Vec<serde_json::Value> {
+        let r = ureq::post(&self.url("/v1/dev/lock-batch"))
+            .set("Authorization", KEY)
+            .send_json(serde_json::json!({
+                "source": "mock-a", "destination": "mock-b", "sender": format!("s{tag}-"),
+                "recipient": format!("r{tag}-"), "asset": "CNY", "amount": "5", "count": count
+            }))
+            .expect("lock batch");
+        let v: serde_json::Value = r.into_json().expect("json");
+        v.as_array().expect("array").clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// (status, body) of a request, whatever the status.
+pub fn call(req: ureq::Request, body: Option<&str>) -> (u16, String) {
+    let r = match body {
+        Some(b) => req.set("Content-Type", "application/json").send_string(b),
+        None => req.call(),
+    };
+    match r {
+        Ok(resp) => (resp.status(), resp.into_string().unwrap_or_default()),
+        Err(ureq::Error::Status(code, resp)) => (code, resp.into_string().unwrap_or_default()),
+        Err(e) => (0, e.to_string()),
+    }
+}

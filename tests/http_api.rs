@@ -1,0 +1,360 @@
+//! The HTTP API over real HTTP against the spawned binary: a DApp's whole flow, and bad input
+//! of every kind answered with a 4xx whose JSON body names the field — never a 5xx.
+
+#![allow(clippy::panic)]
+
+mod common;
+
+use common::{call, Server, ADMIN, KEY, OTHER};
+use proptest::prelude::*;
+use std::io::BufRead;
+use std::time::{Duration, Instant};
+
+fn error_field(body: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(body).ok()?;
+    v["error"]["field"].as_str().map(str::to_string)
+}
+
+#[test]
+fn dapp_flow_submit_stream_deliver_and_verify_the_proof() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = Server::start(&dir.path().join("data"));
+    // Follow the event stream from before the submission.
+    let events = ureq::get(&s.url("/v1/events"))
+        .set("Authorization", KEY)
+        .call()
+        .expect("events");
+    assert_eq!(events.header("content-type"), Some("text/event-stream"));
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        let reader = std::io::BufReader::new(events.into_reader());
+        for line in reader.lines().map_while(Result::ok) {
+            if let Some(data) = line.strip_prefix("data: ") {
+                if tx.send(data.to_string()).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    let req = s.lock_batch(1, "flow").remove(0);
+    let body = req.to_string();
+    let (code, resp) = call(
+        ureq::post(&s.url("/v1/transfers"))
+            .set("Authorization", KEY)
+            .set("Idempotency-Key", "k-1"),
+        Some(&body),
+    );
+    assert_eq!(code, 202, "{resp}");
+    let accepted: serde_json::Value = serde_json::from_str(&resp).expect("json");
+    let id = accepted["id"].as_str().expect("id").to_string();
+    assert_eq!(accepted["status"], "committed");
+    // The same Idempotency-Key and body replay the answer; the same evidence is the same message.
+    let (code2, resp2) = call(
+        ureq::post(&s.url("/v1/transfers"))
+            .set("Authorization", KEY)
+            .set("Idempotency-Key", "k-1"),
+        Some(&body),
+    );
+    assert_eq!((code2, resp2.clone()), (202, resp.clone()));
+    let (code3, resp3) = call(
+        ureq::post(&s.url("/v1/transfers")).set("Authorization", KEY),
+        Some(&body),
+    );
+    assert_eq!(code3, 200, "{resp3}");
+    assert!(resp3.contains("\"existing\":true") && resp3.contains(&id));
+    // The stream shows it reaching Delivered.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    while !seen.iter().any(|s: &String| s == "delivered") {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let data = rx
+            .recv_timeout(left)
+            .expect("status events until delivered");
+        let v: serde_json::Value = serde_json::from_str(&data).expect("event json");
+        if v["id"] == id.as_str() {
+            seen.push(v["status"].as_str().unwrap_or_default().to_string());
+        }
+    }
+    assert_eq!(seen, ["committed", "finalized", "delivered"]);
+    let (code, t) = call(
+        ureq::get(&s.url(&format!("/v1/transfers/{id}"))).set("Authorization", KEY),
+        None,
+    );
+    assert_eq!(code, 200);
+    let t: serde_json::Value = serde_json::from_str(&t).expect("json");
+    assert_eq!(t["status"], "delivered");
+    assert_eq!(t["timeline"].as_array().map(Vec::len), Some(3));
+    // The finality proof bundle verifies offline with the real binary.
+    let (code, proof) = call(
+        ureq::get(&s.url(&format!("/v1/transfers/{id}/proof"))).set("Authorization", KEY),
+        None,
+    );
+    assert_eq!(code, 200, "{proof}");
+    let path = dir.path().join("proof.json");
+    std::fs::write(&path, &proof).expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_meridian"))
+        .args(["proof", "verify"])
+        .arg(&path)
+        .output()
+        .expect("verify");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "valid\n");
+    // Listing: the tenant sees it; the other tenant does not.
+    let (_, page) = call(
+        ureq::get(&s.url("/v1/transfers?limit=10")).set("Authorization", KEY),
+        None,
+    );
+    assert!(page.contains(&id));
+    let (_, page) = call(
+        ureq::get(&s.url("/v1/transfers")).set("Authorization", OTHER),
+        None,
+    );
+    assert!(!page.contains(&id));
+    let (_, page) = call(
+        ureq::get(&s.url("/v1/transfers")).set("Authorization", ADMIN),
+        None,
+    );
+    assert!(page.contains(&id));
+    // Public network views.
+    let (code, cities) = call(ureq::get(&s.url("/v1/cities")), None);
+    assert_eq!(code, 200);
+    let cities: serde_json::Value = serde_json::from_str(&cities).expect("json");
+    assert_eq!(cities.as_array().map(Vec::len), Some(135));
+    let (code, head) = call(ureq::get(&s.url("/v1/refchain/head")), None);
+    assert_eq!(code, 200);
+    assert!(head.contains("\"final\":true"), "{head}");
+    let (code, metrics) = call(ureq::get(&s.url("/metrics")), None);
+    assert_eq!(code, 200);
+    assert!(
+        metrics.contains("meridian_http_responses_total"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("meridian_log_fsync_seconds"), "{metrics}");
+    let (code, api) = call(ureq::get(&s.url("/openapi.json")), None);
+    assert_eq!(code, 200);
+    assert!(api.contains("/v1/transfers/{id}/proof"));
+}
+
+#[test]
+fn bad_input_is_a_4xx_naming_the_field() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = Server::start(&dir.path().join("data"));
+    let good = s.lock_batch(2, "bad");
+    let post = |auth: Option<&str>, body: &str| {
+        let mut r = ureq::post(&s.url("/v1/transfers"));
+        if let Some(a) = auth {
+            r = r.set("Authorization", a);
+        }
+        call(r, Some(body))
+    };
+    let with = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut v = good[0].clone();
+        f(&mut v);
+        v.to_string()
+    };
+    let huge = format!("{{\"source\":\"{}\"}}", "x".repeat(300 * 1024));
+    let cases: Vec<(&str, Option<&str>, String, u16, Option<&str>)> = vec![
+        (
+            "no key",
+            None,
+            good[0].to_string(),
+            401,
+            Some("Authorization"),
+        ),
+        (
+            "unknown key",
+            Some("Bearer nope"),
+            good[0].to_string(),
+            401,
+            Some("Authorization"),
+        ),
+        (
+            "malformed json",
+            Some(KEY),
+            "{\"source\":".into(),
+            400,
+            None,
+        ),
+        ("not an object", Some(KEY), "[1,2]".into(), 400, None),
+        (
+            "wrong type",
+            Some(KEY),
+            with(&|v| v["timeout_secs"] = "soon".into()),
+            400,
+            Some("timeout_secs"),
+        ),
+        (
+            "timeout out of range",
+            Some(KEY),
+            with(&|v| v["timeout_secs"] = 0.into()),
+            400,
+            Some("timeout_secs"),
+        ),
+        (
+            "bad hex",
+            Some(KEY),
+            with(&|v| v["evidence"]["proof"] = "0xzz".into()),
+            400,
+            Some("evidence.proof"),
+        ),
+        (
+            "missing field",
+            Some(KEY),
+            with(&|v| {
+                v["evidence"].as_object_mut().map(|o| o.remove("header"));
+            }),
+            400,
+            Some("evidence.header"),
+        ),
+        (
+            "unknown field",
+            Some(KEY),
+            with(&|v| v["extra"] = 1.into()),
+            400,
+            Some("extra"),
+        ),
+        (
+            "unknown chain",
+            Some(KEY),
+            with(&|v| v["source"] = "nowhere".into()),
+            400,
+            Some("source"),
+        ),
+        (
+            "forged proof",
+            Some(KEY),
+            with(&|v| {
+                let p = v["evidence"]["proof"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                let flipped = format!(
+                    "{}{}",
+                    &p[..p.len() - 1],
+                    if p.ends_with('0') { '1' } else { '0' }
+                );
+                v["evidence"]["proof"] = flipped.into();
+            }),
+            422,
+            Some("evidence"),
+        ),
+        (
+            "evidence of another event",
+            Some(KEY),
+            with(&|v| v["evidence"]["event"] = good[1]["evidence"]["event"].clone()),
+            422,
+            Some("evidence"),
+        ),
+        ("huge body", Some(KEY), huge, 413, Some("body")),
+    ];
+    for (name, auth, body, want, field) in cases {
+        let (code, resp) = post(auth, &body);
+        assert_eq!(code, want, "{name}: {resp}");
+        let v: serde_json::Value =
+            serde_json::from_str(&resp).unwrap_or_else(|_| panic!("{name}: JSON body, got {resp}"));
+        assert_eq!(v["error"]["status"], want, "{name}");
+        if let Some(f) = field {
+            assert_eq!(error_field(&resp).as_deref(), Some(f), "{name}: {resp}");
+        }
+    }
+    // Ids: malformed, unknown, another tenant's.
+    let (code, resp) = post(Some(KEY), &good[0].to_string());
+    assert_eq!(code, 202, "{resp}");
+    let id = serde_json::from_str::<serde_json::Value>(&resp).expect("json")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    for (auth, path, want) in [
+        (KEY, "/v1/transfers/xyz".to_string(), 400),
+        (KEY, format!("/v1/transfers/0x{}", "ab".repeat(32)), 404),
+        (OTHER, format!("/v1/transfers/{id}"), 404),
+        (OTHER, format!("/v1/transfers/{id}/proof"), 404),
+        (KEY, "/v1/transfers?limit=0".to_string(), 400),
+        (KEY, "/v1/transfers?status=lost".to_string(), 400),
+        (KEY, "/v1/transfers?cursor=abc".to_string(), 400),
+        (KEY, "/v1/nothing".to_string(), 404),
+        (KEY, "/v1/refchain/blocks/999999".to_string(), 404),
+        (KEY, "/v1/refchain/blocks/notanumber".to_string(), 400),
+    ] {
+        let (code, resp) = call(ureq::get(&s.url(&path)).set("Authorization", auth), None);
+        assert_eq!(code, want, "{path}: {resp}");
+        assert!(error_field(&resp).is_some(), "{path}: {resp}");
+    }
+    // Operator routes need the admin key.
+    let (code, resp) = call(
+        ureq::post(&s.url("/v1/admin/routes/mock-a/mock-b/pause")).set("Authorization", KEY),
+        Some("{}"),
+    );
+    assert_eq!(code, 403, "{resp}");
+    let (code, _) = call(
+        ureq::post(&s.url("/v1/admin/routes/mock-a/mock-b/pause")).set("Authorization", ADMIN),
+        Some("{}"),
+    );
+    assert_eq!(code, 200);
+    let (code, resp) = post(Some(KEY), &good[1].to_string());
+    assert_eq!(code, 409, "paused route: {resp}");
+    let (code, _) = call(
+        ureq::post(&s.url("/v1/admin/routes/mock-a/mock-b/resume")).set("Authorization", ADMIN),
+        Some("{}"),
+    );
+    assert_eq!(code, 200);
+    let (code, resp) = post(Some(KEY), &good[1].to_string());
+    assert_eq!(code, 202, "resumed: {resp}");
+}
+
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        any::<i64>().prop_map(serde_json::Value::from),
+        "[0-9a-fx]{0,40}".prop_map(serde_json::Value::from),
+        ".{0,20}".prop_map(serde_json::Value::from),
+    ];
+    leaf.prop_recursive(3, 24, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+            prop::collection::btree_map(
+                prop_oneof![
+                    Just("source".to_string()),
+                    Just("evidence".to_string()),
+                    Just("locator".to_string()),
+                    Just("header".to_string()),
+                    Just("proof".to_string()),
+                    Just("event".to_string()),
+                    Just("timeout_secs".to_string()),
+                    "[a-z]{1,8}"
+                ],
+                inner,
+                0..6
+            )
+            .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+#[test]
+fn random_bodies_never_get_a_5xx() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = Server::start(&dir.path().join("data"));
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(200));
+    let result = runner.run(
+        &prop_oneof![
+            json_value().prop_map(|v| v.to_string()),
+            ".{0,200}",
+            prop::collection::vec(any::<u8>(), 0..200)
+                .prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
+        ],
+        |body| {
+            let (code, resp) = call(
+                ureq::post(&s.url("/v1/transfers")).set("Authorization", KEY),
+                Some(&body),
+            );
+            prop_assert!((400..500).contains(&code), "{code} for {body:?}: {resp}");
+            prop_assert!(serde_json::from_str::<serde_json::Value>(&resp).is_ok());
+            Ok(())
+        },
+    );
+    assert!(result.is_ok(), "{result:?}");
+    let (code, _) = call(ureq::get(&s.url("/healthz")), None);
+    assert_eq!(code, 200, "still alive: {}", s.log_tail());
+}
