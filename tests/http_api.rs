@@ -153,7 +153,9 @@ fn bad_input_is_a_4xx_naming_the_field() {
         v.to_string()
     };
     let huge = format!("{{\"source\":\"{}\"}}", "x".repeat(300 * 1024));
-    let cases: Vec<(&str, Option<&str>, String, u16, Option<&str>)> = vec![
+    // (case, Authorization, body, expected status, expected field)
+    type Case<'a> = (&'a str, Option<&'a str>, String, u16, Option<&'a str>);
+    let cases: Vec<Case> = vec![
         (
             "no key",
             None,
