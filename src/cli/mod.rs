@@ -4,7 +4,11 @@
 //! - `proof` — `meridian proof verify`, the offline proof checker of PROOFS.md.
 //! - `serve` — `meridian serve`, the whole hub on embedded defaults.
 //! - `log` — `meridian log inspect`.
+//! - `client` — `meridian send`, `meridian status` (over the HTTP API).
+//! - `config` — `meridian config check`.
 
+mod client;
+mod config;
 mod log;
 mod proof;
 mod serve;
@@ -30,6 +34,14 @@ enum Command {
     /// Inspect the commit log.
     #[command(subcommand)]
     Log(log::LogCommand),
+    /// Send a transfer between two configured chains through a running hub (against the
+    /// built-in mock chains the hub makes the source-chain lock itself).
+    Send(client::SendArgs),
+    /// Show a transfer's status and timeline.
+    Status(client::StatusArgs),
+    /// Check the configuration files.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
 }
 
 /// Parse the command line and run the chosen verb; the exit code is the verb's.
@@ -39,5 +51,8 @@ pub fn run() -> ExitCode {
         Command::Proof(cmd) => proof::run(cmd),
         Command::Serve(args) => serve::run(args),
         Command::Log(cmd) => log::run(cmd),
+        Command::Send(args) => client::send(args),
+        Command::Status(args) => client::status(args),
+        Command::Config(cmd) => config::run(cmd),
     }
 }

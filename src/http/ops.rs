@@ -202,6 +202,16 @@ pub async fn dev_lock(
             format!("{:?} is not a built-in mock chain", r.source),
         ));
     };
+    if !state
+        .hub
+        .chain_ids()
+        .contains(&ChainId(r.destination.clone()))
+    {
+        return Err(ApiError::bad(
+            "destination",
+            format!("{:?} is not a connected chain", r.destination),
+        ));
+    }
     chain.lock(&r.destination, &r.sender, &r.recipient, &r.asset, amount);
     let (_, locators) = chain.produce_block(now_ms());
     let loc = locators

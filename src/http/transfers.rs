@@ -255,7 +255,11 @@ fn submit_error(e: SubmitError) -> ApiError {
             Some("evidence"),
             format!("evidence does not verify: {r}"),
         ),
-        SubmitError::UnknownChain(c) => ApiError::bad("source", format!("unknown chain {c:?}")),
+        // The source was checked before: the router names the event's destination.
+        SubmitError::UnknownChain(c) => ApiError::bad(
+            "evidence.event",
+            format!("the event's destination {c:?} is not a connected chain"),
+        ),
         SubmitError::SameChain(c) => ApiError::bad(
             "evidence.event",
             format!("the event's destination is its source chain {c:?}"),
