@@ -616,6 +616,9 @@ pub struct Stats {
     pub blocks: usize,
     /// Messages finalized but not yet delivered (the delivery backlog).
     pub undelivered: usize,
+    /// Per route (source, destination): messages committed but not yet delivered or refunded,
+    /// and the commit time (ms) of the oldest of them.
+    pub pending_by_route: Vec<(String, String, usize, u64)>,
 }
 
 /// Ask for [`Stats`].
@@ -631,6 +634,21 @@ impl Handler<GetStats> for Router {
             next_seq: self.state.next_seq(),
             blocks: self.state.blocks().len(),
             undelivered: self.state.undelivered().count(),
+            pending_by_route: {
+                let mut m: BTreeMap<(String, String), (usize, u64)> = BTreeMap::new();
+                for e in self.state.messages().filter(|e| {
+                    matches!(
+                        e.state,
+                        MessageState::Committed | MessageState::Finalized | MessageState::TimedOut
+                    )
+                }) {
+                    let k = (e.msg.source.0.clone(), e.msg.destination.0.clone());
+                    let v = m.entry(k).or_insert((0, u64::MAX));
+                    v.0 += 1;
+                    v.1 = v.1.min(e.committed_at_ms);
+                }
+                m.into_iter().map(|((s, d), (n, t))| (s, d, n, t)).collect()
+            },
         })
     }
 }

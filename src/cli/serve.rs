@@ -86,6 +86,36 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
             .install_recorder()
             .ok();
+        // Metrics from the status stream: transitions per route and state, end-to-end latency.
+        let mut events = hub.subscribe();
+        actix_rt::spawn(async move {
+            use meridian::message::MessageState;
+            loop {
+                match events.recv().await {
+                    Ok(ev) => {
+                        let state = meridian::http::state_name(ev.state);
+                        metrics::counter!(
+                            "meridian_transfer_transitions_total",
+                            "source" => ev.source.0.clone(),
+                            "destination" => ev.destination.0.clone(),
+                            "state" => state
+                        )
+                        .increment(1);
+                        if ev.state == MessageState::Delivered {
+                            let secs = now_ms().saturating_sub(ev.committed_at_ms) as f64 / 1000.0;
+                            metrics::histogram!(
+                                "meridian_end_to_end_seconds",
+                                "source" => ev.source.0.clone(),
+                                "destination" => ev.destination.0.clone()
+                            )
+                            .record(secs);
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(_) => break,
+                }
+            }
+        });
         let api = web::Data::new(ApiState::new(
             hub.clone(),
             std::sync::Arc::new(config.clone()),

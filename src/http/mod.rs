@@ -11,6 +11,7 @@ mod ops;
 mod transfers;
 
 pub use ops::ApiDoc;
+pub use transfers::state_name;
 
 use crate::config::Config;
 use crate::hub::Hub;

@@ -93,6 +93,26 @@ async fn metrics_text(state: web::Data<ApiState>) -> HttpResponse {
         metrics::gauge!("meridian_refchain_signatures")
             .set(b.qc.as_ref().map_or(0, |q| q.signatures.len()) as f64);
     }
+    // Every route, so a drained route reads 0 rather than its last backlog.
+    let ids = state.hub.chain_ids();
+    for a in &ids {
+        for b in ids.iter().filter(|b| *b != a) {
+            if !s
+                .pending_by_route
+                .iter()
+                .any(|(x, y, _, _)| x == &a.0 && y == &b.0)
+            {
+                metrics::gauge!("meridian_route_backlog", "source" => a.0.clone(), "destination" => b.0.clone()).set(0.0);
+                metrics::gauge!("meridian_route_oldest_pending_seconds", "source" => a.0.clone(), "destination" => b.0.clone()).set(0.0);
+            }
+        }
+    }
+    for (src, dst, n, oldest) in &s.pending_by_route {
+        metrics::gauge!("meridian_route_backlog", "source" => src.clone(), "destination" => dst.clone())
+            .set(*n as f64);
+        metrics::gauge!("meridian_route_oldest_pending_seconds", "source" => src.clone(), "destination" => dst.clone())
+            .set(now_ms().saturating_sub(*oldest) as f64 / 1000.0);
+    }
     let online = state.hub.relays().iter().filter(|a| a.connected()).count();
     metrics::gauge!("meridian_relays_online").set(online as f64);
     let body = state
