@@ -11,7 +11,7 @@ use crate::log::{decode_record, CommitLog, RedbLog};
 use crate::message::{ChainId, MessageId};
 use crate::record::LogRecord;
 use crate::refchain::finality::FinalityProof;
-use crate::refchain::{load_or_generate_keys, RelayInfo, RelaySet};
+use crate::refchain::{load_or_generate_keys, rotate_key, RelayInfo, RelaySet, RelaySets};
 use crate::state::{HubState, MessageEntry};
 use actix::prelude::*;
 use meridian_adapters::mock::{MockAdapter, MockChain};
@@ -97,7 +97,8 @@ pub struct Hub {
     chains: HashMap<ChainId, Addr<ChainActor>>,
     events: broadcast::Sender<StatusEvent>,
     log: Arc<dyn CommitLog>,
-    relay_set: Arc<RelaySet>,
+    sets: RelaySets,
+    key_dir: PathBuf,
     relays: Vec<Addr<CityRelayActor>>,
     cache: RootCache,
     restarts: HashMap<ChainId, Arc<AtomicU64>>,
@@ -183,6 +184,14 @@ impl Hub {
                 })
                 .collect(),
         });
+        // Every set the log has seen stays known (older blocks name them); the keys on disk
+        // make the current one, recorded in the log if it is new.
+        let sets = RelaySets::default();
+        for s in state.relay_sets() {
+            sets.remember(s.clone());
+        }
+        sets.adopt((*relay_set).clone());
+        let record_set = state.relay_sets().last() != Some(relay_set.as_ref());
         let last_final = state
             .blocks()
             .iter()
@@ -232,12 +241,10 @@ impl Hub {
                 .get(&index)
                 .copied()
                 .unwrap_or(RelayBehaviour::Honest);
-            let (log, cache, set_hash) = (log.clone(), cache.clone(), relay_set.hash());
+            let (log, cache, sets) = (log.clone(), cache.clone(), sets.clone());
             relays.push(CityRelayActor::start_in_arbiter(
                 &relay_arbiter.handle(),
-                move |_| {
-                    CityRelayActor::new(index, key, log, set_hash, behaviour, cache, last_final)
-                },
+                move |_| CityRelayActor::new(index, key, log, sets, behaviour, cache, last_final),
             ));
         }
         arbiters.push(relay_arbiter);
@@ -246,17 +253,27 @@ impl Hub {
             router.clone(),
             log.clone(),
             relays,
-            relay_set.clone(),
+            sets.clone(),
             config.hub.refchain.clone(),
             cache,
         )
         .start();
+        if record_set {
+            router
+                .send(AppendRecords(vec![LogRecord::RelaySetAdopted {
+                    relays: relay_set.relays.clone(),
+                }]))
+                .await
+                .map_err(|e| HubError::Log(e.to_string()))?
+                .map_err(HubError::Log)?;
+        }
         Ok(Hub {
             router,
             chains: chain_addrs,
             events,
             log,
-            relay_set,
+            sets,
+            key_dir: data_dir.join("relay-keys"),
             cache: proof_cache,
             relays: relay_addrs,
             restarts,
@@ -456,7 +473,11 @@ impl Hub {
             proof: proof.into_iter().map(Into::into).collect(),
             header: block.header.clone(),
             qc,
-            relays: self.relay_set.relays.clone(),
+            relays: self
+                .sets
+                .get(&block.header.relay_set_hash)
+                .map(|s| s.relays.clone())
+                .ok_or_else(|| ProofRequestError::Log("the block's relay set is unknown".into()))?,
         })
     }
 
@@ -491,6 +512,36 @@ impl Hub {
         })
     }
 
+    /// Replace city `city`'s relay key: the new key is written to the data directory, the new
+    /// relay set is recorded in the log (durably) and used for blocks sealed from now on; blocks
+    /// sealed before stay verifiable under the set they name.
+    pub async fn rotate_relay_key(&self, city: &str) -> Result<RelaySet, HubError> {
+        let current = self.sets.current();
+        let index = current
+            .relays
+            .iter()
+            .position(|r| r.id == city)
+            .ok_or_else(|| HubError::Chain(city.into(), "no such city relay".into()))?;
+        let key = rotate_key(&self.key_dir, city)?;
+        let mut next = (*current).clone();
+        next.relays[index].public_key = key.public_key();
+        self.router
+            .send(AppendRecords(vec![LogRecord::RelaySetAdopted {
+                relays: next.relays.clone(),
+            }]))
+            .await
+            .map_err(|e| HubError::Log(e.to_string()))?
+            .map_err(HubError::Log)?;
+        self.sets.adopt(next.clone());
+        if let Some(relay) = self.relays.get(index) {
+            relay
+                .send(crate::actors::relay::SetKey(key))
+                .await
+                .map_err(|e| HubError::Log(e.to_string()))?;
+        }
+        Ok(next)
+    }
+
     /// The city relays' actors, in relay-set order (operators and tests propose to them).
     pub fn relays(&self) -> &[Addr<CityRelayActor>] {
         &self.relays
@@ -498,7 +549,7 @@ impl Hub {
 
     /// The city-relay set.
     pub fn relay_set(&self) -> Arc<RelaySet> {
-        self.relay_set.clone()
+        self.sets.current()
     }
 
     /// How often the chain actor of `chain` was restarted after a panic.

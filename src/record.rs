@@ -52,6 +52,12 @@ pub enum LogRecord {
         /// Time, ms since the epoch.
         at_ms: u64,
     },
+    /// The city-relay set from here on (at first start and after a key rotation); earlier
+    /// blocks stay verifiable under the set their header names.
+    RelaySetAdopted {
+        /// The relays, in index order.
+        relays: Vec<crate::refchain::RelayInfo>,
+    },
     /// A chain's light-client state after it advanced, so a restarted chain actor resumes there.
     LightClient {
         /// The chain.
@@ -72,6 +78,7 @@ impl LogRecord {
             LogRecord::TimedOut { .. } => "timed-out",
             LogRecord::Refunded { .. } => "refunded",
             LogRecord::LightClient { .. } => "light-client",
+            LogRecord::RelaySetAdopted { .. } => "relay-set",
         }
     }
 }

@@ -64,6 +64,7 @@ pub struct HubState {
     /// Finalized but neither delivered nor refunded: what a restart must re-dispatch.
     undelivered: BTreeSet<(u64, MessageId)>,
     light_clients: HashMap<ChainId, Vec<u8>>,
+    relay_sets: Vec<crate::refchain::RelaySet>,
     next_seq: u64,
     payload_end: u64,
 }
@@ -245,6 +246,11 @@ impl HubState {
             LogRecord::LightClient { chain, state } => {
                 self.light_clients.insert(chain.clone(), state.clone());
             }
+            LogRecord::RelaySetAdopted { relays } => {
+                self.relay_sets.push(crate::refchain::RelaySet {
+                    relays: relays.clone(),
+                });
+            }
         }
         Ok(changed)
     }
@@ -338,6 +344,11 @@ impl HubState {
         let mut v: Vec<_> = c.into_iter().collect();
         v.sort_by_key(|(s, _)| format!("{s:?}"));
         v
+    }
+
+    /// Every relay set adopted so far, oldest first.
+    pub fn relay_sets(&self) -> &[crate::refchain::RelaySet] {
+        &self.relay_sets
     }
 
     /// The sequence number the next record will get.

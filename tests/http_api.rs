@@ -282,6 +282,19 @@ fn bad_input_is_a_4xx_naming_the_field() {
         assert_eq!(code, want, "{path}: {resp}");
         assert!(error_field(&resp).is_some(), "{path}: {resp}");
     }
+    // Relay key rotation is an operator route.
+    let rot = |auth: &str, city: &str| {
+        call(
+            ureq::post(&s.url(&format!("/v1/admin/relays/{city}/rotate-key")))
+                .set("Authorization", auth),
+            Some("{}"),
+        )
+    };
+    assert_eq!(rot(KEY, "tokyo").0, 403);
+    assert_eq!(rot(ADMIN, "atlantis").0, 404);
+    let (code, resp) = rot(ADMIN, "tokyo");
+    assert_eq!(code, 200, "{resp}");
+    assert!(resp.contains("relay_set_hash"), "{resp}");
     // Operator routes need the admin key.
     let (code, resp) = call(
         ureq::post(&s.url("/v1/admin/routes/mock-a/mock-b/pause")).set("Authorization", KEY),

@@ -8,7 +8,7 @@ use super::router::{now_ms, AppendRecords, GetChainView, Router};
 use crate::config::RefchainSection;
 use crate::log::CommitLog;
 use crate::record::LogRecord;
-use crate::refchain::{BlockHeader, QuorumCertificate, RelaySet};
+use crate::refchain::{BlockHeader, QuorumCertificate, RelaySets};
 use actix::prelude::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,7 +18,7 @@ pub struct ReferenceChainActor {
     router: Addr<Router>,
     log: Arc<dyn CommitLog>,
     relays: Vec<Addr<CityRelayActor>>,
-    set: Arc<RelaySet>,
+    sets: RelaySets,
     cfg: RefchainSection,
     cache: RootCache,
     busy: bool,
@@ -32,7 +32,7 @@ impl ReferenceChainActor {
         router: Addr<Router>,
         log: Arc<dyn CommitLog>,
         relays: Vec<Addr<CityRelayActor>>,
-        set: Arc<RelaySet>,
+        sets: RelaySets,
         cfg: RefchainSection,
         cache: RootCache,
     ) -> Self {
@@ -40,7 +40,7 @@ impl ReferenceChainActor {
             router,
             log,
             relays,
-            set,
+            sets,
             cfg,
             cache,
             busy: false,
@@ -57,7 +57,7 @@ impl ReferenceChainActor {
         let router = self.router.clone();
         let log = self.log.clone();
         let relays = self.relays.clone();
-        let set = self.set.clone();
+        let sets = self.sets.clone();
         let cache = self.cache.clone();
         let cfg = self.cfg.clone();
         let due = self.last_seal.elapsed() >= Duration::from_millis(cfg.seal_interval_ms);
@@ -90,7 +90,7 @@ impl ReferenceChainActor {
                             entries_root: root,
                             log_root,
                             time_ms: now_ms(),
-                            relay_set_hash: set.hash(),
+                            relay_set_hash: sets.current().hash(),
                         };
                         router
                             .send(AppendRecords(vec![LogRecord::BlockSealed {
@@ -116,6 +116,9 @@ impl ReferenceChainActor {
                     .collect();
                 signatures.sort_by_key(|s| s.relay);
                 let (height, block_hash) = (header.height, header.hash());
+                let set = sets
+                    .get(&header.relay_set_hash)
+                    .ok_or_else(|| "the block names an unknown relay set".to_string())?;
                 // Keep only what verifies, so the certificate in the log is exactly the quorum's.
                 signatures.retain(|s| {
                     let one = QuorumCertificate {

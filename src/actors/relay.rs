@@ -3,7 +3,7 @@
 //! the last block it signed, and the RFC 6962 root of the log entries the block claims.
 
 use crate::log::CommitLog;
-use crate::refchain::{BlockHeader, RelayKey, RelaySignature};
+use crate::refchain::{BlockHeader, RelayKey, RelaySets, RelaySignature};
 use actix::prelude::*;
 use meridian_proofs::hash::Hash32;
 use meridian_proofs::rfc6962::MerkleTree;
@@ -146,7 +146,7 @@ pub struct CityRelayActor {
     index: u16,
     key: RelayKey,
     log: Arc<dyn CommitLog>,
-    relay_set_hash: Hash32,
+    sets: RelaySets,
     behaviour: RelayBehaviour,
     cache: RootCache,
     /// (height, hash, log_end) of the last block this relay accepted.
@@ -160,7 +160,7 @@ impl CityRelayActor {
         index: u16,
         key: RelayKey,
         log: Arc<dyn CommitLog>,
-        relay_set_hash: Hash32,
+        sets: RelaySets,
         behaviour: RelayBehaviour,
         cache: RootCache,
         last: Option<(u64, Hash32, u64)>,
@@ -169,7 +169,7 @@ impl CityRelayActor {
             index,
             key,
             log,
-            relay_set_hash,
+            sets,
             behaviour,
             cache,
             last,
@@ -212,8 +212,10 @@ impl Handler<Propose> for CityRelayActor {
             }
             RelayBehaviour::Honest => {}
         }
-        if h.relay_set_hash != self.relay_set_hash {
-            return Box::pin(actix::fut::ready(Err("relay set hash differs".to_string())));
+        // A block sealed before a key rotation names the earlier set; any set the chain has
+        // adopted is acceptable, an unknown one is not.
+        if self.sets.get(&h.relay_set_hash).is_none() {
+            return Box::pin(actix::fut::ready(Err("unknown relay set".to_string())));
         }
         if let Some((height, hash, end)) = self.last {
             let same = h.height == height && h.hash() == hash;
@@ -260,5 +262,17 @@ impl Handler<Propose> for CityRelayActor {
                 },
             ),
         )
+    }
+}
+
+/// Replace this relay's signing key (after a rotation).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetKey(pub RelayKey);
+
+impl Handler<SetKey> for CityRelayActor {
+    type Result = ();
+    fn handle(&mut self, m: SetKey, _ctx: &mut Context<Self>) {
+        self.key = m.0;
     }
 }

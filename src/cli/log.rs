@@ -116,5 +116,15 @@ fn describe(r: &LogRecord) -> String {
         | LogRecord::TimedOut { id, .. }
         | LogRecord::Refunded { id, .. } => id.to_string(),
         LogRecord::LightClient { chain, state } => format!("{chain} ({} bytes)", state.len()),
+        LogRecord::RelaySetAdopted { relays } => format!(
+            "{} relays, set hash {}",
+            relays.len(),
+            hex::encode(
+                meridian::refchain::RelaySet {
+                    relays: relays.clone()
+                }
+                .hash()
+            )
+        ),
     }
 }

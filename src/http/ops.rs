@@ -22,6 +22,10 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
             "/v1/admin/routes/{source}/{destination}/resume",
             web::post().to(resume),
         )
+        .route(
+            "/v1/admin/relays/{city}/rotate-key",
+            web::post().to(rotate_relay_key),
+        )
         .route("/v1/dev/lock", web::post().to(dev_lock))
         .route("/v1/dev/lock-batch", web::post().to(dev_lock_batch));
 }
@@ -33,7 +37,7 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     paths(
         transfers::submit, transfers::get, transfers::list, transfers::proof, transfers::events,
         network::chains, network::cities, network::head, network::blocks, network::block, network::stats,
-        healthz, readyz, pause, resume, dev_lock
+        healthz, readyz, pause, resume, rotate_relay_key, dev_lock
     ),
     components(schemas(
         TransferRequest, EvidenceBody, transfers::TransferAccepted, transfers::TransferView,
@@ -312,4 +316,39 @@ pub async fn dev_lock_batch(
         })
         .collect();
     Ok(HttpResponse::Ok().json(out))
+}
+
+/// Rotate a city relay's ed25519 key (admin key). Blocks from now on name the new relay set;
+/// earlier blocks stay verifiable under theirs.
+#[utoipa::path(post, path = "/v1/admin/relays/{city}/rotate-key", params(("city" = String, Path)),
+    responses((status = 200, description = "the city's new public key and the new relay-set hash"),
+        (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn rotate_relay_key(
+    state: web::Data<ApiState>,
+    req: HttpRequest,
+    city: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    state.admin(&req)?;
+    let city = city.into_inner();
+    if !state.config.cities.iter().any(|c| c.id == city) {
+        return Err(ApiError::not_found(
+            "city",
+            format!("no city relay {city:?}"),
+        ));
+    }
+    let set = state
+        .hub
+        .rotate_relay_key(&city)
+        .await
+        .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    let key = set
+        .relays
+        .iter()
+        .find(|r| r.id == city)
+        .map(|r| hex::encode(r.public_key))
+        .unwrap_or_default();
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "city": city, "public_key": key, "relay_set_hash": hex::encode(set.hash()),
+    })))
 }

@@ -11,6 +11,6 @@ mod relays;
 
 pub use header::BlockHeader;
 pub use relays::{
-    load_or_generate_keys, vote_message, KeyError, QuorumCertificate, QuorumError, RelayInfo,
-    RelayKey, RelaySet, RelaySignature,
+    load_or_generate_keys, rotate_key, vote_message, KeyError, QuorumCertificate, QuorumError,
+    RelayInfo, RelayKey, RelaySet, RelaySets, RelaySignature,
 };

@@ -23,7 +23,7 @@ pub struct RelayInfo {
 }
 
 /// The ordered set of relays whose signatures finalize blocks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RelaySet {
     /// Relays in configuration order; a signature names its relay by index here.
     pub relays: Vec<RelayInfo>,
@@ -247,6 +247,66 @@ pub enum KeyError {
     /// The operating system's random generator failed.
     #[error("random generator: {0}")]
     Random(String),
+}
+
+/// The relay sets the reference chain has used, by hash, and the current one: blocks sealed
+/// before a key rotation stay verifiable under the set they name.
+#[derive(Debug, Clone, Default)]
+pub struct RelaySets(std::sync::Arc<std::sync::RwLock<SetsInner>>);
+
+#[derive(Debug, Default)]
+struct SetsInner {
+    current: Option<std::sync::Arc<RelaySet>>,
+    known: std::collections::HashMap<Hash32, std::sync::Arc<RelaySet>>,
+}
+
+impl RelaySets {
+    /// A registry whose current set is `set`.
+    pub fn new(set: RelaySet) -> Self {
+        let r = RelaySets::default();
+        r.adopt(set);
+        r
+    }
+
+    /// The set new blocks are sealed for.
+    pub fn current(&self) -> std::sync::Arc<RelaySet> {
+        self.0
+            .read()
+            .ok()
+            .and_then(|g| g.current.clone())
+            .unwrap_or_default()
+    }
+
+    /// The set with this hash, if it was ever used.
+    pub fn get(&self, hash: &Hash32) -> Option<std::sync::Arc<RelaySet>> {
+        self.0.read().ok()?.known.get(hash).cloned()
+    }
+
+    /// Make `set` the current set (it stays known).
+    pub fn adopt(&self, set: RelaySet) {
+        if let Ok(mut g) = self.0.write() {
+            let set = std::sync::Arc::new(set);
+            g.known.insert(set.hash(), set.clone());
+            g.current = Some(set);
+        }
+    }
+
+    /// Remember an earlier set (from the log) without making it current.
+    pub fn remember(&self, set: RelaySet) {
+        if let Ok(mut g) = self.0.write() {
+            g.known.insert(set.hash(), std::sync::Arc::new(set));
+        }
+    }
+}
+
+/// Replace relay `id`'s key with a fresh one in `dir` (atomically, mode 0600).
+pub fn rotate_key(dir: &Path, id: &str) -> Result<RelayKey, KeyError> {
+    let key = RelayKey::generate(id)?;
+    write_key(
+        &dir.join(format!("{id}.key")),
+        &hex::encode(key.key.to_bytes()),
+    )?;
+    Ok(key)
 }
 
 /// Load each relay's key from `dir/<id>.key`, generating (and saving, mode 0600) the missing ones.
