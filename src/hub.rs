@@ -321,16 +321,22 @@ impl Hub {
             .await
             .map_err(|e| SubmitError::Overloaded(e.to_string()))?
             .map_err(|e| SubmitError::Rejected(e.to_string()))?;
-        self.router
+        let out = self
+            .router
             .send(Submit {
                 source: source.clone(),
                 event,
-                evidence,
+                evidence: evidence.clone(),
                 timeout_secs,
                 tenant: tenant.to_string(),
             })
             .await
-            .map_err(|e| SubmitError::Overloaded(e.to_string()))?
+            .map_err(|e| SubmitError::Overloaded(e.to_string()))?;
+        if out.is_ok() {
+            // Durable now: the source chain's adapter treats this event as relayed.
+            chain.do_send(crate::actors::chain::MarkRelayed(evidence.locator));
+        }
+        out
     }
 
     /// Verify a new header of `chain` against its light client and, if it extends it, record

@@ -180,6 +180,11 @@ pub trait ChainAdapter: Send + 'static {
     fn restore_light_client(&mut self, state: &[u8]) -> Result<(), AdapterError>;
 
     /// Whether this adapter can watch the chain for events itself (relayer mode).
+    /// The hub committed the event at `locator`: from now on evidence of it is a replay.
+    fn mark_relayed(&mut self, locator: &[u8]) {
+        let _ = locator;
+    }
+
     fn supports_watching(&self) -> bool {
         false
     }

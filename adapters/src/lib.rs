@@ -7,11 +7,13 @@
 //!
 //! # Layout
 //! - `adapter` — [`ChainAdapter`], [`Evidence`], [`LockEvent`], [`Delivery`], [`AdapterError`].
+//! - [`conformance`] — the conformance kit every adapter must pass (one call: `conformance::run`).
 //! - [`mock`] — a generic mock chain (ed25519 validators, RFC 6962 event proofs) and its adapter.
 
 #![forbid(unsafe_code)]
 
 mod adapter;
+pub mod conformance;
 pub mod mock;
 
 pub use adapter::{AdapterError, ChainAdapter, Delivery, Evidence, HeaderInfo, LockEvent, Receipt};

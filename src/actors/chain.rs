@@ -163,3 +163,18 @@ impl Handler<Applied> for ChainActor {
         self.call(ctx, |a| a.applied(&msg.0))
     }
 }
+
+/// The event at this locator is committed: later evidence of it is a replay.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct MarkRelayed(pub Vec<u8>);
+
+impl Handler<MarkRelayed> for ChainActor {
+    type Result = ();
+    fn handle(&mut self, msg: MarkRelayed, ctx: &mut Context<Self>) {
+        let _ = self.call(ctx, |a| {
+            a.mark_relayed(&msg.0);
+            Ok(())
+        });
+    }
+}

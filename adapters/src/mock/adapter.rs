@@ -27,6 +27,7 @@ pub struct MockAdapter {
     validators: Vec<VerifyingKey>,
     trusted: Trusted,
     chain: MockChain,
+    relayed: std::collections::HashSet<Vec<u8>>,
 }
 
 impl MockAdapter {
@@ -49,6 +50,7 @@ impl MockAdapter {
                 hash: [0; 32],
             },
             chain,
+            relayed: std::collections::HashSet::new(),
         })
     }
 
@@ -122,6 +124,9 @@ impl ChainAdapter for MockAdapter {
     }
 
     fn verify_event(&mut self, ev: &Evidence) -> Result<LockEvent, AdapterError> {
+        if self.relayed.contains(&ev.locator) {
+            return Err(AdapterError::Replay(hex::encode(&ev.locator)));
+        }
         let sh = self.check_signed(&ev.header)?;
         let final_height = self.chain.final_height();
         if sh.header.height > final_height {
@@ -153,6 +158,10 @@ impl ChainAdapter for MockAdapter {
             asset: e.asset,
             amount: e.amount,
         })
+    }
+
+    fn mark_relayed(&mut self, locator: &[u8]) {
+        self.relayed.insert(locator.to_vec());
     }
 
     fn encode_delivery(&self, d: &Delivery) -> Result<Vec<u8>, AdapterError> {

@@ -282,12 +282,19 @@ impl MockChain {
     /// A chain with `validators` deterministic validator keys (derived from the chain id, so a
     /// restarted hub finds the same validator set) and instant finality.
     pub fn new(chain_id: &str, validators: usize) -> Self {
+        Self::with_validator_salt(chain_id, validators, b"")
+    }
+
+    /// A chain whose validator keys are also derived from `salt` (an impostor validator set
+    /// for the same chain id, in tests).
+    pub fn with_validator_salt(chain_id: &str, validators: usize, salt: &[u8]) -> Self {
         let keys = (0..validators.max(1))
             .map(|i| {
                 let seed = sha256(&[
                     b"mock.validator",
                     chain_id.as_bytes(),
                     &(i as u64).to_be_bytes(),
+                    salt,
                 ]);
                 SigningKey::from_bytes(&seed)
             })

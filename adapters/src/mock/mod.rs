@@ -3,6 +3,7 @@
 
 mod adapter;
 mod chain;
+mod conformance;
 pub mod encoding;
 
 pub use adapter::MockAdapter;
@@ -10,3 +11,4 @@ pub use chain::{
     decode_locator, decode_proof, encode_proof, locator, now_ms, vote_message, Misbehaviour,
     MockChain, MockEvent, MockHeader, SignedHeader,
 };
+pub use conformance::MockConformance;

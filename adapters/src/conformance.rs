@@ -1,0 +1,156 @@
+//! The conformance kit: what every [`ChainAdapter`] must accept and reject, run against a chain
+//! (usually the family's mock) that can produce each kind of evidence.
+//!
+//! A new adapter gets the whole kit with one call:
+//! ```ignore
+//! let report = meridian_adapters::conformance::run(&mut MyMockChain::new());
+//! assert!(report.failures().is_empty(), "{report}");
+//! ```
+
+use crate::{AdapterError, ChainAdapter, Evidence};
+
+/// A chain that can produce every kind of evidence the kit checks.
+pub trait ConformanceChain {
+    /// A fresh adapter for this chain, trusting its genesis and its validator set.
+    fn adapter(&self) -> Result<Box<dyn ChainAdapter>, AdapterError>;
+    /// Lock a transfer and finalize a block holding it: genuine evidence. Each call makes a
+    /// new block.
+    fn genuine(&mut self) -> Evidence;
+    /// Genuine evidence whose header was changed after it was signed.
+    fn forged_header(&mut self) -> Evidence;
+    /// A lock in a block signed by fewer validators than the finality rule needs.
+    fn below_quorum(&mut self) -> Evidence;
+    /// A lock in a block signed, enough times, by keys outside the trusted validator set.
+    fn unknown_validator(&mut self) -> Evidence;
+    /// A lock on another chain of the same family (another chain id), genuinely signed there.
+    fn wrong_chain(&mut self) -> Evidence;
+    /// A lock in a block that is not final yet.
+    fn non_final(&mut self) -> Evidence;
+}
+
+/// The kit's findings: one line per check.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// `(check, Ok or what went wrong)`.
+    pub checks: Vec<(&'static str, Result<(), String>)>,
+}
+
+impl Report {
+    /// The checks that failed, with why.
+    pub fn failures(&self) -> Vec<String> {
+        self.checks
+            .iter()
+            .filter_map(|(name, r)| r.as_ref().err().map(|e| format!("{name}: {e}")))
+            .collect()
+    }
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (name, r) in &self.checks {
+            match r {
+                Ok(()) => writeln!(f, "ok    {name}")?,
+                Err(e) => writeln!(f, "FAIL  {name}: {e}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+fn must_reject(adapter: &mut dyn ChainAdapter, ev: &Evidence) -> Result<(), String> {
+    match adapter.verify_event(ev) {
+        Ok(e) => Err(format!("accepted: {e:?}")),
+        Err(_) => Ok(()),
+    }
+}
+
+/// Run every check against `chain`.
+pub fn run(chain: &mut dyn ConformanceChain) -> Report {
+    let mut r = Report::default();
+    let fresh = |chain: &dyn ConformanceChain| chain.adapter().map_err(|e| e.to_string());
+
+    // Genuine evidence is accepted and decodes to its own locator.
+    let e1 = chain.genuine();
+    let e2 = chain.genuine();
+    r.checks.push((
+        "accepts genuine evidence",
+        fresh(chain).and_then(|mut a| {
+            let ev = a.verify_event(&e1).map_err(|e| e.to_string())?;
+            if ev.locator != e1.locator {
+                return Err("decoded locator differs from the evidence's".into());
+            }
+            if ev.amount == 0 || ev.destination.is_empty() {
+                return Err(format!("implausible decoded event {ev:?}"));
+            }
+            a.verify_event(&e2).map(|_| ()).map_err(|e| e.to_string())
+        }),
+    ));
+    let checks: Vec<(&'static str, Evidence)> = vec![
+        ("rejects a forged header", chain.forged_header()),
+        ("rejects a header below quorum", chain.below_quorum()),
+        ("rejects an unknown validator", chain.unknown_validator()),
+        ("rejects the wrong chain id", chain.wrong_chain()),
+        ("rejects an event from a non-final block", chain.non_final()),
+        (
+            "rejects a proof for another block",
+            Evidence {
+                header: e2.header.clone(),
+                ..e1.clone()
+            },
+        ),
+        (
+            "rejects another event under the same proof",
+            Evidence {
+                event: e2.event.clone(),
+                ..e1.clone()
+            },
+        ),
+        (
+            "rejects a locator that is not the proven position",
+            Evidence {
+                locator: e2.locator.clone(),
+                ..e1.clone()
+            },
+        ),
+    ];
+    for (name, ev) in checks {
+        r.checks.push((
+            name,
+            fresh(chain).and_then(|mut a| must_reject(a.as_mut(), &ev)),
+        ));
+    }
+    // Every single-byte change of the proof and of the event is rejected.
+    r.checks.push((
+        "rejects every single-byte change of the proof and event",
+        fresh(chain).and_then(|mut a| {
+            for field in ["proof", "event"] {
+                let bytes = if field == "proof" {
+                    &e1.proof
+                } else {
+                    &e1.event
+                };
+                for i in 0..bytes.len() {
+                    let mut ev = e1.clone();
+                    let target = if field == "proof" {
+                        &mut ev.proof
+                    } else {
+                        &mut ev.event
+                    };
+                    target[i] ^= 0x01;
+                    must_reject(a.as_mut(), &ev).map_err(|e| format!("{field}[{i}]: {e}"))?;
+                }
+            }
+            Ok(())
+        }),
+    ));
+    // Once relayed, the same event is a replay.
+    r.checks.push((
+        "rejects a replayed event",
+        fresh(chain).and_then(|mut a| {
+            a.verify_event(&e1).map_err(|e| e.to_string())?;
+            a.mark_relayed(&e1.locator);
+            must_reject(a.as_mut(), &e1)
+        }),
+    ));
+    r
+}
