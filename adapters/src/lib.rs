@@ -13,7 +13,10 @@
 #![forbid(unsafe_code)]
 
 mod adapter;
+pub mod chainsql;
 pub mod conformance;
+pub mod ethereum;
+pub mod fisco;
 pub mod mock;
 
 pub use adapter::{AdapterError, ChainAdapter, Delivery, Evidence, HeaderInfo, LockEvent, Receipt};

@@ -1,0 +1,1 @@
+//! The chainsql family adapter and its mock chain (being written).

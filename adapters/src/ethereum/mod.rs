@@ -1,0 +1,1 @@
+//! The ethereum family adapter and its mock chain (being written).

@@ -1,0 +1,1 @@
+//! The fisco family adapter and its mock chain (being written).
