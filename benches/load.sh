@@ -1,0 +1,339 @@
+#!/usr/bin/env bash
+# Load benchmark of the Meridian HTTP API, beside a plain actix-web hello-world baseline
+# measured in the same run on the same machine.
+#
+#   benches/load.sh
+#
+# Knobs (environment):
+#   N=100000        transfer requests pre-generated (each body is sent exactly once)
+#   BATCH=5000      locks per POST /v1/dev/lock-batch call
+#   THREADS=2       wrk threads           CONNS=64   wrk connections
+#   DURATION=20s    hub run (ends early once all N are answered)
+#   BASE_DURATION=10s  hello-world run
+#   SETTLE=30       most seconds to wait for deliveries after the run (GET /v1/stats)
+#   DATA_PARENT=DIR where the hub's data directory is created (default: under $TMPDIR)
+#   BUILD=0         skip the cargo build (reuse target/release from an earlier run)
+#   KEEP=1          keep the work directory (request file, logs)
+#
+# Every transfer needs its own evidence: a repeated body is answered 200 "existing" and is not
+# an accepted transfer. Only 202 counts as accepted; every other status is tallied apart.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+N=${N:-100000}
+BATCH=${BATCH:-5000}
+THREADS=${THREADS:-2}
+CONNS=${CONNS:-64}
+DURATION=${DURATION:-20s}
+BASE_DURATION=${BASE_DURATION:-10s}
+SETTLE=${SETTLE:-30}
+KEY="meridian-demo-key"
+
+say() { printf '\n== %s\n' "$*" >&2; }
+die() { printf 'load.sh: %s\n' "$*" >&2; exit 1; }
+
+WORK=$(mktemp -d -t meridian-load.XXXXXX)
+PIDS=()
+cleanup() {
+    local p
+    for p in "${PIDS[@]:-}"; do
+        [ -n "$p" ] && kill "$p" 2>/dev/null || true
+    done
+    for p in "${PIDS[@]:-}"; do
+        [ -n "$p" ] && wait "$p" 2>/dev/null || true
+    done
+    if [ "${KEEP:-0}" = 1 ]; then
+        echo "work directory kept: $WORK" >&2
+    else
+        rm -rf "$WORK" "${DATA_CLEAN:-}"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+wait_http() { # url pid name
+    local i
+    for i in $(seq 1 150); do
+        curl -sf -o /dev/null "$1" && return 0
+        kill -0 "$2" 2>/dev/null || die "$3 exited during start-up (log: $WORK/$3.log)"
+        sleep 0.1
+    done
+    die "$3 did not answer $1 within 15 s"
+}
+
+# --- 1. build -------------------------------------------------------------------------------
+if [ "${BUILD:-1}" != 0 ]; then
+    say "cargo build --release --bin meridian --example hello"
+    cargo build --release --bin meridian --example hello
+fi
+
+# --- 2. load generator ----------------------------------------------------------------------
+if ! command -v wrk >/dev/null 2>&1; then
+    say "installing wrk (Debian package)"
+    if [ "$(id -u)" = 0 ]; then SUDO=(); else SUDO=(sudo -n); fi
+    "${SUDO[@]}" apt-get install -y wrk >/dev/null ||
+        { "${SUDO[@]}" apt-get update >/dev/null && "${SUDO[@]}" apt-get install -y wrk >/dev/null; } ||
+        die "could not install wrk"
+fi
+command -v python3 >/dev/null || die "python3 is needed to split the generated requests"
+
+# --- 3. hub -------------------------------------------------------------------------------------
+HUB_PORT=$(free_port)
+HUB="http://127.0.0.1:$HUB_PORT"
+DATA=$(mktemp -d -p "${DATA_PARENT:-$WORK}" meridian-data.XXXX)
+[ -z "${DATA_PARENT:-}" ] || DATA_CLEAN=$DATA
+say "starting meridian serve on 127.0.0.1:$HUB_PORT (data $DATA)"
+"$ROOT/target/release/meridian" serve --listen "127.0.0.1:$HUB_PORT" --data-dir "$DATA" \
+    --config "$ROOT/config" >"$WORK/meridian.log" 2>&1 &
+HUB_PID=$!
+PIDS+=("$HUB_PID")
+wait_http "$HUB/healthz" "$HUB_PID" meridian
+
+# --- 4. pre-generate N transfer requests -----------------------------------------------------
+REQS="$WORK/requests.jsonl"
+say "generating $N transfer requests ($BATCH per lock-batch call)"
+gen_start=$(date +%s.%N)
+python3 - "$HUB" "$KEY" "$N" "$BATCH" "$REQS" <<'PY'
+import json, sys, urllib.request
+hub, key, n, batch, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+done = 0
+with open(out, "w") as f:
+    while done < n:
+        count = min(batch, n - done)
+        body = json.dumps({"source": "mock-a", "destination": "mock-b", "sender": "s",
+                           "recipient": "r", "asset": "CNY", "amount": "1",
+                           "count": count}).encode()
+        req = urllib.request.Request(hub + "/v1/dev/lock-batch", data=body, method="POST",
+                                     headers={"Authorization": "Bearer " + key,
+                                              "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=120) as r:
+            arr = json.load(r)
+        if len(arr) != count:
+            sys.exit(f"lock-batch answered {len(arr)} requests, asked for {count}")
+        for t in arr:
+            f.write(json.dumps(t, separators=(",", ":")))
+            f.write("\n")
+        done += count
+PY
+gen_end=$(date +%s.%N)
+lines=$(wc -l <"$REQS")
+[ "$lines" -eq "$N" ] || die "expected $N request lines, got $lines"
+uniq_lines=$(sort -u "$REQS" | wc -l)
+[ "$uniq_lines" -eq "$N" ] || die "request bodies are not all distinct ($uniq_lines of $N)"
+printf 'generated %d distinct requests (%s MB) in %.1f s\n' "$N" \
+    "$(( $(stat -c %s "$REQS") / 1048576 ))" "$(echo "$gen_end - $gen_start" | bc -l)" >&2
+
+# --- 5. wrk against POST /v1/transfers ------------------------------------------------------
+LUA="$WORK/transfers.lua"
+cat >"$LUA" <<'LUA'
+-- Sends every line of the request file exactly once, in order: thread t (0-based) of n sends
+-- lines t+1, t+1+n, ... Once a thread has handed out its share it sends nothing more and stops
+-- as soon as every one of its requests has been answered. Counts statuses (202 = accepted).
+-- wrk starts thread 0 while later threads are still loading the file, so no thread sends
+-- before the last one has loaded (it creates the go file); and wrk calls request() once on
+-- thread 0 before the run only to check the request parses, which must not use up a line.
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } mer_timespec;
+int clock_gettime(int clk, mer_timespec *tp);
+]]
+local ts = ffi.new("mer_timespec")
+local function now()                  -- CLOCK_MONOTONIC, seconds; same clock in every thread
+  ffi.C.clock_gettime(1, ts)
+  return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
+end
+
+-- setup/done environment
+local threads = {}
+local next_id = 0
+function setup(thread)
+  thread:set("tid", next_id)
+  next_id = next_id + 1
+  table.insert(threads, thread)
+end
+
+-- running environment (one per thread)
+local reqs, nreqs, sent, answered = {}, 0, 0, 0
+local filler, gofile, go
+local verify_call = nil
+statuses = {}          -- status code (as string) -> count, read back in done()
+accepted = 0
+t_first, t_last = 0, 0
+share = 0
+
+function init(args)
+  local nthreads, file = tonumber(args[1]), args[2]
+  local headers = {
+    ["Authorization"] = "Bearer " .. args[3],
+    ["Content-Type"] = "application/json",
+  }
+  local i = 0
+  for line in io.lines(file) do
+    if i % nthreads == tid then
+      nreqs = nreqs + 1
+      reqs[nreqs] = wrk.format("POST", "/v1/transfers", headers, line)
+    end
+    i = i + 1
+  end
+  share = nreqs
+  filler = wrk.format("GET", "/healthz", {}, nil)
+  verify_call = (tid == 0)
+  gofile = args[4]
+  if tid == nthreads - 1 then
+    local f = assert(io.open(gofile, "w")); f:close()
+  end
+end
+
+function delay()
+  if not go then
+    local f = io.open(gofile, "r")
+    if not f then return 5 end
+    f:close(); go = true
+  end
+  if sent >= nreqs then return 600000 end  -- share handed out: idle until the run ends
+  return 0
+end
+
+function request()
+  if verify_call then verify_call = false; return reqs[1] or filler end  -- wrk's parse check
+  if sent >= nreqs then return filler end  -- only if the run outlasts a 600 s delay
+  if sent == 0 then t_first = now() end
+  sent = sent + 1
+  return reqs[sent]
+end
+
+function response(status, headers, body)
+  if status == 200 and body == '{"status":"ok"}' then return end  -- filler, not a transfer
+  answered = answered + 1
+  local k = tostring(status)
+  statuses[k] = (statuses[k] or 0) + 1
+  if status == 202 then accepted = accepted + 1 end
+  t_last = now()
+  if answered >= nreqs then wrk.thread:stop() end
+end
+
+function done(summary, latency, requests)
+  local acc, answered_all, first, last, shares = 0, 0, nil, 0, 0
+  local tally = {}
+  for _, t in ipairs(threads) do
+    acc = acc + t:get("accepted")
+    shares = shares + t:get("share")
+    local f, l = t:get("t_first"), t:get("t_last")
+    if f > 0 and (first == nil or f < first) then first = f end
+    if l > last then last = l end
+    for k, v in pairs(t:get("statuses")) do
+      tally[k] = (tally[k] or 0) + v
+      answered_all = answered_all + v
+    end
+  end
+  local keys = {}
+  for k in pairs(tally) do table.insert(keys, k) end
+  table.sort(keys)
+  local parts = {}
+  for _, k in ipairs(keys) do table.insert(parts, k .. "=" .. tally[k]) end
+  local window = (first and last > first) and (last - first) or (summary.duration / 1e6)
+  io.write(string.format("RESULT requests=%d answered=%d accepted=%d window_s=%.3f wrk_duration_s=%.3f p50_ms=%.3f p99_ms=%.3f exhausted=%s\n",
+    shares, answered_all, acc, window, summary.duration / 1e6,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    tostring(answered_all >= shares)))
+  io.write(string.format("RESULT errors connect=%d read=%d write=%d timeout=%d\n",
+    summary.errors.connect, summary.errors.read, summary.errors.write, summary.errors.timeout))
+  io.write("RESULT statuses " .. table.concat(parts, " ") .. "\n")
+end
+LUA
+
+HUB_CMD="wrk -t$THREADS -c$CONNS -d$DURATION --latency -s transfers.lua $HUB/v1/transfers -- $THREADS requests.jsonl $KEY go"
+cpu_s() { awk '{print ($14 + $15) / '"$(getconf CLK_TCK)"'}' "/proc/$1/stat"; }
+say "hub: $HUB_CMD"
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+cpu0=$(cpu_s "$HUB_PID"); t0=$(date +%s.%N)
+wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$LUA" "$HUB/v1/transfers" \
+    -- "$THREADS" "$REQS" "$KEY" "$WORK/go" | tee "$WORK/wrk-hub.txt"
+cpu1=$(cpu_s "$HUB_PID"); t1=$(date +%s.%N)
+rm -f "$REQS"   # hundreds of MB; not needed any more
+# Hub CPU over the wrk run (includes wrk's start-up, while the hub idles).
+HUB_CPU=$(echo "($cpu1 - $cpu0) / ($t1 - $t0) * 100" | bc -l)
+
+res() { grep '^RESULT requests=' "$WORK/wrk-hub.txt" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+H_REQ=$(res requests); H_ANS=$(res answered); H_ACC=$(res accepted)
+H_WIN=$(res window_s); H_DUR=$(res wrk_duration_s)
+H_P50=$(res p50_ms); H_P99=$(res p99_ms); H_EXH=$(res exhausted)
+H_TALLY=$(sed -n 's/^RESULT statuses //p' "$WORK/wrk-hub.txt")
+H_ERR=$(sed -n 's/^RESULT errors //p' "$WORK/wrk-hub.txt")
+[ -n "$H_ACC" ] || die "wrk printed no result (see above)"
+# Accepted transfers per second: 202s over the time the requests were in flight (first request
+# sent to last answer); that is wrk's duration unless all N were answered before it ended.
+H_RATE=$(echo "$H_ACC / $H_WIN" | bc -l)
+
+say "waiting up to ${SETTLE}s for deliveries (GET /v1/stats; stops early once nothing is pending)"
+STATS='{}'
+for i in $(seq 1 "$SETTLE"); do
+    STATS=$(curl -sf "$HUB/v1/stats" || echo '{}')
+    echo "$STATS" | python3 -c 'import json,sys; t=json.load(sys.stdin).get("transfers",{}); sys.exit(0 if set(t) <= {"delivered","refunded","rejected"} else 1)' && break
+    sleep 1
+done
+SETTLED=$i
+echo "stats after ${SETTLED}s: $STATS"
+DELIVERED=$(echo "$STATS" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("transfers",{}).get("delivered",0))' 2>/dev/null || echo "?")
+
+kill "$HUB_PID" 2>/dev/null || true
+wait "$HUB_PID" 2>/dev/null || true
+
+# --- 6. baseline: actix-web hello world ------------------------------------------------------
+BASE_PORT=$(free_port)
+BASE="http://127.0.0.1:$BASE_PORT"
+say "starting examples/hello on 127.0.0.1:$BASE_PORT"
+"$ROOT/target/release/examples/hello" "127.0.0.1:$BASE_PORT" >"$WORK/hello.log" 2>&1 &
+BASE_PID=$!
+PIDS+=("$BASE_PID")
+wait_http "$BASE/" "$BASE_PID" hello
+
+BASE_CMD="wrk -t$THREADS -c$CONNS -d$BASE_DURATION --latency $BASE/"
+say "baseline: $BASE_CMD"
+wrk -t"$THREADS" -c"$CONNS" -d"$BASE_DURATION" --latency "$BASE/" | tee "$WORK/wrk-hello.txt"
+kill "$BASE_PID" 2>/dev/null || true
+
+# wrk prints "Requests/sec:  123456.78" and, with --latency, "50%  1.23ms" / "99%  4.56ms".
+to_ms() { # 812.00us | 1.23ms | 2.00s -> milliseconds
+    echo "$1" | sed -E 's/^([0-9.]+)us$/\1 \/ 1000/; s/^([0-9.]+)ms$/\1/; s/^([0-9.]+)s$/\1 * 1000/; s/^([0-9.]+)m$/\1 * 60000/' | bc -l
+}
+B_RATE=$(awk '/^Requests\/sec:/ {print $2}' "$WORK/wrk-hello.txt")
+B_P50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$WORK/wrk-hello.txt")")
+B_P99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$WORK/wrk-hello.txt")")
+RATIO=$(echo "$H_RATE / $B_RATE" | bc -l)
+
+# --- 7. report ---------------------------------------------------------------------------------
+if [ "$H_EXH" = true ]; then
+    how="all $H_REQ requests answered after $(printf '%.2f' "$H_WIN") s (before the ${DURATION} limit)"
+else
+    how="$H_ANS of $H_REQ requests answered in the ${DURATION} run"
+fi
+cat <<EOF
+
+## Load benchmark (\`benches/load.sh\`)
+
+$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')); wrk runs on the same cores as the server.
+Hub: N=$N distinct transfer requests (mock-a → mock-b, each with its own evidence, sent once each); $how.
+
+| | throughput | p50 | p99 |
+|---|---|---|---|
+| hub: \`POST /v1/transfers\`, accepted (202) | $(printf '%.0f' "$H_RATE") transfers/s | $(printf '%.2f' "$H_P50") ms | $(printf '%.2f' "$H_P99") ms |
+| baseline: actix-web hello world \`GET /\` (2 workers) | $(printf '%.0f' "$B_RATE") requests/s | $(printf '%.2f' "$B_P50") ms | $(printf '%.2f' "$B_P99") ms |
+| ratio hub / hello | $(printf '%.3f' "$RATIO")× | | |
+
+- statuses: $H_TALLY (202 = accepted; anything else is not counted)
+- socket errors: $H_ERR
+- hub CPU during the wrk run: $(printf '%.0f' "$HUB_CPU")% of one core (of $(nproc) × 100%)
+- delivered afterwards (\`GET /v1/stats\`, ${SETTLED} s after the run): $DELIVERED — $STATS
+- load average before the hub run: $LOAD0 (other processes on the machine skew both runs)
+- goals: ≥ 20,000 verified transfers/s on 2 cores: $(echo "$H_RATE >= 20000" | bc -l | sed 's/1/met/;s/0/not met/'); ≥ 0.3× hello world: $(echo "$RATIO >= 0.3" | bc -l | sed 's/1/met/;s/0/not met/')
+
+Commands: \`N=$N DURATION=$DURATION BASE_DURATION=$BASE_DURATION THREADS=$THREADS CONNS=$CONNS benches/load.sh\`, which runs
+\`$HUB_CMD\` and \`$BASE_CMD\`.
+EOF
