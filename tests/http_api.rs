@@ -373,3 +373,56 @@ fn random_bodies_never_get_a_5xx() {
     let (code, _) = call(ureq::get(&s.url("/healthz")), None);
     assert_eq!(code, 200, "still alive: {}", s.log_tail());
 }
+
+/// A tenant over its rate gets 429 with `Retry-After`; another tenant is not affected.
+#[test]
+fn a_tenant_over_its_rate_gets_429_with_retry_after() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let cfg = dir.path().join("config");
+    std::fs::create_dir_all(cfg.join("chains")).expect("mkdir");
+    for f in [
+        "hub.toml",
+        "cities.toml",
+        "chains/mock-a.toml",
+        "chains/mock-b.toml",
+    ] {
+        std::fs::copy(repo.join(f), cfg.join(f)).expect("copy");
+    }
+    let tenants = std::fs::read_to_string(repo.join("tenants.toml")).expect("tenants");
+    // The first tenant gets 1 request/s with a burst of 3.
+    let slow = tenants.replacen(
+        "rate_per_sec = 50000\nburst = 100000",
+        "rate_per_sec = 1\nburst = 3",
+        1,
+    );
+    assert_ne!(slow, tenants, "tenants.toml layout changed");
+    std::fs::write(cfg.join("tenants.toml"), slow).expect("write");
+    let s = Server::start_with_config(&dir.path().join("data"), &cfg);
+    let get = |auth: &str| {
+        let r = ureq::get(&s.url("/v1/transfers"))
+            .set("Authorization", auth)
+            .call();
+        match r {
+            Ok(r) => (r.status(), None),
+            Err(ureq::Error::Status(code, r)) => {
+                (code, r.header("retry-after").map(str::to_string))
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
+    let codes: Vec<_> = (0..5).map(|_| get(KEY)).collect();
+    assert_eq!(codes[0].0, 200);
+    let limited = codes
+        .iter()
+        .find(|(c, _)| *c == 429)
+        .expect("a 429 after the burst");
+    assert!(
+        limited
+            .1
+            .as_deref()
+            .is_some_and(|v| v.parse::<u64>().is_ok_and(|s| s >= 1)),
+        "{codes:?}"
+    );
+    assert_eq!(get(OTHER).0, 200, "other tenants are not limited");
+}

@@ -29,6 +29,14 @@ fn free_port() -> u16 {
 impl Server {
     /// Start `meridian serve` on `data_dir` and wait until `/healthz` answers.
     pub fn start(data_dir: &Path) -> Server {
+        Self::start_with_config(
+            data_dir,
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("config"),
+        )
+    }
+
+    /// [`Server::start`] with another configuration directory.
+    pub fn start_with_config(data_dir: &Path, config: &Path) -> Server {
         let port = free_port();
         let log = data_dir.with_extension(format!("{port}.log"));
         let out = std::fs::File::create(&log).expect("log file");
@@ -41,7 +49,7 @@ impl Server {
             ])
             .arg(data_dir)
             .arg("--config")
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("config"))
+            .arg(config)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(out)
