@@ -179,3 +179,28 @@ fn real_webank_vector_verifies_through_the_adapter_proof_path() {
         assert!(!ok, "flip of proof byte {i} accepted");
     }
 }
+
+#[test]
+fn a_locator_naming_another_log_of_the_receipt_is_refused() {
+    use meridian_adapters::fisco::{decode_locator, encode_locator};
+    let mut m = FiscoMock::new("fisco-log");
+    let mut a = m.adapter().expect("adapter");
+    let mut e = m.genuine();
+    let (n, tx, log) = decode_locator(&e.locator).expect("locator");
+    assert_eq!(log, 1);
+    // Log 0 is the token's Transfer into the bridge, not the bridge's Locked event.
+    e.locator = encode_locator(n, tx, 0);
+    assert!(matches!(
+        a.verify_event(&e),
+        Err(AdapterError::Malformed {
+            what: "lock event",
+            ..
+        })
+    ));
+    e.locator = encode_locator(n, tx, 2);
+    assert!(matches!(
+        a.verify_event(&e),
+        Err(AdapterError::LocatorMismatch)
+    ));
+    assert!(a.restore_light_client(&[0xc0]).is_err());
+}

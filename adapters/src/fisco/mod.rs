@@ -307,8 +307,15 @@ impl ChainAdapter for FiscoAdapter {
         if self.relayed.contains(&ev.locator) {
             return Err(AdapterError::Replay(hex::encode(&ev.locator)));
         }
-        let (h, _) = self.check_signed(&ev.header)?;
+        let checked = self.check_signed(&ev.header);
         let committed = self.node.block_number()?;
+        let (h, _) = checked.map_err(|e| match e {
+            AdapterError::NotFinal { height, .. } => AdapterError::NotFinal {
+                height,
+                final_height: committed,
+            },
+            e => e,
+        })?;
         if h.number > committed {
             return Err(AdapterError::NotFinal {
                 height: h.number,
@@ -393,6 +400,12 @@ impl ChainAdapter for FiscoAdapter {
             reason: e.to_string(),
         };
         let r = rlp::Rlp::new(state);
+        if r.item_count().map_err(bad)? != 2 {
+            return Err(AdapterError::Malformed {
+                what: "light-client state",
+                reason: "expected [height, hash]".into(),
+            });
+        }
         let height: u64 = r.val_at(0).map_err(bad)?;
         let hash: Vec<u8> = r.val_at(1).map_err(bad)?;
         let hash: Hash32 = hash.try_into().map_err(|_| AdapterError::Malformed {
