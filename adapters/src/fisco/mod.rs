@@ -9,6 +9,9 @@
 //! collecting signatures — or beyond the node's committed `blockNumber` — is not final). A
 //! signature counts only if its index names, in the header's `sealerList`, a node id of the
 //! trusted set not already counted, and the 65-byte `r‖s‖v` signature recovers to that node id.
+//! `verify_header` additionally links headers one by one from the genesis hash; `verify_event`
+//! relies on the block's own quorum (PBFT has no forks) and the node's `getBlockNumber`. The
+//! sealer set is static: rotations through the consensus precompile are not followed yet.
 //!
 //! # Chain identity
 //! FISCO BCOS 2.x headers do not name their group, sealers sign only the block hash, and a
