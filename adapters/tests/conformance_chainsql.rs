@@ -194,3 +194,80 @@ fn validations_round_trip_and_bind_their_fields() {
     let (_, h2) = Validation::parse(&t, XrplHash::Sha512Half).expect("parse");
     assert!(k.verifying_key().verify_strict(&h2, &sig).is_err());
 }
+
+#[test]
+fn quorum_is_four_of_five_and_duplicates_do_not_count() {
+    use meridian_adapters::conformance::ConformanceChain;
+    use meridian_adapters::AdapterError;
+    assert_eq!(meridian_adapters::chainsql::quorum(5), 4);
+    let chain = ChainSqlMock::new("chainsql-q", 9, XrplHash::Sha512Half);
+    let four = chain.lock_and_close(Validators::First(4));
+    let mut a = chain.adapter().expect("adapter");
+    a.verify_event(&four).expect("4 of 5 is final");
+    let three = chain.lock_and_close(Validators::First(3));
+    assert!(matches!(
+        a.verify_event(&three),
+        Err(AdapterError::BelowQuorum {
+            valid: 3,
+            needed: 4
+        })
+    ));
+    // One genuine validation repeated five times counts once.
+    let (h, vals) = codec::decode_evidence_header(&four.header).expect("header");
+    let dup = vec![vals[0].to_vec(); 5];
+    let ev = meridian_adapters::Evidence {
+        header: codec::encode_evidence_header(&h, &dup),
+        ..four.clone()
+    };
+    assert!(matches!(
+        a.verify_event(&ev),
+        Err(AdapterError::BelowQuorum { valid: 1, .. })
+    ));
+    // Wrong network and impostors are named.
+    let wrong = chain.lock_and_close(Validators::Network(10));
+    assert!(matches!(
+        a.verify_event(&wrong),
+        Err(AdapterError::WrongChain { .. })
+    ));
+    let imp = chain.lock_and_close(Validators::Impostors);
+    assert!(matches!(
+        a.verify_event(&imp),
+        Err(AdapterError::UnknownValidator(_))
+    ));
+}
+
+#[test]
+fn failed_transactions_are_not_locks() {
+    let mut w = codec::StWriter::default();
+    w.u32(codec::SF_TRANSACTION_INDEX, 0)
+        .u8(codec::SF_TRANSACTION_RESULT, 101); // tecCLAIM
+    assert!(check_success(&w.0).is_err());
+    let mut ok = codec::StWriter::default();
+    ok.u32(codec::SF_TRANSACTION_INDEX, 0)
+        .u8(codec::SF_TRANSACTION_RESULT, 0);
+    check_success(&ok.0).expect("tesSUCCESS");
+}
+
+#[test]
+fn generated_sm3_tx_vector_verifies() {
+    let p = vector("xrpl-shamap/gen-sm3-tx-d2-43709bc6.json");
+    assert_eq!(p["hash_alg"], "sm3");
+    let tx = hexb(&p["leaf"]["tx"]);
+    let meta = hexb(&p["leaf"]["meta"]);
+    let key = h32(&p["key"]);
+    let proof: Vec<[[u8; 32]; 16]> = p["proof"]
+        .as_array()
+        .expect("proof")
+        .iter()
+        .map(|node| {
+            let mut out = [[0u8; 32]; 16];
+            for (i, c) in node.as_array().expect("node").iter().enumerate() {
+                out[i] = h32(c);
+            }
+            out
+        })
+        .collect();
+    let path = codec::decode_proof(&codec::encode_proof(&proof)).expect("decodes");
+    let leaf = xrpl::tx_leaf_hash(XrplHash::Sm3, &tx, &meta, &key).expect("leaf");
+    xrpl::verify_path(XrplHash::Sm3, &key, &leaf, &path, &h32(&p["root"])).expect("verifies");
+}
