@@ -15,9 +15,12 @@
 mod adapter;
 pub mod chainsql;
 pub mod conformance;
+pub mod eos;
 pub mod ethereum;
+pub mod fabric;
 pub mod fisco;
 pub mod mock;
+pub mod xuper;
 
 pub use adapter::{AdapterError, ChainAdapter, Delivery, Evidence, HeaderInfo, LockEvent, Receipt};
 pub use meridian_proofs as proofs;

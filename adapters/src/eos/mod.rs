@@ -1,0 +1,1 @@
+//! The eos family adapter and its mock chain (being written).

@@ -1,0 +1,1 @@
+//! The fabric family adapter and its mock chain (being written).

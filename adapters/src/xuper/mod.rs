@@ -1,0 +1,1 @@
+//! The xuper family adapter and its mock chain (being written).
