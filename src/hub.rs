@@ -74,6 +74,12 @@ pub struct ChainSpec {
 }
 
 impl ChainSpec {
+    /// A chain spec over any family's demo (mock) chain.
+    pub fn demo(config: ChainConfig, chain: Arc<dyn meridian_adapters::demo::DemoChain>) -> Self {
+        let factory: AdapterFactory = Arc::new(move || chain.adapter());
+        ChainSpec { config, factory }
+    }
+
     /// A mock chain spec whose adapter talks to `chain`.
     pub fn mock(config: ChainConfig, chain: MockChain) -> Self {
         let keys = chain.validator_keys();

@@ -15,6 +15,7 @@
 mod adapter;
 pub mod chainsql;
 pub mod conformance;
+pub mod demo;
 pub mod eos;
 pub mod ethereum;
 pub mod fabric;

@@ -35,7 +35,7 @@ mod mock;
 pub mod receipt;
 
 pub use clique::Address;
-pub use mock::{EthMisbehaviour, EthereumMock};
+pub use mock::{account, EthMisbehaviour, EthereumMock};
 
 use crate::{
     AdapterError, ChainAdapter, Delivery, Evidence, Family, HeaderInfo, LockEvent, Receipt,

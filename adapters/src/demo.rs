@@ -1,0 +1,211 @@
+//! Demo chains: a family's mock chain as the hub runs it in `meridian serve` and in end-to-end
+//! tests — make a source-chain lock final and hand back its native evidence, build the adapter
+//! (whose deliveries land on the same mock), and say whether a message was applied.
+
+use crate::mock::MockChain;
+use crate::{AdapterError, ChainAdapter, Evidence, Family};
+
+/// A mock chain the hub can drive end to end.
+pub trait DemoChain: Send + Sync + std::fmt::Debug {
+    /// The chain id (as the hub and the events name it).
+    fn chain_id(&self) -> String;
+    /// Its family.
+    fn family(&self) -> Family;
+    /// A fresh adapter trusting this chain; its deliveries apply to this chain.
+    fn adapter(&self) -> Result<Box<dyn ChainAdapter>, AdapterError>;
+    /// Lock `amount` of `asset` from `sender` for `recipient` on `destination`, and make the
+    /// block final: the lock's native evidence.
+    fn lock(
+        &self,
+        destination: &str,
+        sender: &str,
+        recipient: &str,
+        asset: &str,
+        amount: u128,
+    ) -> Result<Evidence, AdapterError>;
+    /// `count` locks (numbered sender/recipient), as few blocks as the chain allows.
+    fn lock_batch(
+        &self,
+        destination: &str,
+        sender: &str,
+        recipient: &str,
+        asset: &str,
+        amount: u128,
+        count: usize,
+    ) -> Result<Vec<Evidence>, AdapterError> {
+        (0..count)
+            .map(|i| {
+                self.lock(
+                    destination,
+                    &format!("{sender}{i}"),
+                    &format!("{recipient}{i}"),
+                    asset,
+                    amount,
+                )
+            })
+            .collect()
+    }
+    /// Whether the delivery of `message_id` was applied on this chain.
+    fn was_applied(&self, message_id: &[u8; 32]) -> bool {
+        self.adapter()
+            .ok()
+            .and_then(|mut a| a.applied(message_id).ok().flatten())
+            .is_some()
+    }
+}
+
+fn missing(what: &str) -> AdapterError {
+    AdapterError::Unavailable(format!("the mock produced no {what}"))
+}
+
+impl DemoChain for MockChain {
+    fn chain_id(&self) -> String {
+        MockChain::chain_id(self)
+    }
+    fn family(&self) -> Family {
+        Family::Mock
+    }
+    fn adapter(&self) -> Result<Box<dyn ChainAdapter>, AdapterError> {
+        Ok(Box::new(crate::mock::MockAdapter::new(
+            self.clone(),
+            &self.validator_keys(),
+        )?))
+    }
+    fn lock(
+        &self,
+        destination: &str,
+        sender: &str,
+        recipient: &str,
+        asset: &str,
+        amount: u128,
+    ) -> Result<Evidence, AdapterError> {
+        MockChain::lock(self, destination, sender, recipient, asset, amount);
+        let (_, locs) = self.produce_block(crate::mock::now_ms());
+        locs.last()
+            .and_then(|l| self.evidence(l))
+            .ok_or_else(|| missing("evidence"))
+    }
+    fn lock_batch(
+        &self,
+        destination: &str,
+        sender: &str,
+        recipient: &str,
+        asset: &str,
+        amount: u128,
+        count: usize,
+    ) -> Result<Vec<Evidence>, AdapterError> {
+        for i in 0..count {
+            MockChain::lock(
+                self,
+                destination,
+                &format!("{sender}{i}"),
+                &format!("{recipient}{i}"),
+                asset,
+                amount,
+            );
+        }
+        let (_, locs) = self.produce_block(crate::mock::now_ms());
+        Ok(locs.iter().filter_map(|l| self.evidence(l)).collect())
+    }
+    fn was_applied(&self, message_id: &[u8; 32]) -> bool {
+        self.applied(message_id).is_some()
+    }
+}
+
+impl DemoChain for crate::ethereum::EthereumMock {
+    fn chain_id(&self) -> String {
+        self.config().map(|c| c.chain_id).unwrap_or_default()
+    }
+    fn family(&self) -> Family {
+        Family::Ethereum
+    }
+    fn adapter(&self) -> Result<Box<dyn ChainAdapter>, AdapterError> {
+        Ok(Box::new(crate::ethereum::EthereumMock::adapter(self)?))
+    }
+    fn lock(
+        &self,
+        destination: &str,
+        sender: &str,
+        recipient: &str,
+        asset: &str,
+        amount: u128,
+    ) -> Result<Evidence, AdapterError> {
+        crate::ethereum::EthereumMock::lock(
+            self,
+            destination,
+            crate::ethereum::account(sender),
+            recipient,
+            asset,
+            amount,
+        );
+        let (_, locs) = self.produce_block()?;
+        // Clique finality: enough blocks by distinct signers on top.
+        let confirmations = self.signers().len() / 2;
+        for _ in 0..confirmations {
+            self.produce_block()?;
+        }
+        locs.last()
+            .and_then(|l| self.evidence(l))
+            .ok_or_else(|| missing("evidence"))
+    }
+}
+
+impl DemoChain for crate::fisco::FiscoChain {
+    fn chain_id(&self) -> String {
+        self.config().chain_id
+    }
+    fn family(&self) -> Family {
+        Family::Fisco
+    }
+    fn adapter(&self) -> Result<Box<dyn ChainAdapter>, AdapterError> {
+        Ok(Box::new(crate::fisco::FiscoChain::adapter(self)?))
+    }
+    fn lock(
+        &self,
+        destination: &str,
+        sender: &str,
+        recipient: &str,
+        asset: &str,
+        amount: u128,
+    ) -> Result<Evidence, AdapterError> {
+        let mut from = [0u8; 20];
+        from.copy_from_slice(&meridian_proofs::hash::keccak256(&[sender.as_bytes()])[12..]);
+        crate::fisco::FiscoChain::lock(self, destination, from, recipient, asset, amount);
+        let locs = self.produce_block(crate::mock::now_ms());
+        locs.last()
+            .and_then(|l| self.evidence(l))
+            .ok_or_else(|| missing("evidence"))
+    }
+}
+
+impl DemoChain for crate::chainsql::ChainSqlMock {
+    fn chain_id(&self) -> String {
+        self.config().chain_id
+    }
+    fn family(&self) -> Family {
+        Family::ChainSql
+    }
+    fn adapter(&self) -> Result<Box<dyn ChainAdapter>, AdapterError> {
+        Ok(Box::new(crate::chainsql::ChainSqlAdapter::new(
+            self.config(),
+            Some(self.clone()),
+        )?))
+    }
+    fn lock(
+        &self,
+        destination: &str,
+        _sender: &str,
+        recipient: &str,
+        asset: &str,
+        amount: u128,
+    ) -> Result<Evidence, AdapterError> {
+        // XRP amounts are drops (u64); the sender is the mock's funded user account.
+        let drops = u64::try_from(amount).map_err(|_| AdapterError::Malformed {
+            what: "amount",
+            reason: "more than 2^64 drops".into(),
+        })?;
+        let id = crate::chainsql::ChainSqlMock::lock(self, destination, recipient, asset, drops)?;
+        let seq = self.close_ledger(crate::chainsql::Validators::All)?;
+        self.evidence(seq, &id).ok_or_else(|| missing("evidence"))
+    }
+}
