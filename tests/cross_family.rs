@@ -57,7 +57,8 @@ async fn transfers_between_families_are_delivered() {
         .await
         .expect("hub");
     // FISCO BCOS → Ethereum, ChainSQL → Ethereum, Ethereum → FISCO BCOS, mock → ChainSQL.
-    let routes: [(&Arc<dyn DemoChain>, &Arc<dyn DemoChain>); 4] = [
+    type Chain = Arc<dyn DemoChain>;
+    let routes: [(&Chain, &Chain); 4] = [
         (&fisco, &eth),
         (&csql, &eth),
         (&eth, &fisco),
