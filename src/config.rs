@@ -122,6 +122,10 @@ struct CitiesFile {
     city: Vec<City>,
 }
 
+/// Chain families `config/chains/*.toml` may name (each runs as its built-in mock chain in
+/// `meridian serve` until real nodes are configured).
+pub const FAMILIES: &[&str] = &["mock", "ethereum", "fisco", "chainsql"];
+
 /// One chain of chains/*.toml.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -314,11 +318,15 @@ impl Config {
                     format!("{:?} is empty or used twice", c.id),
                 ));
             }
-            if c.family != "mock" {
+            if !FAMILIES.contains(&c.family.as_str()) {
                 return Err(bad(
                     path,
                     "family",
-                    format!("{:?}: available families: mock", c.family),
+                    format!(
+                        "{:?}: available families: {}",
+                        c.family,
+                        FAMILIES.join(", ")
+                    ),
                 ));
             }
             if !ids.contains(c.home_city.as_str()) {

@@ -47,6 +47,24 @@ fn send_wait_follows_a_transfer_to_delivered_and_status_shows_it() {
         out.contains("mock-a → mock-b: 42 CNY") && out.contains(": delivered"),
         "{out}"
     );
+    // Across families, on the built-in family mocks of config/chains.
+    for (from, to) in [
+        ("fisco-group1", "eth-main"),
+        ("chainsql-main", "mock-b"),
+        ("eth-main", "fisco-group1"),
+    ] {
+        let (code, out, err) = meridian(&[
+            "send", "--hub", &s.base, "--from", from, "--to", to, "--asset", "CNY", "--amount",
+            "9", "--wait",
+        ]);
+        assert_eq!(code, Some(0), "{from} → {to}: {out}{err}");
+        assert!(
+            out.lines()
+                .last()
+                .is_some_and(|l| l.contains(": delivered")),
+            "{out}"
+        );
+    }
     // A bad destination is the hub's 4xx, reported with its field.
     let (code, _, err) = meridian(&[
         "send", "--hub", &s.base, "--from", "mock-a", "--to", "nowhere", "--asset", "CNY",

@@ -45,6 +45,10 @@ pub trait DemoChain: Send + Sync + std::fmt::Debug {
             })
             .collect()
     }
+    /// The chain's head height.
+    fn head(&self) -> u64 {
+        0
+    }
     /// Whether the delivery of `message_id` was applied on this chain.
     fn was_applied(&self, message_id: &[u8; 32]) -> bool {
         self.adapter()
@@ -109,6 +113,9 @@ impl DemoChain for MockChain {
     }
     fn was_applied(&self, message_id: &[u8; 32]) -> bool {
         self.applied(message_id).is_some()
+    }
+    fn head(&self) -> u64 {
+        MockChain::head(self)
     }
 }
 

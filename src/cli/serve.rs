@@ -7,7 +7,12 @@ use clap::Args;
 use meridian::config::Config;
 use meridian::http::{ApiState, TenantsFile};
 use meridian::hub::{ChainSpec, Hub, HubOptions};
+use meridian_adapters::chainsql::ChainSqlMock;
+use meridian_adapters::demo::DemoChain;
+use meridian_adapters::ethereum::EthereumMock;
+use meridian_adapters::fisco::FiscoChain;
 use meridian_adapters::mock::{now_ms, MockChain};
+use meridian_proofs::xrpl::XrplHash;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -58,26 +63,41 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let mut specs = Vec::new();
         let mut mocks = std::collections::HashMap::new();
         for c in &config.chains {
-            // Journaled under the data dir, so block heights and deliveries survive restarts.
-            let mock_dir = data_dir.join("mock-chains");
-            std::fs::create_dir_all(&mock_dir)
-                .with_context(|| format!("creating {}", mock_dir.display()))?;
-            let chain = MockChain::open(
-                &c.id,
-                c.validators,
-                &mock_dir.join(format!("{}.journal", c.id)),
-            )
-            .with_context(|| format!("mock chain {}", c.id))?;
-            let interval = Duration::from_millis(c.block_interval_ms.max(10));
-            let producer = chain.clone();
-            actix_rt::spawn(async move {
-                loop {
-                    tokio::time::sleep(interval).await;
-                    producer.produce_block(now_ms());
+            let chain: std::sync::Arc<dyn DemoChain> = match c.family.as_str() {
+                "ethereum" => std::sync::Arc::new(EthereumMock::new(&c.id, 1337, c.validators)),
+                "fisco" => std::sync::Arc::new(FiscoChain::new(
+                    &c.id,
+                    1,
+                    1,
+                    c.id.as_bytes(),
+                    c.validators,
+                )),
+                "chainsql" => std::sync::Arc::new(ChainSqlMock::new(&c.id, 0, XrplHash::Sha512Half)),
+                _ => {
+                    // Journaled under the data dir, so block heights and deliveries survive
+                    // restarts; produces a block on its interval.
+                    let mock_dir = data_dir.join("mock-chains");
+                    std::fs::create_dir_all(&mock_dir)
+                        .with_context(|| format!("creating {}", mock_dir.display()))?;
+                    let chain = MockChain::open(
+                        &c.id,
+                        c.validators,
+                        &mock_dir.join(format!("{}.journal", c.id)),
+                    )
+                    .with_context(|| format!("mock chain {}", c.id))?;
+                    let interval = Duration::from_millis(c.block_interval_ms.max(10));
+                    let producer = chain.clone();
+                    actix_rt::spawn(async move {
+                        loop {
+                            tokio::time::sleep(interval).await;
+                            producer.produce_block(now_ms());
+                        }
+                    });
+                    std::sync::Arc::new(chain)
                 }
-            });
+            };
             mocks.insert(c.id.clone(), chain.clone());
-            specs.push(ChainSpec::mock(c.clone(), chain));
+            specs.push(ChainSpec::demo(c.clone(), chain));
         }
         let hub = Hub::start(&config, &data_dir, specs, HubOptions::default())
             .await

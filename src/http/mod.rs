@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::hub::Hub;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
-use meridian_adapters::mock::MockChain;
+use meridian_adapters::demo::DemoChain;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
@@ -117,7 +117,7 @@ pub struct ApiState {
     /// Its configuration.
     pub config: Arc<Config>,
     /// In-process mock chains by id (the dev lock route and `meridian send` use them).
-    pub mocks: HashMap<String, MockChain>,
+    pub mocks: HashMap<String, Arc<dyn DemoChain>>,
     tenants: HashMap<String, Tenant>,
     admin: Option<String>,
     buckets: Mutex<HashMap<String, Bucket>>,
@@ -135,7 +135,7 @@ impl ApiState {
     pub fn new(
         hub: Arc<Hub>,
         config: Arc<Config>,
-        mocks: HashMap<String, MockChain>,
+        mocks: HashMap<String, Arc<dyn DemoChain>>,
         tenants: TenantsFile,
         metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     ) -> Self {

@@ -236,14 +236,9 @@ pub async fn dev_lock(
             format!("{:?} is not a connected chain", r.destination),
         ));
     }
-    chain.lock(&r.destination, &r.sender, &r.recipient, &r.asset, amount);
-    let (_, locators) = chain.produce_block(now_ms());
-    let loc = locators
-        .last()
-        .ok_or_else(|| ApiError::unavailable("the lock did not make it into the block"))?;
     let ev = chain
-        .evidence(loc)
-        .ok_or_else(|| ApiError::unavailable("no evidence for the new block"))?;
+        .lock(&r.destination, &r.sender, &r.recipient, &r.asset, amount)
+        .map_err(|e| ApiError::bad("amount", e.to_string()))?;
     Ok(HttpResponse::Ok().json(TransferRequest {
         source: r.source,
         evidence: EvidenceBody {
@@ -291,19 +286,27 @@ pub async fn dev_lock_batch(
             format!("{:?} is not a built-in mock chain", r.lock.source),
         ));
     };
-    for i in 0..r.count {
-        chain.lock(
+    if !state
+        .hub
+        .chain_ids()
+        .contains(&ChainId(r.lock.destination.clone()))
+    {
+        return Err(ApiError::bad(
+            "destination",
+            format!("{:?} is not a connected chain", r.lock.destination),
+        ));
+    }
+    let out: Vec<TransferRequest> = chain
+        .lock_batch(
             &r.lock.destination,
-            &format!("{}{i}", r.lock.sender),
-            &format!("{}{i}", r.lock.recipient),
+            &r.lock.sender,
+            &r.lock.recipient,
             &r.lock.asset,
             amount,
-        );
-    }
-    let (_, locators) = chain.produce_block(now_ms());
-    let out: Vec<TransferRequest> = locators
-        .iter()
-        .filter_map(|l| chain.evidence(l))
+            r.count,
+        )
+        .map_err(|e| ApiError::bad("amount", e.to_string()))?
+        .into_iter()
         .map(|ev| TransferRequest {
             source: r.lock.source.clone(),
             evidence: EvidenceBody {
