@@ -180,3 +180,25 @@ fn eos_mainnet_block_1_id() {
         "00000001405147477ab2f5f51cda427b638191c66d2c59aa392d5c2c98076cb0"
     );
 }
+
+#[test]
+fn a_locator_with_another_index_or_count_in_the_same_block_is_refused() {
+    // The index is bound by the proof; the count only as far as it changes the proof's shape
+    // (legacy: the depth) — a count of the same shape is accepted, which is why replays are
+    // also refused by the receipt's global_sequence.
+    for savanna in [false, true] {
+        let mut m = EosMock::new("eos-loc", 4, savanna);
+        let mut a = m.adapter().expect("adapter");
+        let e = m.genuine();
+        a.verify_event(&e).expect("genuine");
+        let (b, i, c) = decode_locator(&e.locator).expect("locator");
+        for (i2, c2) in [(i - 1, c), (i + 1, c + 2), (i, c * 2), (c, c)] {
+            let mut bad = e.clone();
+            bad.locator = encode_locator(b, i2, c2);
+            assert!(
+                a.verify_event(&bad).is_err(),
+                "savanna {savanna}: ({i2}, {c2}) accepted for ({i}, {c})"
+            );
+        }
+    }
+}

@@ -20,8 +20,9 @@
 //! - `Evidence.locator`: block number ‖ action index ‖ action count (u32 BE each). The count is
 //!   there because a Savanna proof's shape depends on it (a proof alone fits several
 //!   `(index, count)` pairs); for legacy proofs the index is read back from the side bits and
-//!   the proof length must be the tree depth for the count. Either way the locator must be the
-//!   proven position.
+//!   the proof length must be the tree depth for the count. Either way the locator's index must
+//!   be the proven position; its count is bound only as far as it shapes the proof (a count of
+//!   the same depth/shape also verifies), so replays are refused by `global_sequence` as well.
 //!
 //! # Trust and finality (simplified DPoS)
 //! The adapter trusts the chain id (sha256 of genesis), one producer schedule (version,
