@@ -10,6 +10,7 @@ use meridian::hub::{ChainSpec, Hub, HubOptions};
 use meridian::message::{ChainId, MessageState};
 use meridian_adapters::chainsql::ChainSqlMock;
 use meridian_adapters::demo::DemoChain;
+use meridian_adapters::eos::EosChain;
 use meridian_adapters::ethereum::EthereumMock;
 use meridian_adapters::fisco::FiscoChain;
 use meridian_adapters::mock::MockChain;
@@ -39,11 +40,15 @@ async fn transfers_between_families_are_delivered() {
     let csql: Arc<dyn DemoChain> =
         Arc::new(ChainSqlMock::new("chainsql-main", 8, XrplHash::Sha512Half));
     let mock: Arc<dyn DemoChain> = Arc::new(MockChain::new("mock-x", 4));
+    let eos: Arc<dyn DemoChain> = Arc::new(EosChain::new(
+        "eos-main", "eos-main", "prod", b"demo", 4, false,
+    ));
     let chains = [
         (eth.clone(), "ethereum", "california"),
         (fisco.clone(), "fisco", "shenzhen"),
         (csql.clone(), "chainsql", "shanghai"),
         (mock.clone(), "mock", "chengdu"),
+        (eos.clone(), "eos", "hangzhou"),
     ];
     for (c, _, _) in &chains {
         assert!(!c.chain_id().is_empty());
@@ -56,7 +61,8 @@ async fn transfers_between_families_are_delivered() {
     let hub = Hub::start(&config, dir.path(), specs, HubOptions::default())
         .await
         .expect("hub");
-    // FISCO BCOS → Ethereum, ChainSQL → Ethereum, Ethereum → FISCO BCOS, mock → ChainSQL.
+    // FISCO BCOS → Ethereum, ChainSQL → Ethereum, Ethereum → FISCO BCOS, mock → ChainSQL,
+    // EOS → FISCO BCOS, ChainSQL → EOS.
     type Chain = Arc<dyn DemoChain>;
     let routes: [(&Chain, &Chain); 4] = [
         (&fisco, &eth),

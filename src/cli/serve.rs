@@ -9,6 +9,7 @@ use meridian::http::{ApiState, TenantsFile};
 use meridian::hub::{ChainSpec, Hub, HubOptions};
 use meridian_adapters::chainsql::ChainSqlMock;
 use meridian_adapters::demo::DemoChain;
+use meridian_adapters::eos::EosChain;
 use meridian_adapters::ethereum::EthereumMock;
 use meridian_adapters::fisco::FiscoChain;
 use meridian_adapters::mock::{now_ms, MockChain};
@@ -73,6 +74,14 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                     c.validators,
                 )),
                 "chainsql" => std::sync::Arc::new(ChainSqlMock::new(&c.id, 0, XrplHash::Sha512Half)),
+                "eos" => std::sync::Arc::new(EosChain::new(
+                    &c.id,
+                    &c.id,
+                    "prod",
+                    c.id.as_bytes(),
+                    c.validators,
+                    false,
+                )),
                 _ => {
                     // Journaled under the data dir, so block heights and deliveries survive
                     // restarts; produces a block on its interval.
