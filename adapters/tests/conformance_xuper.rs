@@ -195,3 +195,26 @@ fn committed_vectors_verify_through_the_adapter_proof_path() {
     }
     assert!(invalid >= 10, "only {invalid} invalid vectors");
 }
+
+#[test]
+fn base58_matches_the_bitcoin_alphabet() {
+    use meridian_adapters::xuper::base58;
+    assert_eq!(base58(b"hello world"), "StV1DL6CwTryKyV");
+    assert_eq!(base58(&[0, 0, 1]), "112");
+    assert_eq!(base58(&[]), "");
+}
+
+#[test]
+fn mock_blocks_hold_several_transactions_and_nil_siblings() {
+    let mut m = XuperMock::new("xuper");
+    let mut a = m.adapter().expect("adapter");
+    let mut nil_seen = false;
+    for _ in 0..8 {
+        let e = m.genuine();
+        let (_, count, sibs) = decode_proof(&e.proof).expect("proof");
+        assert!(count >= 2, "a lock block holds fillers too");
+        nil_seen |= sibs.iter().any(Option::is_none);
+        a.verify_event(&e).expect("genuine");
+    }
+    assert!(nil_seen, "no proof with a nil sibling");
+}

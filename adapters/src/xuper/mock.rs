@@ -176,7 +176,12 @@ impl XuperChain {
             })
             .collect();
         let locks = std::mem::take(&mut s.locks);
-        let at = fillers / 2;
+        // Locks sit last in odd blocks (their proofs then meet nil siblings), mid-block else.
+        let at = if height % 2 == 1 {
+            fillers
+        } else {
+            fillers / 2
+        };
         let mut locators = Vec::new();
         for (k, mut l) in locks.into_iter().enumerate() {
             l.timestamp = time_ns;
