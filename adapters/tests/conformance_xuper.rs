@@ -218,3 +218,14 @@ fn mock_blocks_hold_several_transactions_and_nil_siblings() {
     }
     assert!(nil_seen, "no proof with a nil sibling");
 }
+
+/// XuperChain's well-known test account (`data/keys` of xuperchain/xupercore test suites):
+/// its JSON public key parses, re-encodes byte for byte and derives its published address.
+#[test]
+fn xuperchain_test_account_address() {
+    use meridian_adapters::xuper::address;
+    let pk = r#"{"Curvname":"P-256","X":74695617477160058757747208220371236837474210247114418775262229497812962582435,"Y":51348715319124770392993866417088542497927816017012182211244120852620959209571}"#;
+    let key = parse_pubkey(pk).expect("parses");
+    assert_eq!(pubkey_json(&key), pk);
+    assert_eq!(address(&key), "dpzuVdosQrF2kmzumhVeFQZa1aYcdgFpN");
+}

@@ -11,7 +11,8 @@
 //! carry no chained-BFT `justify` QC, so those parts of the preimage are always empty. The
 //! proposer signs the block id with ECDSA P-256 (`sign` = DER `{r, s}`, as XuperChain's
 //! `SignECDSA`); its address is `base58(0x01 ‖ ripemd160(sha256(uncompressed key)) ‖
-//! dsha256(…)[..4])` (the NIST version byte) and must match the public key.
+//! dsha256(…)[..4])` (the NIST version byte) and must match the public key (checked against
+//! XuperChain's test account `dpzuVdosQrF2kmzumhVeFQZa1aYcdgFpN` in the tests).
 //!
 //! # Trust and finality
 //! The adapter trusts an [`XuperConfig`]: the chain's `bcname`, its validator keys (tdpos /
