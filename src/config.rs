@@ -124,7 +124,9 @@ struct CitiesFile {
 
 /// Chain families `config/chains/*.toml` may name (each runs as its built-in mock chain in
 /// `meridian serve` until real nodes are configured).
-pub const FAMILIES: &[&str] = &["mock", "ethereum", "fisco", "chainsql", "eos"];
+pub const FAMILIES: &[&str] = &[
+    "mock", "ethereum", "fisco", "chainsql", "eos", "xuper", "fabric",
+];
 
 /// One chain of chains/*.toml.
 #[derive(Debug, Clone, Deserialize)]

@@ -14,6 +14,7 @@ use meridian_adapters::eos::EosChain;
 use meridian_adapters::ethereum::EthereumMock;
 use meridian_adapters::fisco::FiscoChain;
 use meridian_adapters::mock::MockChain;
+use meridian_adapters::xuper::XuperChain;
 use meridian_proofs::xrpl::XrplHash;
 use std::path::Path;
 use std::sync::Arc;
@@ -40,6 +41,7 @@ async fn transfers_between_families_are_delivered() {
     let csql: Arc<dyn DemoChain> =
         Arc::new(ChainSqlMock::new("chainsql-main", 8, XrplHash::Sha512Half));
     let mock: Arc<dyn DemoChain> = Arc::new(MockChain::new("mock-x", 4));
+    let xuper: Arc<dyn DemoChain> = Arc::new(XuperChain::new("xuper", b"demo", 4));
     let eos: Arc<dyn DemoChain> = Arc::new(EosChain::new(
         "eos-main", "eos-main", "prod", b"demo", 4, false,
     ));
@@ -49,6 +51,7 @@ async fn transfers_between_families_are_delivered() {
         (csql.clone(), "chainsql", "shanghai"),
         (mock.clone(), "mock", "chengdu"),
         (eos.clone(), "eos", "hangzhou"),
+        (xuper.clone(), "xuper", "beijing"),
     ];
     for (c, _, _) in &chains {
         assert!(!c.chain_id().is_empty());
@@ -62,7 +65,7 @@ async fn transfers_between_families_are_delivered() {
         .await
         .expect("hub");
     // FISCO BCOS → Ethereum, ChainSQL → Ethereum, Ethereum → FISCO BCOS, mock → ChainSQL,
-    // EOS → FISCO BCOS, ChainSQL → EOS.
+    // EOS → FISCO BCOS, ChainSQL → EOS, ChainSQL → XuperChain, XuperChain → Ethereum.
     type Chain = Arc<dyn DemoChain>;
     let routes: [(&Chain, &Chain); 4] = [
         (&fisco, &eth),

@@ -267,3 +267,44 @@ impl DemoChain for crate::eos::EosChain {
             .ok_or_else(|| missing("evidence"))
     }
 }
+
+impl DemoChain for crate::xuper::XuperChain {
+    fn chain_id(&self) -> String {
+        self.config().bcname
+    }
+    fn family(&self) -> Family {
+        Family::Xuper
+    }
+    fn adapter(&self) -> Result<Box<dyn ChainAdapter>, AdapterError> {
+        Ok(Box::new(crate::xuper::XuperChain::adapter(self)?))
+    }
+    fn lock(
+        &self,
+        destination: &str,
+        sender: &str,
+        recipient: &str,
+        asset: &str,
+        amount: u128,
+    ) -> Result<Evidence, AdapterError> {
+        crate::xuper::XuperChain::lock(
+            self,
+            destination,
+            &crate::xuper::user_address(sender),
+            recipient,
+            asset,
+            amount,
+        );
+        let now = i64::try_from(crate::mock::now_ms())
+            .unwrap_or(i64::MAX / 2_000_000)
+            .saturating_mul(1_000_000);
+        let locs = self.produce_block(now);
+        // Final once > 2/3 of the validators proposed it or a descendant.
+        let descendants = self.config().validators.len() * 2 / 3;
+        for i in 0..descendants {
+            self.produce_block(now + 1 + i as i64);
+        }
+        locs.last()
+            .and_then(|l| self.evidence(l, descendants))
+            .ok_or_else(|| missing("evidence"))
+    }
+}

@@ -13,6 +13,7 @@ use meridian_adapters::eos::EosChain;
 use meridian_adapters::ethereum::EthereumMock;
 use meridian_adapters::fisco::FiscoChain;
 use meridian_adapters::mock::{now_ms, MockChain};
+use meridian_adapters::xuper::XuperChain;
 use meridian_proofs::xrpl::XrplHash;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -74,6 +75,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                     c.validators,
                 )),
                 "chainsql" => std::sync::Arc::new(ChainSqlMock::new(&c.id, 0, XrplHash::Sha512Half)),
+                "xuper" => std::sync::Arc::new(XuperChain::new(&c.id, c.id.as_bytes(), c.validators)),
                 "eos" => std::sync::Arc::new(EosChain::new(
                     &c.id,
                     &c.id,

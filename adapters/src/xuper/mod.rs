@@ -57,7 +57,7 @@
 
 mod mock;
 
-pub use mock::{Misbehaviour, XuperChain, XuperMock};
+pub use mock::{user_address, Misbehaviour, XuperChain, XuperMock};
 
 use crate::{
     AdapterError, ChainAdapter, Delivery, Evidence, Family, HeaderInfo, LockEvent, Receipt,
