@@ -12,6 +12,7 @@ use meridian_adapters::chainsql::ChainSqlMock;
 use meridian_adapters::demo::DemoChain;
 use meridian_adapters::eos::EosChain;
 use meridian_adapters::ethereum::EthereumMock;
+use meridian_adapters::fabric::FabricChain;
 use meridian_adapters::fisco::FiscoChain;
 use meridian_adapters::mock::MockChain;
 use meridian_adapters::xuper::XuperChain;
@@ -41,6 +42,8 @@ async fn transfers_between_families_are_delivered() {
     let csql: Arc<dyn DemoChain> =
         Arc::new(ChainSqlMock::new("chainsql-main", 8, XrplHash::Sha512Half));
     let mock: Arc<dyn DemoChain> = Arc::new(MockChain::new("mock-x", 4));
+    let fabric: Arc<dyn DemoChain> =
+        Arc::new(FabricChain::new("fabric-channel", b"orderers", b"peers"));
     let xuper: Arc<dyn DemoChain> = Arc::new(XuperChain::new("xuper", b"demo", 4));
     let eos: Arc<dyn DemoChain> = Arc::new(EosChain::new(
         "eos-main", "eos-main", "prod", b"demo", 4, false,
@@ -52,6 +55,7 @@ async fn transfers_between_families_are_delivered() {
         (mock.clone(), "mock", "chengdu"),
         (eos.clone(), "eos", "hangzhou"),
         (xuper.clone(), "xuper", "beijing"),
+        (fabric.clone(), "fabric", "wuhan"),
     ];
     for (c, _, _) in &chains {
         assert!(!c.chain_id().is_empty());
@@ -65,7 +69,8 @@ async fn transfers_between_families_are_delivered() {
         .await
         .expect("hub");
     // FISCO BCOS → Ethereum, ChainSQL → Ethereum, Ethereum → FISCO BCOS, mock → ChainSQL,
-    // EOS → FISCO BCOS, ChainSQL → EOS, ChainSQL → XuperChain, XuperChain → Ethereum.
+    // EOS → FISCO BCOS, ChainSQL → EOS, ChainSQL → XuperChain, XuperChain → Ethereum,
+    // Fabric → EOS, Ethereum → Fabric.
     type Chain = Arc<dyn DemoChain>;
     let routes: [(&Chain, &Chain); 4] = [
         (&fisco, &eth),

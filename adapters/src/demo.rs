@@ -308,3 +308,29 @@ impl DemoChain for crate::xuper::XuperChain {
             .ok_or_else(|| missing("evidence"))
     }
 }
+
+impl DemoChain for crate::fabric::FabricChain {
+    fn chain_id(&self) -> String {
+        self.config().channel_id
+    }
+    fn family(&self) -> Family {
+        Family::Fabric
+    }
+    fn adapter(&self) -> Result<Box<dyn ChainAdapter>, AdapterError> {
+        Ok(Box::new(crate::fabric::FabricChain::adapter(self)?))
+    }
+    fn lock(
+        &self,
+        destination: &str,
+        sender: &str,
+        recipient: &str,
+        asset: &str,
+        amount: u128,
+    ) -> Result<Evidence, AdapterError> {
+        crate::fabric::FabricChain::lock(self, destination, sender, recipient, asset, amount);
+        let locs = self.produce_block();
+        locs.last()
+            .and_then(|l| self.evidence(l))
+            .ok_or_else(|| missing("evidence"))
+    }
+}

@@ -11,6 +11,7 @@ use meridian_adapters::chainsql::ChainSqlMock;
 use meridian_adapters::demo::DemoChain;
 use meridian_adapters::eos::EosChain;
 use meridian_adapters::ethereum::EthereumMock;
+use meridian_adapters::fabric::FabricChain;
 use meridian_adapters::fisco::FiscoChain;
 use meridian_adapters::mock::{now_ms, MockChain};
 use meridian_adapters::xuper::XuperChain;
@@ -76,6 +77,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 )),
                 "chainsql" => std::sync::Arc::new(ChainSqlMock::new(&c.id, 0, XrplHash::Sha512Half)),
                 "xuper" => std::sync::Arc::new(XuperChain::new(&c.id, c.id.as_bytes(), c.validators)),
+                "fabric" => std::sync::Arc::new(FabricChain::new(
+                    &c.id,
+                    format!("{}-orderers", c.id).as_bytes(),
+                    format!("{}-peers", c.id).as_bytes(),
+                )),
                 "eos" => std::sync::Arc::new(EosChain::new(
                     &c.id,
                     &c.id,
