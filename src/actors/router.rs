@@ -16,6 +16,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, oneshot};
 
+/// Deliveries in flight at once; the rest wait in the router's queue.
+pub const MAX_DISPATCH: usize = 256;
+
 /// Wall-clock ms since the epoch.
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
@@ -105,6 +108,11 @@ pub struct Router {
     inflight: HashMap<MessageId, Vec<oneshot::Sender<Result<SubmitOutcome, SubmitError>>>>,
     reorder: BTreeMap<u64, LogRecord>,
     dispatching: HashSet<MessageId>,
+    /// Finalized messages waiting for a delivery slot (at most [`MAX_DISPATCH`] in flight:
+    /// actix polls every future spawned in a context on each wake-up, so thousands of
+    /// concurrent deliveries would cost quadratic time).
+    queued: std::collections::VecDeque<MessageId>,
+    queued_set: HashSet<MessageId>,
     events: broadcast::Sender<StatusEvent>,
     failed: Option<String>,
     paused: HashSet<(ChainId, ChainId)>,
@@ -129,6 +137,8 @@ impl Router {
             inflight: HashMap::new(),
             reorder: BTreeMap::new(),
             dispatching: HashSet::new(),
+            queued: std::collections::VecDeque::new(),
+            queued_set: HashSet::new(),
             events,
             failed: None,
             paused: HashSet::new(),
@@ -238,13 +248,31 @@ impl Router {
     }
 
     /// Send a finalized message to its destination; record `Delivered` on the receipt.
+    /// Start queued deliveries while slots are free.
+    fn pump(&mut self, ctx: &mut Context<Self>) {
+        while self.dispatching.len() < MAX_DISPATCH {
+            let Some(id) = self.queued.pop_front() else {
+                break;
+            };
+            self.queued_set.remove(&id);
+            self.dispatch(id, ctx);
+        }
+    }
+
     fn dispatch(&mut self, id: MessageId, ctx: &mut Context<Self>) {
         let Some(entry) = self.state.message(&id) else {
             return;
         };
-        if entry.state != MessageState::Finalized || !self.dispatching.insert(id) {
+        if entry.state != MessageState::Finalized || self.dispatching.contains(&id) {
             return;
         }
+        if self.dispatching.len() >= MAX_DISPATCH {
+            if self.queued_set.insert(id) {
+                self.queued.push_back(id);
+            }
+            return;
+        }
+        self.dispatching.insert(id);
         let Some(dest) = self.chains.get(&entry.msg.destination).cloned() else {
             self.dispatching.remove(&id);
             return;
@@ -273,8 +301,9 @@ impl Router {
                         Some(r) => Box::new(act.append(vec![r]).map(|_, _, _| ())),
                         None => Box::new(actix::fut::ready(())),
                     };
-                    fut.map(move |_, act: &mut Router, _| {
+                    fut.map(move |_, act: &mut Router, ctx| {
                         act.dispatching.remove(&id);
+                        act.pump(ctx);
                     })
                 }),
         );
@@ -335,8 +364,9 @@ impl Router {
                 } else {
                     Box::new(act.append(recs).map(|_, _, _| ()))
                 };
-                fut.map(move |_, act: &mut Router, _| {
+                fut.map(move |_, act: &mut Router, ctx| {
                     act.dispatching.remove(&id);
+                    act.pump(ctx);
                 })
             }),
         );
