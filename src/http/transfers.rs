@@ -312,7 +312,12 @@ pub async fn submit(
                 .map_err(|_| ApiError::bad("Idempotency-Key", "not visible ASCII"))
         })
         .transpose()?;
-    let body_hash = super::key_hash(&String::from_utf8_lossy(&body));
+    // Only an Idempotency-Key needs the body's hash.
+    let body_hash = if idem.is_some() {
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&body))
+    } else {
+        String::new()
+    };
     if let Some(k) = &idem {
         if k.is_empty() || k.len() > 255 {
             return Err(ApiError::bad("Idempotency-Key", "1 to 255 characters"));

@@ -268,6 +268,20 @@ impl State {
     }
 }
 
+impl State {
+    fn journal_unsynced(&mut self, line: &str) {
+        use std::io::Write;
+        if let Some(f) = self.journal.as_mut() {
+            if let Err(e) = f
+                .write_all(line.as_bytes())
+                .and_then(|()| f.write_all(b"\n"))
+            {
+                tracing_warn(&format!("mock chain journal: {e}"));
+            }
+        }
+    }
+}
+
 fn tracing_warn(msg: &str) {
     eprintln!("warning: {msg}");
 }
@@ -506,7 +520,8 @@ impl MockChain {
         let mut s = self.lock_state();
         *s.attempts.entry(d.message_id).or_default() += 1;
         let line = format!("A {}", hex::encode(d.message_id));
-        s.journal(&line);
+        // Attempts are diagnostics: written, not synced (applied deliveries are synced).
+        s.journal_unsynced(&line);
         if s.misbehaviour.refuse_deliveries {
             return Err(AdapterError::Unavailable(format!(
                 "{} refuses deliveries",
