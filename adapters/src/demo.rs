@@ -83,8 +83,14 @@ impl DemoChain for MockChain {
         asset: &str,
         amount: u128,
     ) -> Result<Evidence, AdapterError> {
-        MockChain::lock(self, destination, sender, recipient, asset, amount);
-        let (_, locs) = self.produce_block(crate::mock::now_ms());
+        let lock = (
+            destination.to_string(),
+            sender.to_string(),
+            recipient.to_string(),
+            asset.to_string(),
+            amount,
+        );
+        let locs = self.lock_in_block(&[lock], crate::mock::now_ms());
         locs.last()
             .and_then(|l| self.evidence(l))
             .ok_or_else(|| missing("evidence"))
@@ -98,18 +104,23 @@ impl DemoChain for MockChain {
         amount: u128,
         count: usize,
     ) -> Result<Vec<Evidence>, AdapterError> {
-        for i in 0..count {
-            MockChain::lock(
-                self,
-                destination,
-                &format!("{sender}{i}"),
-                &format!("{recipient}{i}"),
-                asset,
-                amount,
-            );
+        let locks: Vec<_> = (0..count)
+            .map(|i| {
+                (
+                    destination.to_string(),
+                    format!("{sender}{i}"),
+                    format!("{recipient}{i}"),
+                    asset.to_string(),
+                    amount,
+                )
+            })
+            .collect();
+        let locs = self.lock_in_block(&locks, crate::mock::now_ms());
+        let out: Vec<Evidence> = locs.iter().filter_map(|l| self.evidence(l)).collect();
+        if out.len() != count {
+            return Err(missing("evidence for every lock"));
         }
-        let (_, locs) = self.produce_block(crate::mock::now_ms());
-        Ok(locs.iter().filter_map(|l| self.evidence(l)).collect())
+        Ok(out)
     }
     fn was_applied(&self, message_id: &[u8; 32]) -> bool {
         self.applied(message_id).is_some()

@@ -435,9 +435,39 @@ impl MockChain {
         });
     }
 
+    /// Lock each of `locks` (destination, sender, recipient, asset, amount) and produce the
+    /// block holding them, atomically (no other block can take them in between); returns the
+    /// locators of these locks.
+    pub fn lock_in_block(
+        &self,
+        locks: &[(String, String, String, String, u128)],
+        time_ms: u64,
+    ) -> Vec<Vec<u8>> {
+        let mut s = self.lock_state();
+        let before = s.pending.len();
+        for (destination, sender, recipient, asset, amount) in locks {
+            let nonce = s.next_nonce;
+            s.next_nonce += 1;
+            s.pending.push(MockEvent {
+                destination: destination.clone(),
+                sender: sender.clone(),
+                recipient: recipient.clone(),
+                asset: asset.clone(),
+                amount: *amount,
+                nonce,
+            });
+        }
+        let (_, locators) = Self::produce_locked(&mut s, time_ms);
+        locators.into_iter().skip(before).collect()
+    }
+
     /// Produce a block of the pending events; returns its height and the locators of its events.
     pub fn produce_block(&self, time_ms: u64) -> (u64, Vec<Vec<u8>>) {
         let mut s = self.lock_state();
+        Self::produce_locked(&mut s, time_ms)
+    }
+
+    fn produce_locked(s: &mut State, time_ms: u64) -> (u64, Vec<Vec<u8>>) {
         let events: Vec<Vec<u8>> = s.pending.drain(..).map(|e| e.encode()).collect();
         let mut tree = rfc6962::MerkleTree::new();
         for e in &events {
