@@ -311,22 +311,27 @@ impl Hub {
             .chains
             .get(source)
             .ok_or_else(|| SubmitError::UnknownChain(source.0.clone()))?;
-        // The same evidence again is the first message, even if it would no longer verify
-        // (its block fell out of the light client's window, say): look it up before verifying.
-        let id = MessageId::derive(source, &evidence.locator);
-        if let Some(m) = self.message(id).await {
-            return Ok(SubmitOutcome {
-                id,
-                seq: m.seq,
-                state: m.state,
-                existing: true,
-            });
-        }
-        let event = chain
+        let verified = chain
             .send(VerifyEvidence(evidence.clone()))
             .await
-            .map_err(|e| SubmitError::Overloaded(e.to_string()))?
-            .map_err(|e| SubmitError::Rejected(e.to_string()))?;
+            .map_err(|e| SubmitError::Overloaded(e.to_string()))?;
+        let event = match verified {
+            Ok(event) => event,
+            Err(e) => {
+                // The same evidence again is the first message, even though it no longer
+                // verifies (relayed already, or its block left the light client's window).
+                let id = MessageId::derive(source, &evidence.locator);
+                if let Some(m) = self.message(id).await {
+                    return Ok(SubmitOutcome {
+                        id,
+                        seq: m.seq,
+                        state: m.state,
+                        existing: true,
+                    });
+                }
+                return Err(SubmitError::Rejected(e.to_string()));
+            }
+        };
         let out = self
             .router
             .send(Submit {
