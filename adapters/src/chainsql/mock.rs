@@ -330,18 +330,10 @@ impl ChainSqlMock {
     pub fn apply_delivery(&self, d: &Delivery, tx: &[u8]) -> Result<Receipt, AdapterError> {
         let now = crate::mock::now_ms();
         let mut s = self.state();
-        if let Some(r) = s.applied.get(&d.message_id) {
-            return Ok(Receipt {
-                reference: r.clone(),
-                duplicate: true,
-            });
+        if let Some(r) = crate::mock::applied_receipt(&s.applied, &d.message_id) {
+            return Ok(r);
         }
-        if !d.refund && now > d.deadline_ms {
-            return Err(AdapterError::Expired {
-                deadline_ms: d.deadline_ms,
-                now_ms: now,
-            });
-        }
+        crate::mock::check_deadline(d, now)?;
         let reference = xrpl::txid(s.alg, tx).to_vec();
         s.pending.push(tx.to_vec());
         s.applied.insert(d.message_id, reference.clone());
@@ -353,10 +345,7 @@ impl ChainSqlMock {
 
     /// The receipt of `message_id` if applied.
     pub fn applied(&self, message_id: &[u8; 32]) -> Option<Receipt> {
-        self.state().applied.get(message_id).map(|r| Receipt {
-            reference: r.clone(),
-            duplicate: true,
-        })
+        crate::mock::applied_receipt(&self.state().applied, message_id)
     }
 }
 

@@ -419,19 +419,11 @@ impl EthereumNode for EthereumMock {
             return Err(AdapterError::Unavailable("not a release call".into()));
         }
         let mut s = self.lock_state();
-        if let Some(r) = s.applied.get(&d.message_id) {
-            return Ok(Receipt {
-                reference: r.clone(),
-                duplicate: true,
-            });
+        if let Some(r) = crate::mock::applied_receipt(&s.applied, &d.message_id) {
+            return Ok(r);
         }
         let now = crate::mock::now_ms();
-        if !d.refund && now > d.deadline_ms {
-            return Err(AdapterError::Expired {
-                deadline_ms: d.deadline_ms,
-                now_ms: now,
-            });
-        }
+        crate::mock::check_deadline(d, now)?;
         let reference = keccak256(&[calldata]).to_vec();
         s.applied.insert(d.message_id, reference.clone());
         s.credits.push(d.clone());
@@ -442,10 +434,10 @@ impl EthereumNode for EthereumMock {
     }
 
     fn applied(&self, message_id: &[u8; 32]) -> Result<Option<Receipt>, AdapterError> {
-        Ok(self.lock_state().applied.get(message_id).map(|r| Receipt {
-            reference: r.clone(),
-            duplicate: true,
-        }))
+        Ok(crate::mock::applied_receipt(
+            &self.lock_state().applied,
+            message_id,
+        ))
     }
 }
 

@@ -380,19 +380,11 @@ impl FabricPeer for FabricChain {
                 "the bridge chaincode refused: unknown function".into(),
             ));
         }
-        if let Some(reference) = s.applied.get(&d.message_id) {
-            return Ok(Receipt {
-                reference: reference.clone(),
-                duplicate: true,
-            });
+        if let Some(r) = crate::mock::applied_receipt(&s.applied, &d.message_id) {
+            return Ok(r);
         }
         let now = now_ms();
-        if !d.refund && now > d.deadline_ms {
-            return Err(AdapterError::Expired {
-                deadline_ms: d.deadline_ms,
-                now_ms: now,
-            });
-        }
+        crate::mock::check_deadline(d, now)?;
         let reference = hex::encode(sha256(&[b"release-tx", payload])).into_bytes();
         s.applied.insert(d.message_id, reference.clone());
         Ok(Receipt {
@@ -402,10 +394,10 @@ impl FabricPeer for FabricChain {
     }
 
     fn applied(&self, message_id: &[u8; 32]) -> Result<Option<Receipt>, AdapterError> {
-        Ok(self.state().applied.get(message_id).map(|r| Receipt {
-            reference: r.clone(),
-            duplicate: true,
-        }))
+        Ok(crate::mock::applied_receipt(
+            &self.state().applied,
+            message_id,
+        ))
     }
 }
 

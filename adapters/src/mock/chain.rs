@@ -558,18 +558,10 @@ impl MockChain {
                 s.chain_id
             )));
         }
-        if let Some(reference) = s.applied.get(&d.message_id) {
-            return Ok(Receipt {
-                reference: reference.clone(),
-                duplicate: true,
-            });
+        if let Some(r) = crate::mock::applied_receipt(&s.applied, &d.message_id) {
+            return Ok(r);
         }
-        if !d.refund && now_ms > d.deadline_ms {
-            return Err(AdapterError::Expired {
-                deadline_ms: d.deadline_ms,
-                now_ms,
-            });
-        }
+        crate::mock::check_deadline(d, now_ms)?;
         let reference = sha256(&[b"mock.delivery", &d.message_id, &[u8::from(d.refund)]]).to_vec();
         s.applied.insert(d.message_id, reference.clone());
         s.credits.push(d.clone());
@@ -585,10 +577,7 @@ impl MockChain {
 
     /// The receipt of `message_id` if it was applied.
     pub fn applied(&self, message_id: &[u8; 32]) -> Option<Receipt> {
-        self.lock_state().applied.get(message_id).map(|r| Receipt {
-            reference: r.clone(),
-            duplicate: true,
-        })
+        crate::mock::applied_receipt(&self.lock_state().applied, message_id)
     }
 
     /// How many times a delivery of `message_id` reached this chain (applied, duplicate,
