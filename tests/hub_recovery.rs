@@ -148,18 +148,10 @@ fn acknowledged_transfers_survive_a_stop_and_are_delivered_once() {
 
     // Second life on the same directory: everything acknowledged is there and gets delivered.
     actix_rt::System::new().block_on(async move {
-        let mut hub = None;
-        for _ in 0..100 {
-            match Hub::start(&config(), dir.path(), specs(&a, &b), HubOptions::default()).await {
-                Ok(h) => {
-                    hub = Some(h);
-                    break;
-                }
-                // The first life's log file may still be closing.
-                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-            }
-        }
-        let hub = hub.expect("reopened");
+        // RedbLog::open waits for the first life's log file to close.
+        let hub = Hub::start(&config(), dir.path(), specs(&a, &b), HubOptions::default())
+            .await
+            .expect("reopened");
         for _ in 0..600 {
             let s = hub.state().await.expect("state");
             if acked.iter().all(|id| {
@@ -235,17 +227,10 @@ fn light_client_state_survives_a_restart() {
         .expect("first life");
     }
     actix_rt::System::new().block_on(async move {
-        let mut hub = None;
-        for _ in 0..100 {
-            if let Ok(h) =
-                Hub::start(&config(), dir.path(), specs(&a, &b), HubOptions::default()).await
-            {
-                hub = Some(h);
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let hub = hub.expect("reopened");
+        // RedbLog::open waits for the first life's log file to close.
+        let hub = Hub::start(&config(), dir.path(), specs(&a, &b), HubOptions::default())
+            .await
+            .expect("reopened");
         assert!(
             hub.advance_header(&src, headers[1].clone()).await.is_err(),
             "block 2 again is not an extension of the restored head"
