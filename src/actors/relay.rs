@@ -71,12 +71,19 @@ impl RootCache {
         {
             return Ok(r);
         }
-        let mut tree = MerkleTree::new();
-        read_range(log, start, end, |b| {
-            tree.push(b);
-        })
-        .await?;
-        let root = tree.root();
+        // The block's leaves are the whole-log tree's leaves start..end: read the log once.
+        self.extend_to(log, end).await?;
+        let root = {
+            let whole = self.whole.lock().map_err(|e| e.to_string())?;
+            let mut tree = MerkleTree::new();
+            for i in start..end {
+                let leaf = whole
+                    .leaf(i)
+                    .ok_or_else(|| format!("log ends before entry {i}"))?;
+                tree.push_hash(leaf);
+            }
+            tree.root()
+        };
         if let Ok(mut m) = self.ranges.lock() {
             if m.len() > 4096 {
                 m.clear();
