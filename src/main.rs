@@ -5,6 +5,11 @@
 
 mod cli;
 
+// glibc malloc spent ~12% of the hub's CPU under load (consolidating freed request buffers
+// across worker threads); mimalloc's per-thread heaps avoid that.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     cli::run()
 }

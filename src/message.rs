@@ -65,12 +65,16 @@ impl fmt::Display for MessageId {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceEvidence {
     /// Chain-native locator of the event (e.g. block height ‖ tx index ‖ log index).
+    #[serde(with = "serde_bytes")]
     pub locator: Vec<u8>,
     /// The source chain's header(s) as the adapter defines them.
+    #[serde(with = "serde_bytes")]
     pub header: Vec<u8>,
     /// The native inclusion proof of the event in that header.
+    #[serde(with = "serde_bytes")]
     pub proof: Vec<u8>,
     /// The event itself in the chain's native encoding.
+    #[serde(with = "serde_bytes")]
     pub event: Vec<u8>,
 }
 

@@ -63,6 +63,9 @@ pub struct HubState {
     blocks: Vec<BlockEntry>,
     /// Finalized but neither delivered nor refunded: what a restart must re-dispatch.
     undelivered: BTreeSet<(u64, MessageId)>,
+    /// Neither delivered nor refunded, by deadline: what a timeout check looks at (the tick
+    /// must not walk every message ever committed).
+    open_by_deadline: BTreeSet<(u64, u64, MessageId)>,
     light_clients: HashMap<ChainId, Vec<u8>>,
     relay_sets: Vec<crate::refchain::RelaySet>,
     next_seq: u64,
@@ -120,21 +123,21 @@ impl HubState {
                     let next = self.route_nonces.entry(route).or_insert(0);
                     *next = (*next).max(msg.route_nonce.saturating_add(1));
                     self.by_seq.insert(seq, msg.id);
-                    self.messages.insert(
-                        msg.id,
-                        MessageEntry {
-                            msg: msg.clone(),
-                            seq,
+                    let entry = MessageEntry {
+                        msg: msg.clone(),
+                        seq,
+                        state: MessageState::Committed,
+                        committed_at_ms: *at_ms,
+                        block: None,
+                        timeline: vec![Transition {
                             state: MessageState::Committed,
-                            committed_at_ms: *at_ms,
-                            block: None,
-                            timeline: vec![Transition {
-                                state: MessageState::Committed,
-                                at_ms: *at_ms,
-                                seq,
-                            }],
-                        },
-                    );
+                            at_ms: *at_ms,
+                            seq,
+                        }],
+                    };
+                    self.open_by_deadline
+                        .insert((entry.deadline_ms(), seq, msg.id));
+                    self.messages.insert(msg.id, entry);
                     changed.push(msg.id);
                 }
             }
@@ -212,6 +215,7 @@ impl HubState {
                             seq,
                         });
                         self.undelivered.remove(&(m.seq, *id));
+                        self.open_by_deadline.remove(&(m.deadline_ms(), m.seq, *id));
                         changed.push(*id);
                     }
                 }
@@ -239,6 +243,7 @@ impl HubState {
                             seq,
                         });
                         self.undelivered.remove(&(m.seq, *id));
+                        self.open_by_deadline.remove(&(m.deadline_ms(), m.seq, *id));
                         changed.push(*id);
                     }
                 }
@@ -294,15 +299,17 @@ impl HubState {
     /// deadline at `now_ms`, and finalized ones past it: candidates for a timeout check.
     pub fn expired(&self, now_ms: u64) -> Vec<MessageId> {
         let mut v: Vec<(u64, MessageId)> = self
-            .messages
-            .values()
-            .filter(|m| {
-                matches!(
-                    m.state,
-                    MessageState::Committed | MessageState::Finalized | MessageState::TimedOut
-                ) && m.deadline_ms() < now_ms
+            .open_by_deadline
+            .range(..(now_ms, 0, MessageId([0; 32])))
+            .filter(|(_, _, id)| {
+                self.messages.get(id).is_some_and(|m| {
+                    matches!(
+                        m.state,
+                        MessageState::Committed | MessageState::Finalized | MessageState::TimedOut
+                    )
+                })
             })
-            .map(|m| (m.seq, m.msg.id))
+            .map(|&(_, seq, id)| (seq, id))
             .collect();
         v.sort();
         v.into_iter().map(|(_, id)| id).collect()

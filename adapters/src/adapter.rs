@@ -169,6 +169,13 @@ pub trait ChainAdapter: Send + 'static {
     /// most once, so a repeat after a crash returns `Receipt { duplicate: true, .. }`.
     fn deliver(&mut self, delivery: &Delivery) -> Result<Receipt, AdapterError>;
 
+    /// Deliver several messages; one result per delivery, in order. Each must mean exactly
+    /// what [`ChainAdapter::deliver`] of it would; chains that can submit many deliveries in
+    /// one transaction or sync override this (the default delivers them one by one).
+    fn deliver_batch(&mut self, deliveries: &[Delivery]) -> Vec<Result<Receipt, AdapterError>> {
+        deliveries.iter().map(|d| self.deliver(d)).collect()
+    }
+
     /// Whether the chain has applied `message_id`, and its receipt if so. The hub asks this
     /// before refunding a timed-out message (a proof of non-receipt).
     fn applied(&mut self, message_id: &[u8; 32]) -> Result<Option<Receipt>, AdapterError>;

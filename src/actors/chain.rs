@@ -152,6 +152,30 @@ impl Handler<Deliver> for ChainActor {
     }
 }
 
+/// Deliver several messages on this chain; one result per delivery, in order.
+#[derive(Message)]
+#[rtype(result = "Vec<Result<Receipt, AdapterError>>")]
+pub struct DeliverBatch(pub Vec<Delivery>);
+
+impl Handler<DeliverBatch> for ChainActor {
+    type Result = Vec<Result<Receipt, AdapterError>>;
+    fn handle(&mut self, msg: DeliverBatch, ctx: &mut Context<Self>) -> Self::Result {
+        let n = msg.0.len();
+        match self.call(ctx, |a| Ok(a.deliver_batch(&msg.0))) {
+            Ok(v) if v.len() == n => v,
+            Ok(v) => {
+                let e = AdapterError::Unavailable(format!(
+                    "{}: {} results for {n} deliveries",
+                    self.chain_id,
+                    v.len()
+                ));
+                vec![Err(e); n]
+            }
+            Err(e) => vec![Err(e); n],
+        }
+    }
+}
+
 /// Ask whether this chain applied a message id.
 #[derive(Message)]
 #[rtype(result = "Result<Option<Receipt>, AdapterError>")]

@@ -3,7 +3,7 @@
 //! once the record is durable), applies durable records to the [`HubState`] in log order,
 //! dispatches finalized messages to their destination chains and refunds timed-out ones.
 
-use super::chain::{Applied, ChainActor, Deliver};
+use super::chain::{Applied, ChainActor, Deliver, DeliverBatch};
 use super::log::CommitLogActor;
 use crate::config::RouterSection;
 use crate::log::{encode_record, LogError};
@@ -17,7 +17,14 @@ use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, oneshot};
 
 /// Deliveries in flight at once; the rest wait in the router's queue.
-pub const MAX_DISPATCH: usize = 256;
+pub const MAX_DISPATCH: usize = 2048;
+
+/// Most deliveries in one batch to one destination chain actor.
+pub const MAX_DELIVERY_BATCH: usize = 512;
+
+/// Ticks (250 ms each) between sweeps over every undelivered message. In between, the tick
+/// retries only deliveries known to have failed; the sweep is the safety net.
+const FULL_SWEEP_TICKS: u64 = 40;
 
 /// Wall-clock ms since the epoch.
 pub fn now_ms() -> u64 {
@@ -113,6 +120,12 @@ pub struct Router {
     /// concurrent deliveries would cost quadratic time).
     queued: std::collections::VecDeque<MessageId>,
     queued_set: HashSet<MessageId>,
+    /// Finalized messages whose delivery failed (or could not start): retried on the tick.
+    retry: HashSet<MessageId>,
+    /// Deliveries taken for dispatch, not yet sent: one batch per destination on flush.
+    outbox: HashMap<ChainId, Vec<(MessageId, Delivery)>>,
+    /// Ticks so far; every [`FULL_SWEEP_TICKS`]th re-checks every undelivered message.
+    ticks: u64,
     events: broadcast::Sender<StatusEvent>,
     failed: Option<String>,
     paused: HashSet<(ChainId, ChainId)>,
@@ -139,6 +152,9 @@ impl Router {
             dispatching: HashSet::new(),
             queued: std::collections::VecDeque::new(),
             queued_set: HashSet::new(),
+            retry: HashSet::new(),
+            outbox: HashMap::new(),
+            ticks: 0,
             events,
             failed: None,
             paused: HashSet::new(),
@@ -229,6 +245,7 @@ impl Router {
                 }
             }
         }
+        self.flush(ctx);
     }
 
     fn delivery_for(entry: &MessageEntry, refund: bool) -> Delivery {
@@ -247,7 +264,6 @@ impl Router {
         }
     }
 
-    /// Send a finalized message to its destination; record `Delivered` on the receipt.
     /// Start queued deliveries while slots are free.
     fn pump(&mut self, ctx: &mut Context<Self>) {
         while self.dispatching.len() < MAX_DISPATCH {
@@ -257,9 +273,12 @@ impl Router {
             self.queued_set.remove(&id);
             self.dispatch(id, ctx);
         }
+        self.flush(ctx);
     }
 
-    fn dispatch(&mut self, id: MessageId, ctx: &mut Context<Self>) {
+    /// Take a finalized message for delivery to its destination: into the outbox (sent on the
+    /// next [`Router::flush`]), or the queue when [`MAX_DISPATCH`] are in flight.
+    fn dispatch(&mut self, id: MessageId, _ctx: &mut Context<Self>) {
         let Some(entry) = self.state.message(&id) else {
             return;
         };
@@ -272,37 +291,89 @@ impl Router {
             }
             return;
         }
+        if !self.chains.contains_key(&entry.msg.destination) {
+            self.retry.insert(id);
+            return;
+        }
         self.dispatching.insert(id);
-        let Some(dest) = self.chains.get(&entry.msg.destination).cloned() else {
-            self.dispatching.remove(&id);
+        let delivery = Self::delivery_for(entry, false);
+        self.outbox
+            .entry(entry.msg.destination.clone())
+            .or_default()
+            .push((id, delivery));
+    }
+
+    /// Send the outbox: one [`DeliverBatch`] per destination (at most
+    /// [`MAX_DELIVERY_BATCH`] each); record `Delivered` for every receipt in one append;
+    /// failed deliveries are retried on the tick.
+    fn flush(&mut self, ctx: &mut Context<Self>) {
+        let outbox = std::mem::take(&mut self.outbox);
+        for (dest_id, mut all) in outbox {
+            while !all.is_empty() {
+                let rest = all.split_off(all.len().min(MAX_DELIVERY_BATCH));
+                let batch = std::mem::replace(&mut all, rest);
+                self.send_batch(&dest_id, batch, ctx);
+            }
+        }
+    }
+
+    fn send_batch(
+        &mut self,
+        dest_id: &ChainId,
+        batch: Vec<(MessageId, Delivery)>,
+        ctx: &mut Context<Self>,
+    ) {
+        let (ids, deliveries): (Vec<MessageId>, Vec<Delivery>) = batch.into_iter().unzip();
+        let Some(dest) = self.chains.get(dest_id).cloned() else {
+            for id in ids {
+                self.dispatching.remove(&id);
+                self.retry.insert(id);
+            }
             return;
         };
-        let delivery = Self::delivery_for(entry, false);
         ctx.spawn(
-            async move { dest.send(Deliver(delivery)).await }
+            async move { dest.send(DeliverBatch(deliveries)).await }
                 .into_actor(self)
                 .then(move |res, act, _ctx| {
-                    let rec = match res {
-                        Ok(Ok(receipt)) => Some(LogRecord::Delivered {
-                            id,
-                            receipt: receipt.reference,
-                            at_ms: now_ms(),
-                        }),
-                        Ok(Err(e)) => {
-                            tracing::debug!(%id, error = %e, "delivery failed; will retry");
-                            None
+                    let mut recs = Vec::new();
+                    let mut delivered = Vec::new();
+                    match res {
+                        Ok(results) => {
+                            for (id, r) in ids.iter().zip(results) {
+                                match r {
+                                    Ok(receipt) => {
+                                        delivered.push(*id);
+                                        recs.push(LogRecord::Delivered {
+                                            id: *id,
+                                            receipt: receipt.reference,
+                                            at_ms: now_ms(),
+                                        });
+                                    }
+                                    Err(e) => {
+                                        tracing::debug!(%id, error = %e, "delivery failed; will retry");
+                                        act.retry.insert(*id);
+                                    }
+                                }
+                            }
                         }
                         Err(e) => {
-                            tracing::debug!(%id, error = %e, "chain actor unreachable; will retry");
-                            None
+                            tracing::debug!(error = %e, "chain actor unreachable; will retry");
+                            act.retry.extend(ids.iter().copied());
                         }
-                    };
-                    let fut: Box<dyn ActorFuture<Router, Output = ()> + Unpin> = match rec {
-                        Some(r) => Box::new(act.append(vec![r]).map(|_, _, _| ())),
-                        None => Box::new(actix::fut::ready(())),
+                    }
+                    let fut: Box<dyn ActorFuture<Router, Output = ()> + Unpin> = if recs.is_empty() {
+                        Box::new(actix::fut::ready(()))
+                    } else {
+                        Box::new(act.append(recs).map(move |res, act: &mut Router, _| {
+                            if res.is_err() {
+                                act.retry.extend(delivered);
+                            }
+                        }))
                     };
                     fut.map(move |_, act: &mut Router, ctx| {
-                        act.dispatching.remove(&id);
+                        for id in &ids {
+                            act.dispatching.remove(id);
+                        }
                         act.pump(ctx);
                     })
                 }),
@@ -377,15 +448,28 @@ impl Router {
         for id in self.state.expired(now) {
             self.expire(id, ctx);
         }
-        let retry: Vec<MessageId> = self
-            .state
-            .undelivered()
-            .filter(|m| m.deadline_ms() >= now)
-            .map(|m| m.msg.id)
-            .collect();
+        let sweep = self.ticks % FULL_SWEEP_TICKS == 0;
+        self.ticks += 1;
+        let retry: Vec<MessageId> = if sweep {
+            self.retry.clear();
+            self.state
+                .undelivered()
+                .filter(|m| m.deadline_ms() >= now)
+                .map(|m| m.msg.id)
+                .collect()
+        } else {
+            let mut v: Vec<MessageId> = self.retry.drain().collect();
+            v.retain(|id| {
+                self.state
+                    .message(id)
+                    .is_some_and(|m| m.deadline_ms() >= now)
+            });
+            v
+        };
         for id in retry {
             self.dispatch(id, ctx);
         }
+        self.flush(ctx);
     }
 }
 

@@ -193,6 +193,11 @@ impl ChainAdapter for MockAdapter {
         self.chain.apply_delivery(d)
     }
 
+    /// One journal sync for the whole batch.
+    fn deliver_batch(&mut self, ds: &[Delivery]) -> Vec<Result<Receipt, AdapterError>> {
+        self.chain.apply_deliveries(ds)
+    }
+
     fn applied(&mut self, message_id: &[u8; 32]) -> Result<Option<Receipt>, AdapterError> {
         Ok(self.chain.applied(message_id))
     }

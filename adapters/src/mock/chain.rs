@@ -255,13 +255,14 @@ struct State {
 impl State {
     /// Append a line to the journal and make it durable (persistent chains only).
     fn journal(&mut self, line: &str) {
-        use std::io::Write;
+        self.journal_unsynced(line);
+        self.sync_journal();
+    }
+
+    /// Make everything journaled so far durable.
+    fn sync_journal(&mut self) {
         if let Some(f) = self.journal.as_mut() {
-            let ok = f
-                .write_all(line.as_bytes())
-                .and_then(|()| f.write_all(b"\n"))
-                .and_then(|()| f.sync_data());
-            if let Err(e) = ok {
+            if let Err(e) = f.sync_data() {
                 tracing_warn(&format!("mock chain journal: {e}"));
             }
         }
@@ -547,32 +548,62 @@ impl MockChain {
 
     /// [`MockChain::apply_delivery`] with the chain's clock reading `now_ms`.
     pub fn apply_delivery_at(&self, d: &Delivery, now_ms: u64) -> Result<Receipt, AdapterError> {
+        let mut out = self.apply_deliveries_at(std::slice::from_ref(d), now_ms);
+        out.pop()
+            .unwrap_or_else(|| Err(AdapterError::Unavailable("no delivery result".into())))
+    }
+
+    /// Apply several deliveries in one go, each exactly as [`MockChain::apply_delivery`]
+    /// would, with one journal sync for all of them (before any result is returned).
+    pub fn apply_deliveries(&self, ds: &[Delivery]) -> Vec<Result<Receipt, AdapterError>> {
+        self.apply_deliveries_at(ds, now_ms())
+    }
+
+    /// [`MockChain::apply_deliveries`] with the chain's clock reading `now_ms`.
+    pub fn apply_deliveries_at(
+        &self,
+        ds: &[Delivery],
+        now_ms: u64,
+    ) -> Vec<Result<Receipt, AdapterError>> {
         let mut s = self.lock_state();
-        *s.attempts.entry(d.message_id).or_default() += 1;
-        let line = format!("A {}", hex::encode(d.message_id));
-        // Attempts are diagnostics: written, not synced (applied deliveries are synced).
-        s.journal_unsynced(&line);
-        if s.misbehaviour.refuse_deliveries {
-            return Err(AdapterError::Unavailable(format!(
-                "{} refuses deliveries",
-                s.chain_id
-            )));
+        let mut out = Vec::with_capacity(ds.len());
+        let mut wrote = false;
+        for d in ds {
+            *s.attempts.entry(d.message_id).or_default() += 1;
+            // Attempts are diagnostics: written, not synced (applied deliveries are synced).
+            s.journal_unsynced(&format!("A {}", hex::encode(d.message_id)));
+            if s.misbehaviour.refuse_deliveries {
+                out.push(Err(AdapterError::Unavailable(format!(
+                    "{} refuses deliveries",
+                    s.chain_id
+                ))));
+                continue;
+            }
+            if let Some(r) = crate::mock::applied_receipt(&s.applied, &d.message_id) {
+                out.push(Ok(r));
+                continue;
+            }
+            if let Err(e) = crate::mock::check_deadline(d, now_ms) {
+                out.push(Err(e));
+                continue;
+            }
+            let reference =
+                sha256(&[b"mock.delivery", &d.message_id, &[u8::from(d.refund)]]).to_vec();
+            s.applied.insert(d.message_id, reference.clone());
+            s.credits.push(d.clone());
+            if let Ok(json) = serde_json::to_string(d) {
+                s.journal_unsynced(&format!("D {} {json}", hex::encode(&reference)));
+                wrote = true;
+            }
+            out.push(Ok(Receipt {
+                reference,
+                duplicate: false,
+            }));
         }
-        if let Some(r) = crate::mock::applied_receipt(&s.applied, &d.message_id) {
-            return Ok(r);
+        if wrote {
+            s.sync_journal();
         }
-        crate::mock::check_deadline(d, now_ms)?;
-        let reference = sha256(&[b"mock.delivery", &d.message_id, &[u8::from(d.refund)]]).to_vec();
-        s.applied.insert(d.message_id, reference.clone());
-        s.credits.push(d.clone());
-        if let Ok(json) = serde_json::to_string(d) {
-            let line = format!("D {} {json}", hex::encode(&reference));
-            s.journal(&line);
-        }
-        Ok(Receipt {
-            reference,
-            duplicate: false,
-        })
+        out
     }
 
     /// The receipt of `message_id` if it was applied.
