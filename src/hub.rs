@@ -1,7 +1,8 @@
 //! Starting, driving and stopping the whole actor system on one data directory.
 
-use crate::actors::chain::{VerifyEvidence, VerifyHeader};
-use crate::actors::router::{AppendRecords, GetMessage, GetState, Submit};
+use crate::actors::chain::VerifyHeader;
+use crate::actors::ingest::IngestItem;
+use crate::actors::router::{AppendRecords, GetMessage, GetState};
 use crate::actors::{
     AdapterFactory, ChainActor, CityRelayActor, CommitLogActor, ReferenceChainActor,
     RelayBehaviour, RootCache, Router, StatusEvent, SubmitError, SubmitOutcome,
@@ -101,6 +102,7 @@ pub struct HubOptions {
 pub struct Hub {
     router: Addr<Router>,
     chains: HashMap<ChainId, Addr<ChainActor>>,
+    ingest: tokio::sync::mpsc::Sender<IngestItem>,
     events: broadcast::Sender<StatusEvent>,
     log: Arc<dyn CommitLog>,
     sets: RelaySets,
@@ -273,8 +275,10 @@ impl Hub {
                 .map_err(|e| HubError::Log(e.to_string()))?
                 .map_err(HubError::Log)?;
         }
+        let ingest = crate::actors::ingest::start(chain_addrs.clone(), router.clone());
         Ok(Hub {
             router,
+            ingest,
             chains: chain_addrs,
             events,
             log,
@@ -307,47 +311,22 @@ impl Hub {
         evidence: Evidence,
         timeout_secs: Option<u64>,
     ) -> Result<SubmitOutcome, SubmitError> {
-        let chain = self
-            .chains
-            .get(source)
-            .ok_or_else(|| SubmitError::UnknownChain(source.0.clone()))?;
-        let verified = chain
-            .send(VerifyEvidence(evidence.clone()))
-            .await
-            .map_err(|e| SubmitError::Overloaded(e.to_string()))?;
-        let event = match verified {
-            Ok(event) => event,
-            Err(e) => {
-                // The same evidence again is the first message, even though it no longer
-                // verifies (relayed already, or its block left the light client's window).
-                let id = MessageId::derive(source, &evidence.locator);
-                if let Some(m) = self.message(id).await {
-                    return Ok(SubmitOutcome {
-                        id,
-                        seq: m.seq,
-                        state: m.state,
-                        existing: true,
-                    });
-                }
-                return Err(SubmitError::Rejected(e.to_string()));
-            }
-        };
-        let out = self
-            .router
-            .send(Submit {
-                source: source.clone(),
-                event,
-                evidence: evidence.clone(),
-                timeout_secs,
-                tenant: tenant.to_string(),
-            })
-            .await
-            .map_err(|e| SubmitError::Overloaded(e.to_string()))?;
-        if out.is_ok() {
-            // Durable now: the source chain's adapter treats this event as relayed.
-            chain.do_send(crate::actors::chain::MarkRelayed(evidence.locator));
+        if !self.chains.contains_key(source) {
+            return Err(SubmitError::UnknownChain(source.0.clone()));
         }
-        out
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.ingest
+            .try_send(IngestItem {
+                tenant: tenant.to_string(),
+                source: source.clone(),
+                evidence,
+                timeout_secs,
+                reply,
+            })
+            .map_err(|e| SubmitError::Overloaded(format!("submission queue: {e}")))?;
+        answer
+            .await
+            .unwrap_or_else(|_| Err(SubmitError::Overloaded("hub stopped".into())))
     }
 
     /// Verify a new header of `chain` against its light client and, if it extends it, record

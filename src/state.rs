@@ -2,7 +2,7 @@
 //! in the same order always yields the same state. The router owns one and applies each record
 //! after it is durable; a restart rebuilds it by replaying the log from sequence 0.
 
-use crate::message::{ChainId, CrossChainMessage, MessageId, MessageState};
+use crate::message::{ChainId, CrossChainMessage, MessageId, MessageState, SourceEvidence};
 use crate::record::LogRecord;
 use crate::refchain::{BlockHeader, QuorumCertificate};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -21,7 +21,8 @@ pub struct Transition {
 /// Everything the hub knows about one committed message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageEntry {
-    /// The message.
+    /// The message. Its `evidence` keeps only the locator: the header, proof and event bytes
+    /// stay in the commit log (the `Accepted` record at `seq`), not in memory.
     pub msg: CrossChainMessage,
     /// Sequence number of its `Accepted` record.
     pub seq: u64,
@@ -124,7 +125,24 @@ impl HubState {
                     *next = (*next).max(msg.route_nonce.saturating_add(1));
                     self.by_seq.insert(seq, msg.id);
                     let entry = MessageEntry {
-                        msg: msg.clone(),
+                        msg: CrossChainMessage {
+                            evidence: SourceEvidence {
+                                locator: msg.evidence.locator.clone(),
+                                header: Vec::new(),
+                                proof: Vec::new(),
+                                event: Vec::new(),
+                            },
+                            id: msg.id,
+                            source: msg.source.clone(),
+                            destination: msg.destination.clone(),
+                            route_nonce: msg.route_nonce,
+                            sender: msg.sender.clone(),
+                            recipient: msg.recipient.clone(),
+                            asset: msg.asset.clone(),
+                            amount: msg.amount,
+                            timeout_secs: msg.timeout_secs,
+                            tenant: msg.tenant.clone(),
+                        },
                         seq,
                         state: MessageState::Committed,
                         committed_at_ms: *at_ms,

@@ -121,6 +121,24 @@ impl Handler<VerifyEvidence> for ChainActor {
     }
 }
 
+/// Verify several pieces of evidence; each comes back with its result, in order.
+#[derive(Message)]
+#[rtype(result = "Vec<(Evidence, Result<LockEvent, AdapterError>)>")]
+pub struct VerifyBatch(pub Vec<Evidence>);
+
+impl Handler<VerifyBatch> for ChainActor {
+    type Result = Vec<(Evidence, Result<LockEvent, AdapterError>)>;
+    fn handle(&mut self, msg: VerifyBatch, ctx: &mut Context<Self>) -> Self::Result {
+        let mut out = Vec::with_capacity(msg.0.len());
+        for ev in msg.0 {
+            // Once a panic has stopped the actor, the rest get its error too.
+            let r = self.call(ctx, |a| a.verify_event(&ev));
+            out.push((ev, r));
+        }
+        out
+    }
+}
+
 /// Verify and adopt a header; answers the header facts and the new light-client state.
 #[derive(Message)]
 #[rtype(result = "Result<(HeaderInfo, Vec<u8>), AdapterError>")]
@@ -185,6 +203,23 @@ impl Handler<Applied> for ChainActor {
     type Result = Result<Option<Receipt>, AdapterError>;
     fn handle(&mut self, msg: Applied, ctx: &mut Context<Self>) -> Self::Result {
         self.call(ctx, |a| a.applied(&msg.0))
+    }
+}
+
+/// The events at these locators are committed: later evidence of them is a replay.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct MarkRelayedBatch(pub Vec<Vec<u8>>);
+
+impl Handler<MarkRelayedBatch> for ChainActor {
+    type Result = ();
+    fn handle(&mut self, msg: MarkRelayedBatch, ctx: &mut Context<Self>) {
+        let _ = self.call(ctx, |a| {
+            for l in &msg.0 {
+                a.mark_relayed(l);
+            }
+            Ok(())
+        });
     }
 }
 

@@ -501,57 +501,66 @@ pub struct Submit {
     pub tenant: String,
 }
 
-impl Handler<Submit> for Router {
-    type Result = ResponseActFuture<Self, Result<SubmitOutcome, SubmitError>>;
+/// Submit several verified lock events at once: one commit-log append for all that are new.
+/// One result per submission, in order.
+#[derive(Message)]
+#[rtype(result = "Vec<Result<SubmitOutcome, SubmitError>>")]
+pub struct SubmitBatch(pub Vec<Submit>);
 
-    fn handle(&mut self, msg: Submit, _ctx: &mut Context<Self>) -> Self::Result {
+type SubmitResult = Result<SubmitOutcome, SubmitError>;
+
+/// What admission decided for one submission.
+enum Admission {
+    /// Answered without writing (known message, refused).
+    Done(SubmitResult),
+    /// The same message is being appended by an earlier submission: its outcome.
+    Wait(oneshot::Receiver<SubmitResult>),
+    /// New: append this record.
+    Append {
+        id: MessageId,
+        route: (ChainId, ChainId),
+        route_nonce: u64,
+        rec: LogRecord,
+    },
+}
+
+impl Router {
+    /// Dedup, route checks, rate limit and nonce for one submission.
+    fn admit(&mut self, msg: Submit) -> Admission {
         let id = MessageId::derive(&msg.source, &msg.event.locator);
         if let Some(e) = self.state.message(&id) {
-            let out = SubmitOutcome {
+            return Admission::Done(Ok(SubmitOutcome {
                 id,
                 seq: e.seq,
                 state: e.state,
                 existing: true,
-            };
-            return Box::pin(actix::fut::ready(Ok(out)));
+            }));
         }
         if let Some(waiters) = self.inflight.get_mut(&id) {
             let (tx, rx) = oneshot::channel();
             waiters.push(tx);
-            return Box::pin(
-                async move {
-                    match rx.await {
-                        Ok(Ok(o)) => Ok(SubmitOutcome {
-                            existing: true,
-                            ..o
-                        }),
-                        Ok(Err(e)) => Err(e),
-                        Err(_) => Err(SubmitError::Overloaded("router restarted".into())),
-                    }
-                }
-                .into_actor(self),
-            );
+            return Admission::Wait(rx);
         }
-        let early = |e| -> Self::Result { Box::pin(actix::fut::ready(Err(e))) };
+        let refuse = |e| Admission::Done(Err(e));
         if let Some(f) = &self.failed {
-            return early(SubmitError::Log(f.clone()));
+            return refuse(SubmitError::Log(f.clone()));
         }
         let destination = ChainId(msg.event.destination.clone());
         if !self.chains.contains_key(&destination) {
-            return early(SubmitError::UnknownChain(destination.0));
+            return refuse(SubmitError::UnknownChain(destination.0));
         }
         if destination == msg.source {
-            return early(SubmitError::SameChain(destination.0));
+            return refuse(SubmitError::SameChain(destination.0));
         }
         if msg.event.amount == 0 {
-            return early(SubmitError::ZeroAmount);
+            return refuse(SubmitError::ZeroAmount);
         }
         let route = (msg.source.clone(), destination.clone());
         if self.paused.contains(&route) {
-            return early(SubmitError::Paused(format!("{}→{}", route.0, route.1)));
+            return refuse(SubmitError::Paused(format!("{}→{}", route.0, route.1)));
         }
         if let Err(ms) = self.take_token(&route) {
-            return early(SubmitError::RateLimited {
+            return refuse(SubmitError::RateLimited {
                 route: format!("{}→{}", route.0, route.1),
                 retry_after_ms: ms,
             });
@@ -579,38 +588,140 @@ impl Handler<Submit> for Router {
             tenant: msg.tenant,
         };
         self.inflight.insert(id, Vec::new());
-        let rec = LogRecord::Accepted {
-            msg: message,
-            at_ms: now_ms(),
-        };
-        Box::pin(self.append(vec![rec]).map(move |res, act, _| {
-            let waiters = act.inflight.remove(&id).unwrap_or_default();
-            let out = match res {
-                Ok(range) => Ok(SubmitOutcome {
-                    id,
-                    seq: range.start,
-                    state: act
-                        .state
-                        .message(&id)
-                        .map_or(MessageState::Committed, |m| m.state),
-                    existing: false,
-                }),
-                Err(LogError::Overloaded) => {
-                    // Nothing was written: give the nonce back if it is still the last one.
-                    if let Some(n) = act.next_nonce.get_mut(&route) {
-                        if *n == route_nonce + 1 {
-                            *n = route_nonce;
-                        }
+        Admission::Append {
+            id,
+            route,
+            route_nonce,
+            rec: LogRecord::Accepted {
+                msg: message,
+                at_ms: now_ms(),
+            },
+        }
+    }
+
+    /// The outcome of an appended submission (`seq` its position when the append succeeded);
+    /// answers everyone who waited on the same message.
+    fn complete(
+        &mut self,
+        id: MessageId,
+        route: &(ChainId, ChainId),
+        route_nonce: u64,
+        res: Result<u64, &LogError>,
+    ) -> SubmitResult {
+        let waiters = self.inflight.remove(&id).unwrap_or_default();
+        let out = match res {
+            Ok(seq) => Ok(SubmitOutcome {
+                id,
+                seq,
+                state: self
+                    .state
+                    .message(&id)
+                    .map_or(MessageState::Committed, |m| m.state),
+                existing: false,
+            }),
+            Err(LogError::Overloaded) => {
+                // Nothing was written: give the nonce back if it is still the last one.
+                if let Some(n) = self.next_nonce.get_mut(route) {
+                    if *n == route_nonce + 1 {
+                        *n = route_nonce;
                     }
-                    Err(SubmitError::Overloaded("commit log queue is full".into()))
                 }
-                Err(e) => Err(SubmitError::Log(e.to_string())),
-            };
-            for w in waiters {
-                let _ = w.send(out.clone());
+                Err(SubmitError::Overloaded("commit log queue is full".into()))
             }
-            out
+            Err(e) => Err(SubmitError::Log(e.to_string())),
+        };
+        for w in waiters {
+            let _ = w.send(out.clone());
+        }
+        out
+    }
+
+    /// Admit every submission, append the new ones in one go, answer all in order.
+    fn submit_many(&mut self, batch: Vec<Submit>) -> ResponseActFuture<Self, Vec<SubmitResult>> {
+        let n = batch.len();
+        let mut results: Vec<Option<SubmitResult>> = Vec::with_capacity(n);
+        let mut waits = Vec::new();
+        let mut appends = Vec::new();
+        let mut recs = Vec::new();
+        for (i, msg) in batch.into_iter().enumerate() {
+            results.push(None);
+            match self.admit(msg) {
+                Admission::Done(r) => results[i] = Some(r),
+                Admission::Wait(rx) => waits.push((i, rx)),
+                Admission::Append {
+                    id,
+                    route,
+                    route_nonce,
+                    rec,
+                } => {
+                    appends.push((i, id, route, route_nonce));
+                    recs.push(rec);
+                }
+            }
+        }
+        let appended: Box<
+            dyn ActorFuture<Router, Output = Result<std::ops::Range<u64>, LogError>> + Unpin,
+        > = if recs.is_empty() {
+            Box::new(actix::fut::ready(Ok(0..0)))
+        } else {
+            Box::new(self.append(recs))
+        };
+        Box::pin(
+            appended
+                .map(move |res, act: &mut Router, _| {
+                    // Later nonces first, so each can be given back on an overloaded log.
+                    for (k, (i, id, route, nonce)) in appends.into_iter().enumerate().rev() {
+                        let r = match &res {
+                            Ok(range) => Ok(range.start + k as u64),
+                            Err(e) => Err(e),
+                        };
+                        results[i] = Some(act.complete(id, &route, nonce, r));
+                    }
+                    (results, waits)
+                })
+                .then(|(mut results, waits), act, _| {
+                    async move {
+                        for (i, rx) in waits {
+                            results[i] = Some(match rx.await {
+                                Ok(Ok(o)) => Ok(SubmitOutcome {
+                                    existing: true,
+                                    ..o
+                                }),
+                                Ok(Err(e)) => Err(e),
+                                Err(_) => Err(SubmitError::Overloaded("router restarted".into())),
+                            });
+                        }
+                        results
+                            .into_iter()
+                            .map(|r| {
+                                r.unwrap_or_else(|| {
+                                    Err(SubmitError::Overloaded("submission not answered".into()))
+                                })
+                            })
+                            .collect()
+                    }
+                    .into_actor(act)
+                }),
+        )
+    }
+}
+
+impl Handler<Submit> for Router {
+    type Result = ResponseActFuture<Self, SubmitResult>;
+
+    fn handle(&mut self, msg: Submit, _ctx: &mut Context<Self>) -> Self::Result {
+        Box::pin(self.submit_many(vec![msg]).map(|mut v, _, _| {
+            v.pop()
+                .unwrap_or_else(|| Err(SubmitError::Overloaded("submission not answered".into())))
         }))
+    }
+}
+
+impl Handler<SubmitBatch> for Router {
+    type Result = ResponseActFuture<Self, Vec<SubmitResult>>;
+
+    fn handle(&mut self, msg: SubmitBatch, _ctx: &mut Context<Self>) -> Self::Result {
+        self.submit_many(msg.0)
     }
 }
 

@@ -1,0 +1,198 @@
+//! Ingest: gathers concurrent submissions into batches, so that under load a chain actor
+//! verifies many pieces of evidence per message and the router commits many messages per
+//! log append, instead of several thread hand-offs per transfer.
+//!
+//! Each batch goes through the same steps a single submission did: verify on the source
+//! chain's actor; for evidence that does not verify, answer the first message if this
+//! evidence was submitted before, else reject; submit the verified ones to the router (which
+//! deduplicates, rate-limits, assigns nonces and answers once durable); mark the committed
+//! events relayed on their chain. A few batches are in flight at once (the next one verifies
+//! while the previous one waits for its fsync); while they are, new submissions queue up
+//! and form the next batch.
+
+use super::chain::{ChainActor, MarkRelayedBatch, VerifyBatch};
+use super::router::{GetMessage, Router, Submit, SubmitBatch, SubmitError, SubmitOutcome};
+use crate::message::{ChainId, MessageId};
+use actix::Addr;
+use meridian_adapters::Evidence;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot, Semaphore};
+
+/// Most submissions in one batch.
+pub const MAX_INGEST_BATCH: usize = 1024;
+/// Batches in flight at once.
+pub const MAX_INGEST_INFLIGHT: usize = 4;
+/// Submissions waiting for a batch; beyond this the hub answers 503.
+pub const INGEST_QUEUE: usize = 16 * 1024;
+
+type Reply = oneshot::Sender<Result<SubmitOutcome, SubmitError>>;
+
+/// One submission waiting for its batch.
+pub struct IngestItem {
+    /// Submitting tenant.
+    pub tenant: String,
+    /// Source chain (known to the hub).
+    pub source: ChainId,
+    /// Its evidence.
+    pub evidence: Evidence,
+    /// Delivery timeout, `None` for the default.
+    pub timeout_secs: Option<u64>,
+    /// Where the answer goes.
+    pub reply: Reply,
+}
+
+/// Start the ingest task on the current actix system; submissions go into the returned
+/// sender. The task ends when every sender is dropped.
+pub fn start(
+    chains: HashMap<ChainId, Addr<ChainActor>>,
+    router: Addr<Router>,
+) -> mpsc::Sender<IngestItem> {
+    let (tx, rx) = mpsc::channel(INGEST_QUEUE);
+    actix_rt::spawn(run(rx, Arc::new(chains), router));
+    tx
+}
+
+async fn run(
+    mut rx: mpsc::Receiver<IngestItem>,
+    chains: Arc<HashMap<ChainId, Addr<ChainActor>>>,
+    router: Addr<Router>,
+) {
+    let slots = Arc::new(Semaphore::new(MAX_INGEST_INFLIGHT));
+    loop {
+        // Wait for a free slot first: meanwhile submissions gather in the channel.
+        let Ok(permit) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let mut batch = Vec::with_capacity(MAX_INGEST_BATCH);
+        if rx.recv_many(&mut batch, MAX_INGEST_BATCH).await == 0 {
+            return;
+        }
+        let (chains, router) = (chains.clone(), router.clone());
+        actix_rt::spawn(async move {
+            process(batch, &chains, &router).await;
+            drop(permit);
+        });
+    }
+}
+
+async fn process(
+    batch: Vec<IngestItem>,
+    chains: &HashMap<ChainId, Addr<ChainActor>>,
+    router: &Addr<Router>,
+) {
+    // Group by source chain, keeping each item's reply and metadata by position.
+    let mut groups: HashMap<ChainId, Vec<usize>> = HashMap::new();
+    let mut meta: Vec<Option<(String, ChainId, Option<u64>, Reply)>> = Vec::new();
+    let mut evidences: Vec<Option<Evidence>> = Vec::new();
+    for (i, item) in batch.into_iter().enumerate() {
+        groups.entry(item.source.clone()).or_default().push(i);
+        meta.push(Some((
+            item.tenant,
+            item.source,
+            item.timeout_secs,
+            item.reply,
+        )));
+        evidences.push(Some(item.evidence));
+    }
+    // Verify every group on its chain actor, concurrently.
+    let mut verifications = Vec::new();
+    for (source, idx) in groups {
+        let evs: Vec<Evidence> = idx
+            .iter()
+            .filter_map(|&i| evidences.get_mut(i).and_then(Option::take))
+            .collect();
+        let chain = chains.get(&source).cloned();
+        verifications.push(async move {
+            let res = match chain {
+                Some(c) => c.send(VerifyBatch(evs)).await.map_err(|e| e.to_string()),
+                None => Err(format!("unknown chain {}", source.0)),
+            };
+            (idx, res)
+        });
+    }
+    let mut submits = Vec::new();
+    let mut submitted: Vec<usize> = Vec::new();
+    for (idx, res) in futures::future::join_all(verifications).await {
+        let results = match res {
+            Ok(v) => v,
+            Err(e) => {
+                for i in idx {
+                    if let Some((_, _, _, reply)) = meta.get_mut(i).and_then(Option::take) {
+                        let _ = reply.send(Err(SubmitError::Overloaded(e.clone())));
+                    }
+                }
+                continue;
+            }
+        };
+        for (i, (evidence, verified)) in idx.into_iter().zip(results) {
+            let Some((tenant, source, timeout_secs, reply)) =
+                meta.get_mut(i).and_then(Option::take)
+            else {
+                continue;
+            };
+            match verified {
+                Ok(event) => {
+                    submits.push(Submit {
+                        source: source.clone(),
+                        event,
+                        evidence,
+                        timeout_secs,
+                        tenant: tenant.clone(),
+                    });
+                    submitted.push(i);
+                    meta[i] = Some((tenant, source, timeout_secs, reply));
+                }
+                Err(e) => {
+                    // The same evidence again is the first message, even though it no longer
+                    // verifies (relayed already, or its block left the light client's window).
+                    let id = MessageId::derive(&source, &evidence.locator);
+                    let out = match router.send(GetMessage(id)).await.ok().flatten() {
+                        Some(m) => Ok(SubmitOutcome {
+                            id,
+                            seq: m.seq,
+                            state: m.state,
+                            existing: true,
+                        }),
+                        None => Err(SubmitError::Rejected(e.to_string())),
+                    };
+                    let _ = reply.send(out);
+                }
+            }
+        }
+    }
+    if submits.is_empty() {
+        return;
+    }
+    let locators: Vec<(ChainId, Vec<u8>)> = submits
+        .iter()
+        .map(|s| (s.source.clone(), s.evidence.locator.clone()))
+        .collect();
+    let n = submits.len();
+    let outcomes = match router.send(SubmitBatch(submits)).await {
+        Ok(v) if v.len() == n => v,
+        Ok(v) => vec![
+            Err(SubmitError::Overloaded(format!(
+                "{} answers for {n} submissions",
+                v.len()
+            )));
+            n
+        ],
+        Err(e) => vec![Err(SubmitError::Overloaded(e.to_string())); n],
+    };
+    // Durable now: the source chains' adapters treat these events as relayed.
+    let mut relayed: HashMap<ChainId, Vec<Vec<u8>>> = HashMap::new();
+    for ((i, out), (source, locator)) in submitted.into_iter().zip(outcomes).zip(locators) {
+        if out.is_ok() {
+            relayed.entry(source).or_default().push(locator);
+        }
+        if let Some((_, _, _, reply)) = meta.get_mut(i).and_then(Option::take) {
+            let _ = reply.send(out);
+        }
+    }
+    for (source, locators) in relayed {
+        if let Some(c) = chains.get(&source) {
+            c.do_send(MarkRelayedBatch(locators));
+        }
+    }
+}
