@@ -195,6 +195,7 @@ pub struct RpcChainConfig {
 pub struct RpcChain {
     config: RpcChainConfig,
     rpc: Arc<Rpc>,
+    head_rpc: Rpc,
     genesis: OnceLock<Hash32>,
 }
 
@@ -207,6 +208,7 @@ impl RpcChain {
     pub fn new(config: RpcChainConfig) -> Self {
         RpcChain {
             rpc: Arc::new(Rpc::new(&config.rpc_url, config.timeout)),
+            head_rpc: Rpc::new(&config.rpc_url, config.timeout.min(Duration::from_secs(1))),
             genesis: OnceLock::new(),
             config,
         }
@@ -421,7 +423,8 @@ impl DemoChain for RpcChain {
         self.evidence(&receipt)
     }
 
+    /// The node's head; 0 when it does not answer within a second (status pages ask often).
     fn head(&self) -> u64 {
-        self.rpc.block_number().unwrap_or(0)
+        self.head_rpc.block_number().unwrap_or(0)
     }
 }
