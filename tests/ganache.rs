@@ -19,6 +19,10 @@
 
 #![allow(clippy::panic)]
 
+mod common;
+
+use common::ganache::{self, CHAIN_ID};
+
 use meridian_adapters::ethereum::abi::{lock_call, lock_topic, LockData};
 use meridian_adapters::ethereum::bridge;
 use meridian_adapters::ethereum::receipt::{encode_receipt, logs_bloom, receipt_logs, Log};
@@ -31,33 +35,7 @@ use meridian_proofs::eth::{
 use meridian_proofs::hash::{keccak256, Hash32};
 use rlp::RlpStream;
 use serde_json::{json, Value};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-const CHAIN_ID: u64 = 1337;
-
-/// Kills (and reaps) the node when dropped, so it never outlives the test.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local address").port()
-}
-
-fn log_tail(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(30)..].join("\n")
-}
 
 // ---------------------------------------------------------------------------------------------
 // JSON-RPC 2.0 over HTTP: the adapters crate's client, failing the test on errors.
@@ -65,9 +43,9 @@ fn log_tail(path: &Path) -> String {
 struct Rpc(meridian_adapters::ethereum::rpc::Rpc);
 
 impl Rpc {
-    fn new(port: u16) -> Self {
+    fn new(url: &str) -> Self {
         Rpc(meridian_adapters::ethereum::rpc::Rpc::new(
-            &format!("http://127.0.0.1:{port}"),
+            url,
             Duration::from_secs(30),
         ))
     }
@@ -537,57 +515,16 @@ fn check_account(
 
 // ---------------------------------------------------------------------------------------------
 
-fn ganache_bin() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ganache/node_modules/.bin/ganache")
-}
-
-fn start_ganache(bin: &Path, dir: &Path) -> (KillOnDrop, Rpc, String) {
-    let log_path = dir.join("ganache.log");
-    let log = std::fs::File::create(&log_path).expect("ganache log file");
-    let port = free_port();
-    let child = Command::new(bin)
-        .args(["--server.host", "127.0.0.1", "--server.port"])
-        .arg(port.to_string())
-        .args(["--chain.chainId", &CHAIN_ID.to_string()])
-        .args(["--wallet.deterministic", "--logging.quiet"])
-        .args(["--miner.instamine", "eager"])
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("ganache log handle"))
-        .stderr(log)
-        .spawn()
-        .expect("start ganache");
-    let mut node = KillOnDrop(child);
-    let rpc = Rpc::new(port);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let version = loop {
-        if let Ok(v) = rpc.try_call("web3_clientVersion", json!([])) {
-            break v.as_str().unwrap_or_default().to_string();
-        }
-        if let Some(status) = node.0.try_wait().expect("poll ganache") {
-            panic!(
-                "ganache exited ({status}) before answering:\n{}",
-                log_tail(&log_path)
-            );
-        }
-        assert!(
-            Instant::now() < deadline,
-            "ganache did not answer within 60 s:\n{}",
-            log_tail(&log_path)
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    (node, rpc, version)
-}
-
 #[test]
 fn ethereum_proofs_against_ganache() {
     let started = Instant::now();
-    let Some(bin) = ganache_or_skip() else {
+    let Some(bin) = ganache::bin_or_skip() else {
         return;
     };
     let dir = tempfile::tempdir().expect("temporary directory");
-    let (_node, rpc, version) = start_ganache(&bin, dir.path());
-    eprintln!("node: {version}");
+    let node = ganache::start(&bin, dir.path());
+    let rpc = Rpc::new(&node.url);
+    eprintln!("node: {}", node.version);
     assert_eq!(
         num(&json!({"id": rpc.call("eth_chainId", json!([]))}), "id"),
         CHAIN_ID
@@ -774,24 +711,6 @@ fn ethereum_proofs_against_ganache() {
     eprintln!("ganache test took {:.1?}", started.elapsed());
 }
 
-/// Skip (or, under `CI`, fail) without the ganache binary.
-fn ganache_or_skip() -> Option<PathBuf> {
-    let bin = ganache_bin();
-    if bin.exists() {
-        return Some(bin);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{} not found: CI must install it (npm ci --prefix tests/ganache, see .ci/run)",
-        bin.display()
-    );
-    eprintln!(
-        "skipping ganache: {} not found (run `npm ci --prefix tests/ganache`)",
-        bin.display()
-    );
-    None
-}
-
 /// The bridge contract on a real EVM, and the adapter in node-finality mode against the node:
 /// locks decode as the adapter expects, evidence rebuilt from RPC data verifies once the node
 /// has buried the block, releases apply once and respect the deadline.
@@ -801,11 +720,12 @@ fn bridge_and_node_finality_against_ganache() {
     use meridian_adapters::ethereum::{RpcChain, RpcChainConfig};
     use meridian_adapters::{AdapterError, Delivery};
 
-    let Some(bin) = ganache_or_skip() else {
+    let Some(bin) = ganache::bin_or_skip() else {
         return;
     };
     let dir = tempfile::tempdir().expect("temporary directory");
-    let (_node, rpc, _) = start_ganache(&bin, dir.path());
+    let node = ganache::start(&bin, dir.path());
+    let rpc = Rpc::new(&node.url);
     let accounts = rpc.call("eth_accounts", json!([]));
     let owner = address(accounts[0].as_str().expect("account 0"));
     let other = address(accounts[1].as_str().expect("account 1"));
