@@ -164,6 +164,26 @@ pub struct ChainConfig {
     pub rpc_timeout_ms: Option<u64>,
 }
 
+impl Default for ChainConfig {
+    /// An empty mock chain entry with the file defaults (tests fill in id, family, city).
+    fn default() -> Self {
+        ChainConfig {
+            id: String::new(),
+            family: "mock".into(),
+            home_city: String::new(),
+            validators: default_validators(),
+            block_interval_ms: default_block_interval(),
+            rpc_url: None,
+            bridge: None,
+            eip155_chain_id: None,
+            confirmations: None,
+            sender: None,
+            genesis_hash: None,
+            rpc_timeout_ms: None,
+        }
+    }
+}
+
 /// Default `confirmations` of an RPC-backed Ethereum chain.
 pub const DEFAULT_RPC_CONFIRMATIONS: u64 = 2;
 /// Default `rpc_timeout_ms`.
