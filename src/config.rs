@@ -123,7 +123,7 @@ struct CitiesFile {
 }
 
 /// Chain families `config/chains/*.toml` may name (each runs as its built-in mock chain in
-/// `meridian serve` until real nodes are configured).
+/// `meridian serve`, except an `ethereum` chain with `rpc_url`, which is a real node).
 pub const FAMILIES: &[&str] = &[
     "mock", "ethereum", "fisco", "chainsql", "eos", "xuper", "fabric",
 ];
@@ -144,6 +144,135 @@ pub struct ChainConfig {
     /// Mock chains: block interval.
     #[serde(default = "default_block_interval")]
     pub block_interval_ms: u64,
+    /// Ethereum over JSON-RPC: the node's URL (`http://…`). Absent: the built-in mock chain.
+    /// The node is trusted for finality (a dev or permissioned node the operator runs).
+    pub rpc_url: Option<String>,
+    /// With `rpc_url`: the bridge contract's address (`0x` + 40 hex digits).
+    pub bridge: Option<String>,
+    /// With `rpc_url`: the EIP-155 chain id the bridge reports in `Lock` events.
+    pub eip155_chain_id: Option<u64>,
+    /// With `rpc_url`: blocks the node must have on top of an event's block (default 2).
+    pub confirmations: Option<u64>,
+    /// With `rpc_url`: the account (unlocked on the node, the bridge's owner) releases and
+    /// dev locks are sent from.
+    pub sender: Option<String>,
+    /// With `rpc_url`: keccak256 of the genesis header (`0x` + 64 hex digits); absent: the
+    /// node's block 0.
+    pub genesis_hash: Option<String>,
+    /// With `rpc_url`: timeout of each JSON-RPC call and of waiting for a transaction, in ms
+    /// (default 10000).
+    pub rpc_timeout_ms: Option<u64>,
+}
+
+impl Default for ChainConfig {
+    /// An empty mock chain entry with the file defaults (tests fill in id, family, city).
+    fn default() -> Self {
+        ChainConfig {
+            id: String::new(),
+            family: "mock".into(),
+            home_city: String::new(),
+            validators: default_validators(),
+            block_interval_ms: default_block_interval(),
+            rpc_url: None,
+            bridge: None,
+            eip155_chain_id: None,
+            confirmations: None,
+            sender: None,
+            genesis_hash: None,
+            rpc_timeout_ms: None,
+        }
+    }
+}
+
+/// Default `confirmations` of an RPC-backed Ethereum chain.
+pub const DEFAULT_RPC_CONFIRMATIONS: u64 = 2;
+/// Default `rpc_timeout_ms`.
+pub const DEFAULT_RPC_TIMEOUT_MS: u64 = 10_000;
+
+fn hex_fixed<const N: usize>(key: &str, value: &str) -> Result<[u8; N], (String, String)> {
+    let bad = || {
+        (
+            key.to_string(),
+            format!("{value:?} is not 0x followed by {} hex digits", 2 * N),
+        )
+    };
+    let digits = value.strip_prefix("0x").ok_or_else(bad)?;
+    if digits.len() != 2 * N {
+        return Err(bad());
+    }
+    hex::decode(digits)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(bad)
+}
+
+impl ChainConfig {
+    /// The node settings of an `ethereum` chain with `rpc_url` (`None`: a built-in mock chain);
+    /// `Err((key, reason))` when they are incomplete or malformed.
+    pub fn ethereum_rpc(
+        &self,
+    ) -> Result<Option<meridian_adapters::ethereum::RpcChainConfig>, (String, String)> {
+        let rpc_only = [
+            ("bridge", self.bridge.is_some()),
+            ("eip155_chain_id", self.eip155_chain_id.is_some()),
+            ("confirmations", self.confirmations.is_some()),
+            ("sender", self.sender.is_some()),
+            ("genesis_hash", self.genesis_hash.is_some()),
+            ("rpc_timeout_ms", self.rpc_timeout_ms.is_some()),
+        ];
+        let Some(url) = &self.rpc_url else {
+            if let Some((key, _)) = rpc_only.iter().find(|(_, set)| *set) {
+                return Err((
+                    key.to_string(),
+                    "only for a chain with rpc_url (an Ethereum node)".into(),
+                ));
+            }
+            return Ok(None);
+        };
+        if self.family != "ethereum" {
+            return Err((
+                "rpc_url".into(),
+                format!(
+                    "only the ethereum family connects to a node, not {:?}",
+                    self.family
+                ),
+            ));
+        }
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(("rpc_url".into(), format!("{url:?} is not an http(s) URL")));
+        }
+        let required = |key: &str, v: &Option<String>| {
+            v.clone()
+                .ok_or_else(|| (key.to_string(), "required with rpc_url".to_string()))
+        };
+        let bridge = hex_fixed::<20>("bridge", &required("bridge", &self.bridge)?)?;
+        let sender = hex_fixed::<20>("sender", &required("sender", &self.sender)?)?;
+        let eip155_chain_id = self.eip155_chain_id.ok_or_else(|| {
+            (
+                "eip155_chain_id".to_string(),
+                "required with rpc_url".to_string(),
+            )
+        })?;
+        let genesis_hash = self
+            .genesis_hash
+            .as_deref()
+            .map(|g| hex_fixed::<32>("genesis_hash", g))
+            .transpose()?;
+        let timeout_ms = self.rpc_timeout_ms.unwrap_or(DEFAULT_RPC_TIMEOUT_MS);
+        if timeout_ms == 0 {
+            return Err(("rpc_timeout_ms".into(), "must be positive".into()));
+        }
+        Ok(Some(meridian_adapters::ethereum::RpcChainConfig {
+            chain_id: self.id.clone(),
+            rpc_url: url.clone(),
+            eip155_chain_id,
+            bridge,
+            sender,
+            confirmations: self.confirmations.unwrap_or(DEFAULT_RPC_CONFIRMATIONS),
+            genesis_hash,
+            timeout: std::time::Duration::from_millis(timeout_ms),
+        }))
+    }
 }
 
 fn default_validators() -> usize {
@@ -341,6 +470,9 @@ impl Config {
             if c.validators == 0 || c.validators > 1000 {
                 return Err(bad(path, "validators", "must be 1..=1000".into()));
             }
+            if let Err((key, reason)) = c.ethereum_rpc() {
+                return Err(bad(path, &key, reason));
+            }
         }
         Ok(())
     }
@@ -467,5 +599,60 @@ mod tests {
         .expect("write");
         let e = Config::load(dir.path()).expect_err("typo").to_string();
         assert!(e.contains("x.toml") && e.contains("familly"), "{e}");
+    }
+
+    #[test]
+    fn ethereum_node_keys_are_checked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for f in ["hub.toml", "cities.toml"] {
+            std::fs::copy(repo_config().join(f), dir.path().join(f)).expect("copy");
+        }
+        std::fs::create_dir(dir.path().join("chains")).expect("mkdir");
+        let base = "id = \"g\"\nhome_city = \"beijing\"\n";
+        let good = "family = \"ethereum\"\nrpc_url = \"http://127.0.0.1:8545\"\n\
+                    bridge = \"0x5fbdb2315678afecb367f032d93f642f64180aa3\"\n\
+                    sender = \"0x90f8bf6a479f320ead074411a4b0e7944ea8c9c1\"\n\
+                    eip155_chain_id = 1337\n";
+        let write = |extra: &str| {
+            std::fs::write(dir.path().join("chains/g.toml"), format!("{base}{extra}"))
+                .expect("write");
+            Config::load(dir.path())
+        };
+        let c = write(good).expect("valid");
+        let rpc = c.chains[0]
+            .ethereum_rpc()
+            .expect("valid")
+            .expect("an RPC chain");
+        assert_eq!(rpc.confirmations, DEFAULT_RPC_CONFIRMATIONS);
+        assert_eq!(rpc.eip155_chain_id, 1337);
+        assert_eq!(rpc.genesis_hash, None);
+        assert_eq!(
+            hex::encode(rpc.bridge),
+            "5fbdb2315678afecb367f032d93f642f64180aa3"
+        );
+        for (extra, key) in [
+            (
+                good.replace("family = \"ethereum\"", "family = \"mock\""),
+                "rpc_url",
+            ),
+            (good.replace("http://", "ftp://"), "rpc_url"),
+            (
+                good.replace("0x5fbdb2315678afecb367f032d93f642f64180aa3", "0x12"),
+                "bridge",
+            ),
+            (
+                good.replace("eip155_chain_id = 1337\n", ""),
+                "eip155_chain_id",
+            ),
+            (format!("{good}genesis_hash = \"0xzz\"\n"), "genesis_hash"),
+            (format!("{good}rpc_timeout_ms = 0\n"), "rpc_timeout_ms"),
+            (
+                "family = \"ethereum\"\nconfirmations = 3\n".to_string(),
+                "confirmations",
+            ),
+        ] {
+            let e = write(&extra).expect_err(key).to_string();
+            assert!(e.contains("g.toml") && e.contains(key), "{key}: {e}");
+        }
     }
 }

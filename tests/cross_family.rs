@@ -28,6 +28,7 @@ fn cfg(id: &str, family: &str, city: &str) -> ChainConfig {
         home_city: city.into(),
         validators: 4,
         block_interval_ms: 100,
+        ..ChainConfig::default()
     }
 }
 

@@ -19,90 +19,40 @@
 
 #![allow(clippy::panic)]
 
-use meridian_adapters::ethereum::abi::{lock_topic, LockData};
+mod common;
+
+use common::ganache::{self, CHAIN_ID};
+
+use meridian_adapters::ethereum::abi::{lock_call, lock_topic, LockData};
+use meridian_adapters::ethereum::bridge;
 use meridian_adapters::ethereum::receipt::{encode_receipt, logs_bloom, receipt_logs, Log};
+use meridian_adapters::ethereum::rpc::{
+    encode_header, encode_rpc_receipt, header_fields, header_rlp, rpc_logs, HeaderField,
+};
 use meridian_proofs::eth::{
     parse_header, verify_header, verify_proof, EthError, ProofOutcome, Trie, EMPTY_TRIE_ROOT,
 };
 use meridian_proofs::hash::{keccak256, Hash32};
 use rlp::RlpStream;
 use serde_json::{json, Value};
-use std::cell::Cell;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const CHAIN_ID: u64 = 1337;
-
-/// Kills (and reaps) the node when dropped, so it never outlives the test.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local address").port()
-}
-
-fn log_tail(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(30)..].join("\n")
-}
-
 // ---------------------------------------------------------------------------------------------
-// JSON-RPC 2.0 over HTTP
+// JSON-RPC 2.0 over HTTP: the adapters crate's client, failing the test on errors.
 
-struct Rpc {
-    url: String,
-    agent: ureq::Agent,
-    next_id: Cell<u64>,
-}
+struct Rpc(meridian_adapters::ethereum::rpc::Rpc);
 
 impl Rpc {
-    fn new(port: u16) -> Self {
-        Rpc {
-            url: format!("http://127.0.0.1:{port}"),
-            agent: ureq::AgentBuilder::new()
-                .timeout(Duration::from_secs(30))
-                .build(),
-            next_id: Cell::new(1),
-        }
+    fn new(url: &str) -> Self {
+        Rpc(meridian_adapters::ethereum::rpc::Rpc::new(
+            url,
+            Duration::from_secs(30),
+        ))
     }
 
     /// One call; `Err` carries the node's JSON-RPC error (or the transport error).
     fn try_call(&self, method: &str, params: Value) -> Result<Value, String> {
-        let id = self.next_id.get();
-        self.next_id.set(id + 1);
-        let request = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-        let response: Value = match self.agent.post(&self.url).send_json(request) {
-            Ok(r) => r
-                .into_json()
-                .map_err(|e| format!("{method}: response is not JSON: {e}"))?,
-            Err(ureq::Error::Status(code, r)) => {
-                let text = r.into_string().unwrap_or_default();
-                serde_json::from_str(&text).map_err(|_| format!("{method}: HTTP {code}: {text}"))?
-            }
-            Err(e) => return Err(format!("{method}: {e}")),
-        };
-        assert_eq!(response["jsonrpc"], "2.0", "{method}: not JSON-RPC 2.0");
-        assert_eq!(response["id"], json!(id), "{method}: response id");
-        if let Some(error) = response.get("error") {
-            return Err(format!(
-                "{method}: error {}: {}",
-                error["code"], error["message"]
-            ));
-        }
-        response
-            .get("result")
-            .cloned()
-            .ok_or_else(|| format!("{method}: response without result"))
+        self.0.call(method, params).map_err(|e| e.to_string())
     }
 
     fn call(&self, method: &str, params: Value) -> Value {
@@ -112,18 +62,9 @@ impl Rpc {
 
     /// The receipt of `tx`, waiting (up to 30 s) for it to be mined.
     fn receipt(&self, tx: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let r = self.call("eth_getTransactionReceipt", json!([tx]));
-            if !r.is_null() {
-                return r;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "transaction {tx} was never mined"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        self.0
+            .wait_receipt(tx, Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 }
 
@@ -217,114 +158,10 @@ fn single_byte_flips(nodes: &[Vec<u8>]) -> Vec<(usize, usize, Vec<Vec<u8>>)> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The contract: hand-assembled EVM bytecode.
-
-/// Runtime: `LOG1(topic = keccak256(Lock signature), data = calldata)`, then `STOP`.
-fn runtime_code() -> Vec<u8> {
-    let mut c = vec![
-        0x36, // CALLDATASIZE
-        0x60, 0x00, // PUSH1 0 (calldata offset)
-        0x60, 0x00, // PUSH1 0 (memory offset)
-        0x37, // CALLDATACOPY
-        0x7f, // PUSH32 topic0
-    ];
-    c.extend_from_slice(&lock_topic());
-    c.extend_from_slice(&[
-        0x36, // CALLDATASIZE (size)
-        0x60, 0x00, // PUSH1 0 (offset)
-        0xa1, // LOG1
-        0x00, // STOP
-    ]);
-    c
-}
-
-/// Init code: copy the runtime (which follows these 12 bytes) to memory and return it.
-fn init_code(runtime: &[u8]) -> Vec<u8> {
-    let n = u8::try_from(runtime.len()).expect("runtime shorter than 256 bytes");
-    let mut c = vec![
-        0x60, n, // PUSH1 size
-        0x60, 0x0c, // PUSH1 12 (code offset of the runtime)
-        0x60, 0x00, // PUSH1 0 (memory offset)
-        0x39, // CODECOPY
-        0x60, n, // PUSH1 size
-        0x60, 0x00, // PUSH1 0
-        0xf3, // RETURN
-    ];
-    c.extend_from_slice(runtime);
-    c
-}
+// The contract: the bridge (hand-assembled EVM bytecode, `meridian_adapters::ethereum::bridge`).
 
 // ---------------------------------------------------------------------------------------------
 // Headers
-
-#[derive(Clone, Copy, PartialEq)]
-enum Kind {
-    Bytes,
-    Int,
-}
-
-/// The 15 fields every header has, in RLP order, with their JSON-RPC names.
-const BASE_FIELDS: [(&str, Kind); 15] = [
-    ("parentHash", Kind::Bytes),
-    ("sha3Uncles", Kind::Bytes),
-    ("miner", Kind::Bytes),
-    ("stateRoot", Kind::Bytes),
-    ("transactionsRoot", Kind::Bytes),
-    ("receiptsRoot", Kind::Bytes),
-    ("logsBloom", Kind::Bytes),
-    ("difficulty", Kind::Int),
-    ("number", Kind::Int),
-    ("gasLimit", Kind::Int),
-    ("gasUsed", Kind::Int),
-    ("timestamp", Kind::Int),
-    ("extraData", Kind::Bytes),
-    ("mixHash", Kind::Bytes),
-    ("nonce", Kind::Bytes),
-];
-
-/// Fields later forks append (London, Shanghai, Cancun ×3, Prague), in order.
-const FORK_FIELDS: [(&str, Kind); 6] = [
-    ("baseFeePerGas", Kind::Int),
-    ("withdrawalsRoot", Kind::Bytes),
-    ("blobGasUsed", Kind::Int),
-    ("excessBlobGas", Kind::Int),
-    ("parentBeaconBlockRoot", Kind::Bytes),
-    ("requestsHash", Kind::Bytes),
-];
-
-/// The header's fields as RLP items, from a block object: (name, kind, bytes).
-fn header_fields(block: &Value) -> Vec<(&'static str, Kind, Vec<u8>)> {
-    let mut out = Vec::new();
-    for (name, kind) in BASE_FIELDS {
-        let v = match kind {
-            Kind::Bytes => bytes(block, name),
-            Kind::Int => quantity(block, name),
-        };
-        out.push((name, kind, v));
-    }
-    let mut ended = None;
-    for (name, kind) in FORK_FIELDS {
-        match (block.get(name), ended) {
-            (None, _) => ended = ended.or(Some(name)),
-            (Some(_), Some(missing)) => {
-                panic!("block has {name} but not the earlier fork field {missing}")
-            }
-            (Some(_), None) => {
-                let v = match kind {
-                    Kind::Bytes => bytes(block, name),
-                    Kind::Int => quantity(block, name),
-                };
-                out.push((name, kind, v));
-            }
-        }
-    }
-    out
-}
-
-fn encode_header(fields: &[(&'static str, Kind, Vec<u8>)]) -> Vec<u8> {
-    let items: Vec<Vec<u8>> = fields.iter().map(|(_, _, v)| v.clone()).collect();
-    rlp_list(&items)
-}
 
 /// Big-endian `+1` of a canonical integer (stays canonical).
 fn increment(int: &[u8]) -> Vec<u8> {
@@ -344,8 +181,13 @@ fn increment(int: &[u8]) -> Vec<u8> {
 /// Check one block's header; returns the field names it has (for the report).
 fn check_header(block: &Value) -> Vec<&'static str> {
     let hash = h32(block, "hash");
-    let fields = header_fields(block);
+    let fields = header_fields(block).unwrap_or_else(|e| panic!("header fields: {e}"));
     let rlp = encode_header(&fields);
+    assert_eq!(
+        header_rlp(block).as_ref(),
+        Ok(&rlp),
+        "the library's checked header encoding"
+    );
     let header = verify_header(&rlp, &hash).unwrap_or_else(|e| {
         panic!(
             "block {}: header RLP from the RPC fields does not verify: {e}",
@@ -364,13 +206,13 @@ fn check_header(block: &Value) -> Vec<&'static str> {
     // Any changed field (still a well-formed header) fails.
     for i in 0..fields.len() {
         let mut t = fields.clone();
-        let (name, kind, v) = &mut t[i];
+        let HeaderField { name, int, value } = &mut t[i];
         let name = *name;
-        *v = match (*kind, v.is_empty()) {
-            (Kind::Int, _) => increment(v),
-            (Kind::Bytes, true) => vec![0],
-            (Kind::Bytes, false) => {
-                let mut b = v.clone();
+        *value = match (*int, value.is_empty()) {
+            (true, _) => increment(value),
+            (false, true) => vec![0],
+            (false, false) => {
+                let mut b = value.clone();
                 if let Some(last) = b.last_mut() {
                     *last ^= 0x01;
                 }
@@ -395,7 +237,7 @@ fn check_header(block: &Value) -> Vec<&'static str> {
         let shorter = encode_header(&fields[..fields.len() - 1]);
         assert!(verify_header(&shorter, &hash).is_err());
     }
-    fields.iter().map(|(n, _, _)| *n).collect()
+    fields.iter().map(|f| f.name).collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -529,58 +371,6 @@ fn check_transactions(rpc: &Rpc, block: &Value) -> bool {
 // ---------------------------------------------------------------------------------------------
 // Receipts
 
-fn rpc_logs(receipt: &Value) -> Vec<Log> {
-    receipt["logs"]
-        .as_array()
-        .expect("logs array")
-        .iter()
-        .map(|l| Log {
-            address: address(str_field(l, "address")),
-            topics: l["topics"]
-                .as_array()
-                .expect("topics array")
-                .iter()
-                .map(|t| {
-                    hex_str(t.as_str().expect("topic string"))
-                        .as_slice()
-                        .try_into()
-                        .expect("32-byte topic")
-                })
-                .collect(),
-            data: bytes(l, "data"),
-        })
-        .collect()
-}
-
-/// The receipt's consensus encoding, written out independently of the adapter:
-/// `[type ‖] rlp([status, cumulativeGasUsed, logsBloom, [[address, [topics], data], …]])`.
-fn encode_rpc_receipt(receipt: &Value) -> (u8, Vec<u8>) {
-    let ty = receipt.get("type").map_or(0, |_| num(receipt, "type"));
-    let ty = u8::try_from(ty).expect("receipt type fits a byte");
-    let logs = rpc_logs(receipt);
-    let mut s = RlpStream::new_list(4);
-    s.append(&quantity(receipt, "status").as_slice());
-    s.append(&quantity(receipt, "cumulativeGasUsed").as_slice());
-    s.append(&bytes(receipt, "logsBloom").as_slice());
-    s.begin_list(logs.len());
-    for l in &logs {
-        s.begin_list(3);
-        s.append(&l.address.as_slice());
-        s.begin_list(l.topics.len());
-        for t in &l.topics {
-            s.append(&t.as_slice());
-        }
-        s.append(&l.data);
-    }
-    let body = s.out().to_vec();
-    let enc = if ty == 0 {
-        body
-    } else {
-        [&[ty][..], &body].concat()
-    };
-    (ty, enc)
-}
-
 /// Build the receipts trie of `block`, check it against `receiptsRoot`, and return it with
 /// every receipt's encoding (by transaction index).
 fn check_receipts(rpc: &Rpc, block: &Value) -> (Trie, Vec<Vec<u8>>) {
@@ -594,9 +384,9 @@ fn check_receipts(rpc: &Rpc, block: &Value) -> (Trie, Vec<Vec<u8>>) {
         let receipt = rpc.call("eth_getTransactionReceipt", json!([tx["hash"]]));
         assert_eq!(num(&receipt, "transactionIndex"), i as u64);
         assert_eq!(receipt["blockHash"], block["hash"]);
-        let (ty, enc) = encode_rpc_receipt(&receipt);
+        let (ty, enc) = encode_rpc_receipt(&receipt).unwrap_or_else(|e| panic!("receipt: {e}"));
         // The adapter's encoding (which computes the bloom itself) is byte-identical.
-        let logs = rpc_logs(&receipt);
+        let logs = rpc_logs(&receipt).unwrap_or_else(|e| panic!("logs: {e}"));
         let success = num(&receipt, "status") == 1;
         let adapter = encode_receipt(ty, success, num(&receipt, "cumulativeGasUsed"), &logs);
         assert_eq!(
@@ -660,7 +450,8 @@ fn check_account(
     );
     let storage_hash = h32(&p, "storageHash");
 
-    // Storage: none of these accounts has any, so slot 0 is an exclusion under the empty root.
+    // Storage slot 0 (the bridge's lock nonce; empty for the other accounts): a proven
+    // inclusion of rlp(value) under storageHash, or a proven exclusion.
     let sp = &p["storageProof"][0];
     let snodes: Vec<Vec<u8>> = sp["proof"]
         .as_array()
@@ -668,13 +459,20 @@ fn check_account(
         .iter()
         .map(|n| hex_str(n.as_str().expect("storage proof node")))
         .collect();
-    assert_eq!(storage_hash, EMPTY_TRIE_ROOT, "storageHash of {addr}");
+    let value = quantity(sp, "value");
+    let expected = if value.is_empty() {
+        ProofOutcome::Absent
+    } else {
+        ProofOutcome::Present(rlp::encode(&value.as_slice()).to_vec())
+    };
     assert_eq!(
         verify_proof(&storage_hash, &keccak256(&[&[0u8; 32]]), &snodes),
-        Ok(ProofOutcome::Absent),
+        Ok(expected),
         "storage slot 0 of {addr}"
     );
-    assert!(quantity(sp, "value").is_empty());
+    if code.is_empty() {
+        assert_eq!(storage_hash, EMPTY_TRIE_ROOT, "storageHash of {addr}");
+    }
 
     let account = match outcome {
         ProofOutcome::Present(v) => {
@@ -717,67 +515,16 @@ fn check_account(
 
 // ---------------------------------------------------------------------------------------------
 
-fn ganache_bin() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ganache/node_modules/.bin/ganache")
-}
-
-fn start_ganache(bin: &Path, dir: &Path) -> (KillOnDrop, Rpc, String) {
-    let log_path = dir.join("ganache.log");
-    let log = std::fs::File::create(&log_path).expect("ganache log file");
-    let port = free_port();
-    let child = Command::new(bin)
-        .args(["--server.host", "127.0.0.1", "--server.port"])
-        .arg(port.to_string())
-        .args(["--chain.chainId", &CHAIN_ID.to_string()])
-        .args(["--wallet.deterministic", "--logging.quiet"])
-        .args(["--miner.instamine", "eager"])
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("ganache log handle"))
-        .stderr(log)
-        .spawn()
-        .expect("start ganache");
-    let mut node = KillOnDrop(child);
-    let rpc = Rpc::new(port);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let version = loop {
-        if let Ok(v) = rpc.try_call("web3_clientVersion", json!([])) {
-            break v.as_str().unwrap_or_default().to_string();
-        }
-        if let Some(status) = node.0.try_wait().expect("poll ganache") {
-            panic!(
-                "ganache exited ({status}) before answering:\n{}",
-                log_tail(&log_path)
-            );
-        }
-        assert!(
-            Instant::now() < deadline,
-            "ganache did not answer within 60 s:\n{}",
-            log_tail(&log_path)
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    (node, rpc, version)
-}
-
 #[test]
 fn ethereum_proofs_against_ganache() {
     let started = Instant::now();
-    let bin = ganache_bin();
-    if !bin.exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{} not found: CI must install it (npm ci --prefix tests/ganache, see .ci/run)",
-            bin.display()
-        );
-        eprintln!(
-            "skipping ganache: {} not found (run `npm ci --prefix tests/ganache`)",
-            bin.display()
-        );
+    let Some(bin) = ganache::bin_or_skip() else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().expect("temporary directory");
-    let (_node, rpc, version) = start_ganache(&bin, dir.path());
-    eprintln!("node: {version}");
+    let node = ganache::start(&bin, dir.path());
+    let rpc = Rpc::new(&node.url);
+    eprintln!("node: {}", node.version);
     assert_eq!(
         num(&json!({"id": rpc.call("eth_chainId", json!([]))}), "id"),
         CHAIN_ID
@@ -788,12 +535,12 @@ fn ethereum_proofs_against_ganache() {
     let bob = accounts[1].as_str().expect("account 1").to_string();
     let payee = "0x00000000000000000000000000000000000c0ffe";
 
-    // Block 1: deploy the bridge stand-in (a legacy transaction).
-    let runtime = runtime_code();
+    // Block 1: deploy the bridge (a legacy transaction).
+    let runtime = bridge::runtime_code();
     let deploy = rpc.call(
         "eth_sendTransaction",
-        json!([{"from": alice, "data": hex0x(&init_code(&runtime)),
-                "gas": "0x30000", "gasPrice": "0x77359400"}]),
+        json!([{"from": alice, "data": hex0x(&bridge::init_code()),
+                "gas": "0x100000", "gasPrice": "0x77359400"}]),
     );
     let deploy = rpc.receipt(deploy.as_str().expect("deploy hash"));
     assert_eq!(deploy["status"], "0x1", "deployment failed: {deploy}");
@@ -802,7 +549,8 @@ fn ethereum_proofs_against_ganache() {
     assert_eq!(code.as_str(), Some(hex0x(&runtime).as_str()));
 
     // One block with three transactions: a typed (EIP-1559) bridge call, a legacy value
-    // transfer and a legacy bridge call from another account.
+    // transfer and a legacy bridge call from another account. The bridge numbers the locks and
+    // fills in the chain id and the sender itself.
     let lock_a = LockData {
         chain_id: u128::from(CHAIN_ID),
         nonce: 1,
@@ -822,7 +570,9 @@ fn ethereum_proofs_against_ganache() {
     assert_eq!(rpc.call("miner_stop", json!([])), json!(true));
     let tx_a = rpc.call(
         "eth_sendTransaction",
-        json!([{"from": alice, "to": contract, "data": hex0x(&lock_a.encode()), "gas": "0x30000",
+        json!([{"from": alice, "to": contract, "gas": "0x100000",
+                "data": hex0x(&lock_call(&lock_a.destination, &lock_a.recipient, &lock_a.asset,
+                    lock_a.amount)),
                 "maxFeePerGas": "0x77359400", "maxPriorityFeePerGas": "0x3b9aca00"}]),
     );
     let tx_pay = rpc.call(
@@ -832,7 +582,9 @@ fn ethereum_proofs_against_ganache() {
     );
     let tx_b = rpc.call(
         "eth_sendTransaction",
-        json!([{"from": bob, "to": contract, "data": hex0x(&lock_b.encode()), "gas": "0x30000",
+        json!([{"from": bob, "to": contract, "gas": "0x100000",
+                "data": hex0x(&lock_call(&lock_b.destination, &lock_b.recipient, &lock_b.asset,
+                    lock_b.amount)),
                 "gasPrice": "0x77359400"}]),
     );
     assert_eq!(rpc.call("miner_start", json!([])), json!(true));
@@ -848,6 +600,11 @@ fn ethereum_proofs_against_ganache() {
     }
     assert_eq!(receipt_a["type"], "0x2");
     assert_eq!(receipt_b["type"], "0x0");
+    // The bridge numbers locks in execution order.
+    let (mut lock_a, mut lock_b) = (lock_a, lock_b);
+    if num(&receipt_b, "transactionIndex") < num(&receipt_a, "transactionIndex") {
+        (lock_a.nonce, lock_b.nonce) = (2, 1);
+    }
 
     // Every header of the chain, linked by parentHash, plus both tries of every block.
     let latest = num(&json!({"n": rpc.call("eth_blockNumber", json!([]))}), "n");
@@ -952,4 +709,161 @@ fn ethereum_proofs_against_ganache() {
     eprintln!("eth_getProof account proofs verified (7 proofs: 5 inclusions, 2 exclusions)");
 
     eprintln!("ganache test took {:.1?}", started.elapsed());
+}
+
+/// The bridge contract on a real EVM, and the adapter in node-finality mode against the node:
+/// locks decode as the adapter expects, evidence rebuilt from RPC data verifies once the node
+/// has buried the block, releases apply once and respect the deadline.
+#[test]
+fn bridge_and_node_finality_against_ganache() {
+    use meridian_adapters::demo::DemoChain;
+    use meridian_adapters::ethereum::{RpcChain, RpcChainConfig};
+    use meridian_adapters::{AdapterError, Delivery};
+
+    let Some(bin) = ganache::bin_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let node = ganache::start(&bin, dir.path());
+    let rpc = Rpc::new(&node.url);
+    let accounts = rpc.call("eth_accounts", json!([]));
+    let owner = address(accounts[0].as_str().expect("account 0"));
+    let other = address(accounts[1].as_str().expect("account 1"));
+    let bridge_address =
+        bridge::deploy(&rpc.0, &owner, Duration::from_secs(30)).expect("bridge deployed");
+    let config = RpcChainConfig {
+        chain_id: "eth-ganache".into(),
+        rpc_url: rpc.0.url().to_string(),
+        eip155_chain_id: CHAIN_ID,
+        bridge: bridge_address,
+        sender: owner,
+        confirmations: 2,
+        genesis_hash: None,
+        timeout: Duration::from_secs(30),
+    };
+    let chain = RpcChain::new(config.clone());
+    let mut adapter = chain.adapter().expect("node-mode adapter");
+
+    // A lock from another account: the event names that account and the node's chain id.
+    let ev = chain
+        .lock("mock-b", &hex0x(&other), "bob", "CNY", 42)
+        .expect("lock and confirmations");
+    let lock = adapter.verify_event(&ev).expect("final on the node");
+    assert_eq!(
+        (
+            lock.destination.as_str(),
+            lock.recipient.as_str(),
+            lock.asset.as_str()
+        ),
+        ("mock-b", "bob", "CNY")
+    );
+    assert_eq!(lock.amount, 42);
+    assert_eq!(lock.sender, hex0x(&other));
+    let data = LockData::decode(&Log::decode(&ev.event).expect("log").data).expect("Lock");
+    assert_eq!((data.chain_id, data.nonce), (u128::from(CHAIN_ID), 1));
+    // Every changed proof byte is refused.
+    for i in 0..ev.proof.len() {
+        let mut t = ev.clone();
+        t.proof[i] ^= 0x01;
+        assert!(adapter.verify_event(&t).is_err(), "proof byte {i} flipped");
+    }
+
+    // A lock whose block the node has not buried yet is not final; mining makes it final.
+    let receipt = chain
+        .send_lock(&owner, "mock-b", "carol", "CNY", 5)
+        .expect("lock");
+    let shallow = chain.evidence(&receipt).expect("evidence");
+    assert!(matches!(
+        adapter.verify_event(&shallow),
+        Err(AdapterError::NotFinal { .. })
+    ));
+    let number = num(&receipt, "blockNumber");
+    chain.mine_until(number + 2).expect("mined");
+    assert!(adapter.verify_event(&shallow).is_ok());
+
+    // The calldata's string padding is the caller's; the event is canonical regardless.
+    let mut call = lock_call("mock-b", "dave", "CNY", 1);
+    call[4 + 160 + 10] = 0xff; // inside the padding of "mock-b"
+    let tx = rpc.call(
+        "eth_sendTransaction",
+        json!([{"from": hex0x(&owner), "to": hex0x(&bridge_address), "data": hex0x(&call),
+                "gas": "0x100000"}]),
+    );
+    let r = rpc.receipt(tx.as_str().expect("hash"));
+    assert_eq!(r["status"], "0x1");
+    let logs = rpc_logs(&r).expect("logs");
+    let d = LockData::decode(&logs[0].data).expect("canonical Lock data");
+    assert_eq!((d.destination.as_str(), d.nonce), ("mock-b", 3));
+    // An amount above 128 bits reverts.
+    let mut call = lock_call("mock-b", "dave", "CNY", 1);
+    call[4 + 96] = 1;
+    let tx = rpc.call(
+        "eth_sendTransaction",
+        json!([{"from": hex0x(&owner), "to": hex0x(&bridge_address), "data": hex0x(&call),
+                "gas": "0x100000"}]),
+    );
+    assert_eq!(rpc.receipt(tx.as_str().expect("hash"))["status"], "0x0");
+
+    // Releases: once per id, a repeat is a duplicate with the first transaction.
+    let d = Delivery {
+        message_id: keccak256(&[b"message 1"]),
+        refund: false,
+        account: "0xabc".into(),
+        asset: "CNY".into(),
+        amount: 42,
+        refchain_height: 7,
+        deadline_ms: u64::MAX / 2,
+    };
+    assert_eq!(adapter.applied(&d.message_id), Ok(None));
+    let first = adapter.deliver(&d).expect("released");
+    assert!(!first.duplicate);
+    assert_eq!(first.reference.len(), 32, "a transaction hash");
+    let again = adapter.deliver(&d).expect("repeat");
+    assert!(again.duplicate);
+    assert_eq!(again.reference, first.reference);
+    assert_eq!(
+        adapter
+            .applied(&d.message_id)
+            .expect("applied")
+            .map(|r| r.reference),
+        Some(first.reference.clone())
+    );
+    let r = rpc.receipt(&hex0x(&first.reference));
+    let logs = rpc_logs(&r).expect("logs");
+    assert_eq!(logs.len(), 1);
+    assert_eq!(
+        logs[0].topics,
+        vec![
+            meridian_adapters::ethereum::abi::release_topic(),
+            d.message_id
+        ]
+    );
+    // A late release is refused as expired; a late refund is not.
+    let late = Delivery {
+        message_id: keccak256(&[b"message 2"]),
+        deadline_ms: 1,
+        ..d.clone()
+    };
+    assert!(matches!(
+        adapter.deliver(&late),
+        Err(AdapterError::Expired { .. })
+    ));
+    assert_eq!(adapter.applied(&late.message_id), Ok(None));
+    let refund = Delivery {
+        refund: true,
+        ..late.clone()
+    };
+    assert!(!adapter.deliver(&refund).expect("refund").duplicate);
+    // Only the owner (the deployer) releases.
+    let stranger = RpcChain::new(RpcChainConfig {
+        sender: other,
+        ..config
+    });
+    let mut a2 = stranger.adapter().expect("adapter");
+    let d3 = Delivery {
+        message_id: keccak256(&[b"message 3"]),
+        ..d
+    };
+    assert!(matches!(a2.deliver(&d3), Err(AdapterError::Unavailable(_))));
+    assert_eq!(a2.applied(&d3.message_id), Ok(None));
 }

@@ -31,6 +31,7 @@ fn chain_cfg(id: &str, city: &str) -> ChainConfig {
         home_city: city.into(),
         validators: 4,
         block_interval_ms: 100,
+        ..ChainConfig::default()
     }
 }
 

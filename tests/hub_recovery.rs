@@ -28,6 +28,7 @@ fn specs(a: &MockChain, b: &MockChain) -> Vec<ChainSpec> {
         home_city: city.into(),
         validators: 4,
         block_interval_ms: 100,
+        ..ChainConfig::default()
     };
     vec![
         ChainSpec::mock(cfg("chain-a", "chengdu"), a.clone()),

@@ -32,7 +32,7 @@ pub use meridian_proofs as proofs;
 pub enum Family {
     /// The generic mock chain (tests and the built-in demo network).
     Mock,
-    /// Ethereum and permissioned Ethereum (clique PoA) networks.
+    /// Ethereum and permissioned Ethereum networks (clique PoA, or node-confirmed finality).
     Ethereum,
     /// Baidu XuperChain.
     Xuper,

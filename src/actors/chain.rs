@@ -69,6 +69,10 @@ impl ChainActor {
         ctx: &mut Context<Self>,
         f: impl FnOnce(&mut dyn ChainAdapter) -> Result<T, AdapterError>,
     ) -> Result<T, AdapterError> {
+        if self.adapter.is_none() {
+            // The factory failed before (e.g. its node was unreachable): try again.
+            self.build();
+        }
         let Some(adapter) = self.adapter.as_mut() else {
             return Err(AdapterError::Unavailable(format!(
                 "{}: adapter not available",

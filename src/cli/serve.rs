@@ -10,7 +10,7 @@ use meridian::hub::{ChainSpec, Hub, HubOptions};
 use meridian_adapters::chainsql::ChainSqlMock;
 use meridian_adapters::demo::DemoChain;
 use meridian_adapters::eos::EosChain;
-use meridian_adapters::ethereum::EthereumMock;
+use meridian_adapters::ethereum::{EthereumMock, RpcChain};
 use meridian_adapters::fabric::FabricChain;
 use meridian_adapters::fisco::FiscoChain;
 use meridian_adapters::mock::{now_ms, MockChain};
@@ -63,10 +63,17 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| config.hub.hub.data_dir.clone());
     actix_rt::System::new().block_on(async move {
         // The built-in mock chains live in this process; each produces a block on its interval.
+        // An ethereum chain with `rpc_url` is a real node instead (node-trusting finality).
         let mut specs = Vec::new();
         let mut mocks = std::collections::HashMap::new();
         for c in &config.chains {
-            let chain: std::sync::Arc<dyn DemoChain> = match c.family.as_str() {
+            let rpc = c
+                .ethereum_rpc()
+                .map_err(|(key, reason)| anyhow::anyhow!("chain {}: `{key}`: {reason}", c.id))?;
+            let chain: std::sync::Arc<dyn DemoChain> = if let Some(r) = rpc {
+                tracing::info!(chain = %c.id, node = %r.rpc_url, "ethereum chain on a JSON-RPC node");
+                std::sync::Arc::new(RpcChain::new(r))
+            } else { match c.family.as_str() {
                 "ethereum" => std::sync::Arc::new(EthereumMock::new(&c.id, 1337, c.validators)),
                 "fisco" => std::sync::Arc::new(FiscoChain::new(
                     &c.id,
@@ -112,7 +119,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                     });
                     std::sync::Arc::new(chain)
                 }
-            };
+            } };
             mocks.insert(c.id.clone(), chain.clone());
             specs.push(ChainSpec::demo(c.clone(), chain));
         }

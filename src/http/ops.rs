@@ -236,9 +236,24 @@ pub async fn dev_lock(
             format!("{:?} is not a connected chain", r.destination),
         ));
     }
-    let ev = chain
-        .lock(&r.destination, &r.sender, &r.recipient, &r.asset, amount)
-        .map_err(|e| ApiError::bad("amount", e.to_string()))?;
+    // A chain on a real node answers over the network: off the HTTP worker.
+    let chain = chain.clone();
+    let lock = r.clone();
+    let ev = web::block(move || {
+        chain.lock(
+            &lock.destination,
+            &lock.sender,
+            &lock.recipient,
+            &lock.asset,
+            amount,
+        )
+    })
+    .await
+    .map_err(|e| ApiError::unavailable(e.to_string()))?
+    .map_err(|e| match e {
+        meridian_adapters::AdapterError::Unavailable(_) => ApiError::unavailable(e.to_string()),
+        _ => ApiError::bad("amount", e.to_string()),
+    })?;
     Ok(HttpResponse::Ok().json(TransferRequest {
         source: r.source,
         evidence: EvidenceBody {

@@ -2,6 +2,8 @@
 
 #![allow(dead_code, clippy::panic)]
 
+pub mod ganache;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

@@ -1,10 +1,14 @@
-//! The bridge contract's ABI: the `Lock` event it emits and the `release` call the hub sends.
+//! The bridge contract's ABI: the `Lock` event it emits and the `release` call the hub sends
+//! (the contract itself: [`super::bridge`]).
 //!
 //! ```solidity
 //! event Lock(uint256 chainId, uint256 nonce, string destination, address sender, string recipient,
 //!            string asset, uint256 amount);   // no indexed fields: all in `data`
+//! event Release(bytes32 indexed id, bool refund, uint256 amount);
+//! function lock(string destination, string recipient, string asset, uint256 amount);
 //! function release(bytes32 id, bool refund, string account, string asset, uint256 amount,
 //!                  uint256 refchainHeight, uint256 deadlineMs);
+//! function applied(bytes32 id) view returns (bool);
 //! ```
 //! `nonce` is the bridge's lock counter (identical transfers are distinct events);
 //! `chainId` is the contract's `block.chainid` (EIP-155): clique headers carry no chain id, so
@@ -19,15 +23,57 @@ pub const LOCK_SIGNATURE: &str = "Lock(uint256,uint256,string,address,string,str
 /// The `release` function signature.
 pub const RELEASE_SIGNATURE: &str = "release(bytes32,bool,string,string,uint256,uint256,uint256)";
 
+/// The `Release` event signature.
+pub const RELEASE_EVENT_SIGNATURE: &str = "Release(bytes32,bool,uint256)";
+/// The `lock` function signature.
+pub const LOCK_CALL_SIGNATURE: &str = "lock(string,string,string,uint256)";
+/// The `applied` function signature.
+pub const APPLIED_SIGNATURE: &str = "applied(bytes32)";
+
 /// topic0 of the `Lock` event.
 pub fn lock_topic() -> Hash32 {
     keccak256(&[LOCK_SIGNATURE.as_bytes()])
 }
 
+/// topic0 of the `Release` event (topic1 is the message id).
+pub fn release_topic() -> Hash32 {
+    keccak256(&[RELEASE_EVENT_SIGNATURE.as_bytes()])
+}
+
+fn selector(signature: &str) -> [u8; 4] {
+    let h = keccak256(&[signature.as_bytes()]);
+    [h[0], h[1], h[2], h[3]]
+}
+
 /// The 4-byte selector of `release`.
 pub fn release_selector() -> [u8; 4] {
-    let h = keccak256(&[RELEASE_SIGNATURE.as_bytes()]);
-    [h[0], h[1], h[2], h[3]]
+    selector(RELEASE_SIGNATURE)
+}
+
+/// The 4-byte selector of `lock`.
+pub fn lock_selector() -> [u8; 4] {
+    selector(LOCK_CALL_SIGNATURE)
+}
+
+/// The 4-byte selector of `applied`.
+pub fn applied_selector() -> [u8; 4] {
+    selector(APPLIED_SIGNATURE)
+}
+
+/// `lock(destination, recipient, asset, amount)` calldata.
+pub fn lock_call(destination: &str, recipient: &str, asset: &str, amount: u128) -> Vec<u8> {
+    let args = encode(&[
+        Token::Str(destination.to_string()),
+        Token::Str(recipient.to_string()),
+        Token::Str(asset.to_string()),
+        Token::Uint(amount),
+    ]);
+    [&lock_selector()[..], &args].concat()
+}
+
+/// `applied(id)` calldata.
+pub fn applied_call(id: &[u8; 32]) -> Vec<u8> {
+    [&applied_selector()[..], &id[..]].concat()
 }
 
 /// An ABI value.

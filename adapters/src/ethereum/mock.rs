@@ -211,6 +211,40 @@ impl EthereumMock {
         EthereumConfig::from_genesis(&s.chain_id, s.eip155, &s.genesis, s.bridge)
     }
 
+    /// An adapter that trusts this network as its own node ([`super::Finality::Node`] with
+    /// `confirmations`): clique seals are not checked, the mock's chain is canonical.
+    pub fn node_adapter(&self, confirmations: u64) -> EthereumAdapter {
+        let s = self.lock_state();
+        let config = EthereumConfig::node(
+            &s.chain_id,
+            s.eip155,
+            s.genesis_hash,
+            s.bridge,
+            confirmations,
+        );
+        drop(s);
+        EthereumAdapter::new(config, Some(Box::new(self.clone())))
+    }
+
+    /// Evidence for the lock at `loc` with `children` headers after its block (as many as
+    /// exist).
+    pub fn evidence_with_children(&self, loc: &[u8], children: usize) -> Option<Evidence> {
+        let (number, _, _) = super::decode_locator(loc).ok()?;
+        let ev = self.evidence(loc)?;
+        let s = self.lock_state();
+        let idx = usize::try_from(number.checked_sub(1)?).ok()?;
+        let end = (idx + 1 + children).min(s.blocks.len());
+        let blocks = s.blocks.get(idx..end)?;
+        let mut hs = RlpStream::new_list(blocks.len());
+        for b in blocks {
+            hs.append_raw(&b.rlp, 1);
+        }
+        Some(Evidence {
+            header: hs.out().to_vec(),
+            ..ev
+        })
+    }
+
     /// An adapter trusting this network, delivering to it.
     pub fn adapter(&self) -> Result<EthereumAdapter, AdapterError> {
         Ok(EthereumAdapter::new(
@@ -438,6 +472,21 @@ impl EthereumNode for EthereumMock {
             &self.lock_state().applied,
             message_id,
         ))
+    }
+
+    fn head(&self) -> Result<u64, AdapterError> {
+        Ok(self.lock_state().blocks.len() as u64)
+    }
+
+    fn canonical_hash(&self, number: u64) -> Result<Option<Hash32>, AdapterError> {
+        let s = self.lock_state();
+        Ok(match number.checked_sub(1) {
+            None => Some(s.genesis_hash),
+            Some(i) => usize::try_from(i)
+                .ok()
+                .and_then(|i| s.blocks.get(i))
+                .map(|b| b.hash),
+        })
     }
 }
 

@@ -1,5 +1,6 @@
 //! The Ethereum family: permissioned Ethereum networks with clique proof-of-authority
-//! finality (EIP-225), and its mock chain.
+//! finality (EIP-225) or, for nodes the operator runs itself, node-confirmed finality; the
+//! bridge contract, a JSON-RPC node client, and the mock chain.
 //!
 //! # Evidence
 //! - `header`: the RLP list `[block, child1, child2, …]` of go-ethereum-encoded headers (each
@@ -13,8 +14,8 @@
 //! - `locator`: `rlp([blockNumber, txIndex, logIndex])`; `logIndex` counts the logs of that
 //!   receipt (not the block-wide log index).
 //!
-//! # Finality rule
-//! Every header must carry a clique seal recovering to an authorized signer, the headers must
+//! # Finality rules
+//! [`Finality::Clique`]: every header must carry a clique seal recovering to an authorized signer, the headers must
 //! link by `parentHash` and consecutive numbers, the block must be buried under at least
 //! `confirmations` headers (default: half the signer set, rounded down), and the headers must
 //! have been sealed by more than half of the signer set (distinct signers). Clique lets a signer
@@ -30,12 +31,16 @@
 //! another network with the same bridge address.
 
 pub mod abi;
+pub mod bridge;
 pub mod clique;
 mod mock;
+pub mod node;
 pub mod receipt;
+pub mod rpc;
 
 pub use clique::Address;
 pub use mock::{account, EthMisbehaviour, EthereumMock};
+pub use node::{RpcChain, RpcChainConfig, RpcNode};
 
 use crate::{
     AdapterError, ChainAdapter, Delivery, Evidence, Family, HeaderInfo, LockEvent, Receipt,
@@ -47,11 +52,31 @@ use meridian_proofs::ProofError;
 use receipt::{receipt_logs, rlp_exact, Log};
 use rlp::RlpStream;
 use std::collections::{BTreeSet, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Most headers accepted in one evidence or header batch.
 pub const MAX_HEADERS: usize = 1024;
 /// Most trie nodes accepted in one proof.
 pub const MAX_PROOF_NODES: usize = 64;
+
+/// How an [`EthereumAdapter`] decides that a block is final.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finality {
+    /// Clique proof of authority: sealed headers from the evidence alone.
+    Clique {
+        /// Authorized clique signers.
+        signers: Vec<Address>,
+        /// Headers needed on top of an event's block.
+        confirmations: usize,
+    },
+    /// The hub's own node: the block is canonical there and buried under `confirmations`
+    /// blocks. Needs an [`EthereumNode`] that answers [`EthereumNode::head`] and
+    /// [`EthereumNode::canonical_hash`].
+    Node {
+        /// Blocks needed on top of an event's block, per the node's head.
+        confirmations: u64,
+    },
+}
 
 /// What an [`EthereumAdapter`] trusts about its chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,12 +87,10 @@ pub struct EthereumConfig {
     pub eip155_chain_id: u64,
     /// keccak256 of the genesis header: the light client's first trusted head.
     pub genesis_hash: Hash32,
-    /// Authorized clique signers.
-    pub signers: Vec<Address>,
     /// The bridge contract emitting `Lock` events.
     pub bridge: Address,
-    /// Headers needed on top of an event's block.
-    pub confirmations: usize,
+    /// The finality rule.
+    pub finality: Finality,
 }
 
 impl EthereumConfig {
@@ -100,24 +123,69 @@ impl EthereumConfig {
             chain_id: chain_id.to_string(),
             eip155_chain_id,
             genesis_hash: g.hash,
-            confirmations: signers.len() / 2,
-            signers,
             bridge,
+            finality: Finality::Clique {
+                confirmations: signers.len() / 2,
+                signers,
+            },
         })
     }
 
-    /// Distinct signers needed: more than half of the set.
+    /// A config trusting the hub's own node for finality ([`Finality::Node`]).
+    pub fn node(
+        chain_id: &str,
+        eip155_chain_id: u64,
+        genesis_hash: Hash32,
+        bridge: Address,
+        confirmations: u64,
+    ) -> Self {
+        EthereumConfig {
+            chain_id: chain_id.to_string(),
+            eip155_chain_id,
+            genesis_hash,
+            bridge,
+            finality: Finality::Node { confirmations },
+        }
+    }
+
+    /// Clique: distinct signers needed, more than half of the set (0 in node mode).
     pub fn quorum(&self) -> usize {
-        self.signers.len() / 2 + 1
+        match &self.finality {
+            Finality::Clique { signers, .. } => signers.len() / 2 + 1,
+            Finality::Node { .. } => 0,
+        }
+    }
+
+    /// Clique: the authorized signers (none in node mode).
+    pub fn signers(&self) -> &[Address] {
+        match &self.finality {
+            Finality::Clique { signers, .. } => signers,
+            Finality::Node { .. } => &[],
+        }
     }
 }
 
-/// Where deliveries go: an Ethereum node (the mock chain in tests).
+/// An Ethereum node: where deliveries go and, in [`Finality::Node`] mode, the judge of
+/// finality (the mock chain in tests, [`RpcNode`] against a real node).
 pub trait EthereumNode: Send + std::fmt::Debug {
     /// Send the `release` call `calldata` for `delivery` and wait for its receipt.
     fn submit(&self, delivery: &Delivery, calldata: &[u8]) -> Result<Receipt, AdapterError>;
     /// The receipt of `message_id` if the bridge applied it.
     fn applied(&self, message_id: &[u8; 32]) -> Result<Option<Receipt>, AdapterError>;
+    /// The node's head block number (`eth_blockNumber`).
+    fn head(&self) -> Result<u64, AdapterError> {
+        Err(AdapterError::Unavailable(
+            "this Ethereum node does not report its head".into(),
+        ))
+    }
+    /// The hash of the node's canonical block at `number`, `None` above its head
+    /// (`eth_getBlockByNumber`).
+    fn canonical_hash(&self, number: u64) -> Result<Option<Hash32>, AdapterError> {
+        let _ = number;
+        Err(AdapterError::Unavailable(
+            "this Ethereum node does not report canonical blocks".into(),
+        ))
+    }
 }
 
 fn malformed(what: &'static str, reason: impl std::fmt::Display) -> AdapterError {
@@ -152,7 +220,7 @@ fn hex0x(b: &[u8]) -> String {
     format!("0x{}", hex::encode(b))
 }
 
-/// Adapter for a clique-PoA Ethereum network.
+/// Adapter for an Ethereum network (clique PoA, or finality confirmed by the hub's own node).
 #[derive(Debug)]
 pub struct EthereumAdapter {
     config: EthereumConfig,
@@ -160,6 +228,8 @@ pub struct EthereumAdapter {
     trusted_hash: Hash32,
     node: Option<Box<dyn EthereumNode>>,
     relayed: HashSet<Vec<u8>>,
+    /// Node mode: whether the node's genesis was checked against the configured one.
+    node_identity_checked: AtomicBool,
 }
 
 impl EthereumAdapter {
@@ -171,6 +241,7 @@ impl EthereumAdapter {
             config,
             node,
             relayed: HashSet::new(),
+            node_identity_checked: AtomicBool::new(false),
         }
     }
 
@@ -179,9 +250,36 @@ impl EthereumAdapter {
         &self.config
     }
 
-    /// Decode and check a header list `[block, child…]`: every seal by an authorized signer,
-    /// the hash chain, the confirmations and the distinct-signer quorum.
+    /// Decode and check a header list `[block, child…]`. Clique: every seal by an authorized
+    /// signer, the hash chain, the confirmations and the distinct-signer quorum. Node: the hash
+    /// chain, the list canonical on the node, and the first block buried under the node's
+    /// confirmations.
     pub fn verify_chain(&self, bytes: &[u8]) -> Result<Vec<EthHeader>, AdapterError> {
+        match &self.config.finality {
+            Finality::Clique {
+                signers,
+                confirmations,
+            } => self.verify_clique(bytes, signers, *confirmations),
+            Finality::Node { confirmations } => {
+                let (headers, head) = self.node_chain(bytes)?;
+                let first = headers[0].number;
+                if head < first.saturating_add(*confirmations) {
+                    return Err(AdapterError::NotFinal {
+                        height: first,
+                        final_height: head.saturating_sub(*confirmations),
+                    });
+                }
+                Ok(headers)
+            }
+        }
+    }
+
+    fn verify_clique(
+        &self,
+        bytes: &[u8],
+        trusted: &[Address],
+        confirmations: usize,
+    ) -> Result<Vec<EthHeader>, AdapterError> {
         let r = rlp_exact(bytes, "header")?;
         if !r.is_list() {
             return Err(malformed("header", "not a list of headers"));
@@ -196,31 +294,19 @@ impl EthereumAdapter {
             let raw = item.as_raw();
             let h = eth::parse_header(raw).map_err(|e| malformed("header", e))?;
             let signer = clique::recover_signer(raw, &h.extra_data)?;
-            if !self.config.signers.contains(&signer) {
+            if !trusted.contains(&signer) {
                 return Err(AdapterError::UnknownValidator(hex0x(&signer)));
             }
-            if let Some(prev) = headers.last() {
-                if h.parent_hash != prev.hash || Some(h.number) != prev.number.checked_add(1) {
-                    return Err(AdapterError::Fork {
-                        height: h.number,
-                        reason: format!(
-                            "parent {} is not block {} ({})",
-                            hex0x(&h.parent_hash),
-                            prev.number,
-                            hex0x(&prev.hash)
-                        ),
-                    });
-                }
-            }
+            check_link(headers.last(), &h)?;
             signers.insert(signer);
             headers.push(h);
         }
         let first = headers[0].number;
         let last = headers[headers.len() - 1].number;
-        if headers.len() - 1 < self.config.confirmations {
+        if headers.len() - 1 < confirmations {
             return Err(AdapterError::NotFinal {
                 height: first,
-                final_height: last.saturating_sub(self.config.confirmations as u64),
+                final_height: last.saturating_sub(confirmations as u64),
             });
         }
         if signers.len() < self.config.quorum() {
@@ -231,6 +317,87 @@ impl EthereumAdapter {
         }
         Ok(headers)
     }
+
+    /// Node mode: decode and hash-link the list (hashes recomputed from the RLP), check that
+    /// the node's canonical block at the last header's number is that header (which, through
+    /// the links checked here, makes every header of the list canonical); the headers and the
+    /// node's head.
+    fn node_chain(&self, bytes: &[u8]) -> Result<(Vec<EthHeader>, u64), AdapterError> {
+        let r = rlp_exact(bytes, "header")?;
+        if !r.is_list() {
+            return Err(malformed("header", "not a list of headers"));
+        }
+        let n = r.item_count().map_err(|e| malformed("header", e))?;
+        if n == 0 || n > MAX_HEADERS {
+            return Err(malformed("header", format!("{n} headers")));
+        }
+        let mut headers: Vec<EthHeader> = Vec::with_capacity(n);
+        for item in r.iter() {
+            let h = eth::parse_header(item.as_raw()).map_err(|e| malformed("header", e))?;
+            check_link(headers.last(), &h)?;
+            headers.push(h);
+        }
+        let node = self.node.as_deref().ok_or_else(|| {
+            AdapterError::Unavailable("node finality without an Ethereum node".into())
+        })?;
+        self.check_node_identity(node)?;
+        let head = node.head()?;
+        let last = &headers[headers.len() - 1];
+        match node.canonical_hash(last.number)? {
+            Some(h) if h == last.hash => Ok((headers, head)),
+            Some(h) => Err(AdapterError::Fork {
+                height: last.number,
+                reason: format!(
+                    "the node's block {} is {}, the header hashes to {}",
+                    last.number,
+                    hex0x(&h),
+                    hex0x(&last.hash)
+                ),
+            }),
+            None => Err(AdapterError::Fork {
+                height: last.number,
+                reason: format!("the node has no block {} (head {head})", last.number),
+            }),
+        }
+    }
+
+    /// Node mode, once per adapter: the node's block 0 is the configured genesis.
+    fn check_node_identity(&self, node: &dyn EthereumNode) -> Result<(), AdapterError> {
+        if self.node_identity_checked.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        match node.canonical_hash(0)? {
+            Some(g) if g == self.config.genesis_hash => {
+                self.node_identity_checked.store(true, Ordering::Relaxed);
+                Ok(())
+            }
+            found => Err(AdapterError::WrongChain {
+                expected: format!("genesis {}", hex0x(&self.config.genesis_hash)),
+                found: format!(
+                    "genesis {}",
+                    found.map_or_else(|| "none".to_string(), |g| hex0x(&g))
+                ),
+            }),
+        }
+    }
+}
+
+/// `h` follows `prev` (if any): its `parentHash` is `prev`'s hash and its number the next.
+fn check_link(prev: Option<&EthHeader>, h: &EthHeader) -> Result<(), AdapterError> {
+    if let Some(prev) = prev {
+        if h.parent_hash != prev.hash || Some(h.number) != prev.number.checked_add(1) {
+            return Err(AdapterError::Fork {
+                height: h.number,
+                reason: format!(
+                    "parent {} is not block {} ({})",
+                    hex0x(&h.parent_hash),
+                    prev.number,
+                    hex0x(&prev.hash)
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 impl ChainAdapter for EthereumAdapter {
@@ -242,30 +409,74 @@ impl ChainAdapter for EthereumAdapter {
         Family::Ethereum
     }
 
-    /// `header` is a header list as in evidence; its first header must extend the trusted
-    /// head. The light client advances to the deepest header that the list finalizes.
+    /// `header` is a header list as in evidence. Clique: its first header must extend the
+    /// trusted head, and the light client advances to the deepest header that the list
+    /// finalizes. Node: the list must be canonical on the node (and, when its first header is
+    /// the one after the trusted head, link to it); the light client advances to the deepest
+    /// header the node has buried under `confirmations` blocks.
     fn verify_header(&mut self, header: &[u8]) -> Result<HeaderInfo, AdapterError> {
-        let headers = self.verify_chain(header)?;
-        let first = &headers[0];
-        if first.parent_hash != self.trusted_hash
-            || Some(first.number) != self.trusted_height.checked_add(1)
-        {
-            return Err(AdapterError::Fork {
-                height: first.number,
-                reason: format!(
-                    "trusted head is {} ({}), header's parent is {}",
-                    self.trusted_height,
-                    hex0x(&self.trusted_hash),
-                    hex0x(&first.parent_hash)
-                ),
-            });
-        }
-        let fin = &headers[headers.len() - 1 - self.config.confirmations];
-        self.trusted_height = fin.number;
-        self.trusted_hash = fin.hash;
+        let (fin_number, fin_hash) = match self.config.finality.clone() {
+            Finality::Clique { confirmations, .. } => {
+                let headers = self.verify_chain(header)?;
+                let first = &headers[0];
+                if first.parent_hash != self.trusted_hash
+                    || Some(first.number) != self.trusted_height.checked_add(1)
+                {
+                    return Err(AdapterError::Fork {
+                        height: first.number,
+                        reason: format!(
+                            "trusted head is {} ({}), header's parent is {}",
+                            self.trusted_height,
+                            hex0x(&self.trusted_hash),
+                            hex0x(&first.parent_hash)
+                        ),
+                    });
+                }
+                let fin = &headers[headers.len() - 1 - confirmations];
+                (fin.number, fin.hash)
+            }
+            Finality::Node { confirmations } => {
+                let (headers, head) = self.node_chain(header)?;
+                let first = &headers[0];
+                if Some(first.number) == self.trusted_height.checked_add(1)
+                    && first.parent_hash != self.trusted_hash
+                {
+                    return Err(AdapterError::Fork {
+                        height: first.number,
+                        reason: format!(
+                            "trusted head is {} ({}), header's parent is {}",
+                            self.trusted_height,
+                            hex0x(&self.trusted_hash),
+                            hex0x(&first.parent_hash)
+                        ),
+                    });
+                }
+                let fin = headers
+                    .iter()
+                    .rev()
+                    .find(|h| h.number.saturating_add(confirmations) <= head)
+                    .ok_or(AdapterError::NotFinal {
+                        height: first.number,
+                        final_height: head.saturating_sub(confirmations),
+                    })?;
+                if fin.number <= self.trusted_height {
+                    return Err(AdapterError::Fork {
+                        height: fin.number,
+                        reason: format!(
+                            "does not advance the trusted head {} ({})",
+                            self.trusted_height,
+                            hex0x(&self.trusted_hash)
+                        ),
+                    });
+                }
+                (fin.number, fin.hash)
+            }
+        };
+        self.trusted_height = fin_number;
+        self.trusted_hash = fin_hash;
         Ok(HeaderInfo {
-            height: fin.number,
-            hash: fin.hash.to_vec(),
+            height: fin_number,
+            hash: fin_hash.to_vec(),
         })
     }
 
@@ -371,13 +582,14 @@ impl ChainAdapter for EthereumAdapter {
         }
     }
 
-    /// `rlp([height, hash, [signer…]])`.
+    /// `rlp([height, hash, [signer…]])` (no signers in node mode).
     fn light_client_state(&self) -> Vec<u8> {
+        let signers = self.config.signers();
         let mut s = RlpStream::new_list(3);
         s.append(&self.trusted_height);
         s.append(&self.trusted_hash.as_slice());
-        s.begin_list(self.config.signers.len());
-        for a in &self.config.signers {
+        s.begin_list(signers.len());
+        for a in signers {
             s.append(&a.as_slice());
         }
         s.out().to_vec()
@@ -407,12 +619,21 @@ impl ChainAdapter for EthereumAdapter {
                     .ok_or_else(|| malformed(what, "signer is not 20 bytes"))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        if signers.is_empty() {
-            return Err(malformed(what, "empty signer set"));
+        match &mut self.config.finality {
+            Finality::Clique { signers: set, .. } => {
+                if signers.is_empty() {
+                    return Err(malformed(what, "empty signer set"));
+                }
+                *set = signers;
+            }
+            Finality::Node { .. } => {
+                if !signers.is_empty() {
+                    return Err(malformed(what, "signers in a node-finality state"));
+                }
+            }
         }
         self.trusted_height = height;
         self.trusted_hash = hash;
-        self.config.signers = signers;
         Ok(())
     }
 }

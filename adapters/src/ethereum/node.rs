@@ -1,0 +1,430 @@
+//! A real Ethereum node behind JSON-RPC, as the hub uses it in [`super::Finality::Node`] mode:
+//! [`RpcNode`] is the adapter's [`EthereumNode`] (releases sent as transactions from an
+//! unlocked account, `applied` asked of the bridge, head and canonical hashes for finality);
+//! [`RpcChain`] is the chain as `meridian serve` drives it ([`DemoChain`]: a real `lock`
+//! transaction, mined confirmations on a dev node, and the lock's evidence rebuilt from RPC
+//! data).
+
+use super::abi;
+use super::clique::Address;
+use super::receipt::Log;
+use super::rpc::{
+    encode_rpc_receipt, field_bytes, field_fixed, field_u64, header_rlp, hex0x, qty, rpc_logs, Rpc,
+    RpcError,
+};
+use super::{locator, EthereumAdapter, EthereumConfig, EthereumNode};
+use crate::demo::DemoChain;
+use crate::{AdapterError, ChainAdapter, Delivery, Evidence, Family, Receipt};
+use meridian_proofs::eth::{self, Trie};
+use meridian_proofs::hash::Hash32;
+use rlp::RlpStream;
+use serde_json::{json, Value};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+/// Gas sent with a `release` (it uses well under 100k).
+const RELEASE_GAS: u64 = 0x10_0000;
+/// Gas sent with a `lock`.
+const LOCK_GAS: u64 = 0x10_0000;
+
+/// The adapter's node: one JSON-RPC node, the bridge on it, and the account releases come from.
+#[derive(Debug, Clone)]
+pub struct RpcNode {
+    rpc: Arc<Rpc>,
+    bridge: Address,
+    sender: Address,
+    wait: Duration,
+}
+
+impl RpcNode {
+    /// A node client over `rpc`; releases go to `bridge` from `sender` (unlocked on the node,
+    /// the bridge's owner); a transaction not mined within `wait` is an error.
+    pub fn new(rpc: Arc<Rpc>, bridge: Address, sender: Address, wait: Duration) -> Self {
+        RpcNode {
+            rpc,
+            bridge,
+            sender,
+            wait,
+        }
+    }
+
+    /// Why the bridge refuses `d`: expired (the node's latest block is past the deadline) or
+    /// something else the contract refuses (not the owner, …).
+    fn refusal(&self, d: &Delivery, detail: &str) -> AdapterError {
+        if !d.refund {
+            let now_ms = self
+                .rpc
+                .block_number()
+                .and_then(|n| self.rpc.block(n, false))
+                .ok()
+                .flatten()
+                .and_then(|b| field_u64(&b, "timestamp").ok())
+                .map(|t| t.saturating_mul(1000));
+            if let Some(now_ms) = now_ms.filter(|now| *now > d.deadline_ms) {
+                return AdapterError::Expired {
+                    deadline_ms: d.deadline_ms,
+                    now_ms,
+                };
+            }
+        }
+        AdapterError::Unavailable(format!(
+            "the bridge {} refused release {}: {detail}",
+            hex0x(&self.bridge),
+            hex0x(&d.message_id)
+        ))
+    }
+}
+
+impl EthereumNode for RpcNode {
+    /// Apply-once: an id the bridge already applied is answered as a duplicate with the first
+    /// release's transaction; otherwise the call is simulated (`eth_call`, a revert is reported
+    /// without spending gas), sent, and its receipt awaited.
+    fn submit(&self, d: &Delivery, calldata: &[u8]) -> Result<Receipt, AdapterError> {
+        if let Some(first) = self.applied(&d.message_id)? {
+            return Ok(Receipt {
+                duplicate: true,
+                ..first
+            });
+        }
+        match self.rpc.eth_call(&self.sender, &self.bridge, calldata) {
+            Ok(_) => {}
+            Err(RpcError::Node { message, .. }) => return Err(self.refusal(d, &message)),
+            Err(e) => return Err(e.into()),
+        }
+        let tx = self.rpc.send_transaction(json!({
+            "from": hex0x(&self.sender), "to": hex0x(&self.bridge),
+            "data": hex0x(calldata), "gas": qty(RELEASE_GAS)
+        }))?;
+        let receipt = self.rpc.wait_receipt(&tx, self.wait)?;
+        if field_u64(&receipt, "status")? != 1 {
+            // Applied in between (another hub instance on the same bridge): a duplicate.
+            if let Some(first) = self.applied(&d.message_id)? {
+                return Ok(Receipt {
+                    duplicate: true,
+                    ..first
+                });
+            }
+            return Err(self.refusal(d, &format!("transaction {tx} reverted")));
+        }
+        Ok(Receipt {
+            reference: field_bytes(&receipt, "transactionHash")?,
+            duplicate: false,
+        })
+    }
+
+    /// `applied(id)` on the bridge; if so, the releasing transaction, found through the block
+    /// number the bridge stored for the id and the `Release` log of that block.
+    fn applied(&self, message_id: &[u8; 32]) -> Result<Option<Receipt>, AdapterError> {
+        let out = self
+            .rpc
+            .eth_call(&self.sender, &self.bridge, &abi::applied_call(message_id))?;
+        let yes = match out.as_slice() {
+            [zeros @ .., last] if out.len() == 32 && zeros.iter().all(|b| *b == 0) => *last == 1,
+            _ => {
+                return Err(AdapterError::Unavailable(format!(
+                    "applied() answered {} (is {} the bridge?)",
+                    hex0x(&out),
+                    hex0x(&self.bridge)
+                )))
+            }
+        };
+        if !yes {
+            return Ok(None);
+        }
+        let slot = self.rpc.call(
+            "eth_getStorageAt",
+            json!([hex0x(&self.bridge), hex0x(message_id), "latest"]),
+        )?;
+        let block = field_u64(&json!({ "n": slot }), "n")?;
+        let logs = self.rpc.call(
+            "eth_getLogs",
+            json!([{"address": hex0x(&self.bridge), "fromBlock": qty(block), "toBlock": qty(block),
+                    "topics": [hex0x(&abi::release_topic()), hex0x(message_id)]}]),
+        )?;
+        let tx = logs
+            .as_array()
+            .and_then(|l| l.first())
+            .ok_or_else(|| {
+                AdapterError::Unavailable(format!(
+                    "{} applied in block {block} without a Release log",
+                    hex0x(message_id)
+                ))
+            })
+            .and_then(|l| Ok(field_bytes(l, "transactionHash")?))?;
+        Ok(Some(Receipt {
+            reference: tx,
+            duplicate: false,
+        }))
+    }
+
+    fn head(&self) -> Result<u64, AdapterError> {
+        Ok(self.rpc.block_number()?)
+    }
+
+    fn canonical_hash(&self, number: u64) -> Result<Option<Hash32>, AdapterError> {
+        match self.rpc.block(number, false)? {
+            Some(b) => Ok(Some(field_fixed(&b, "hash")?)),
+            None => Ok(None),
+        }
+    }
+}
+
+/// What the hub needs to know about an RPC-backed Ethereum chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RpcChainConfig {
+    /// Meridian's id of the chain.
+    pub chain_id: String,
+    /// The node's JSON-RPC URL.
+    pub rpc_url: String,
+    /// The EIP-155 chain id the bridge reports in `Lock` events.
+    pub eip155_chain_id: u64,
+    /// The bridge contract.
+    pub bridge: Address,
+    /// The account releases (and dev locks) are sent from, unlocked on the node.
+    pub sender: Address,
+    /// Blocks the node must have on top of an event's block.
+    pub confirmations: u64,
+    /// The genesis hash; `None`: the node's block 0.
+    pub genesis_hash: Option<Hash32>,
+    /// Timeout of each JSON-RPC call, and of waiting for a transaction or blocks.
+    pub timeout: Duration,
+}
+
+/// An RPC-backed Ethereum chain as `meridian serve` drives it.
+#[derive(Debug)]
+pub struct RpcChain {
+    config: RpcChainConfig,
+    rpc: Arc<Rpc>,
+    head_rpc: Rpc,
+    genesis: OnceLock<Hash32>,
+}
+
+fn unavailable(what: impl Into<String>) -> AdapterError {
+    AdapterError::Unavailable(what.into())
+}
+
+impl RpcChain {
+    /// A chain over the node at `config.rpc_url` (nothing is asked of the node yet).
+    pub fn new(config: RpcChainConfig) -> Self {
+        RpcChain {
+            rpc: Arc::new(Rpc::new(&config.rpc_url, config.timeout)),
+            head_rpc: Rpc::new(&config.rpc_url, config.timeout.min(Duration::from_secs(1))),
+            genesis: OnceLock::new(),
+            config,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &RpcChainConfig {
+        &self.config
+    }
+
+    /// The JSON-RPC client.
+    pub fn rpc(&self) -> &Rpc {
+        &self.rpc
+    }
+
+    /// The adapter's node client.
+    pub fn node(&self) -> RpcNode {
+        RpcNode::new(
+            self.rpc.clone(),
+            self.config.bridge,
+            self.config.sender,
+            self.config.timeout,
+        )
+    }
+
+    /// The trusted genesis hash: configured, else the node's block 0 (asked once).
+    pub fn genesis_hash(&self) -> Result<Hash32, AdapterError> {
+        if let Some(g) = self
+            .config
+            .genesis_hash
+            .or_else(|| self.genesis.get().copied())
+        {
+            return Ok(g);
+        }
+        let b = self
+            .rpc
+            .block(0, false)?
+            .ok_or_else(|| unavailable("the node has no block 0"))?;
+        let g = eth::parse_header(&header_rlp(&b)?)
+            .map_err(|e| unavailable(format!("genesis header: {e}")))?
+            .hash;
+        Ok(*self.genesis.get_or_init(|| g))
+    }
+
+    /// A node-finality adapter of this chain, delivering through the node.
+    pub fn ethereum_adapter(&self) -> Result<EthereumAdapter, AdapterError> {
+        let config = EthereumConfig::node(
+            &self.config.chain_id,
+            self.config.eip155_chain_id,
+            self.genesis_hash()?,
+            self.config.bridge,
+            self.config.confirmations,
+        );
+        Ok(EthereumAdapter::new(config, Some(Box::new(self.node()))))
+    }
+
+    /// Send `lock(destination, recipient, asset, amount)` to the bridge from `from` and wait
+    /// for it to be mined: its receipt object.
+    pub fn send_lock(
+        &self,
+        from: &Address,
+        destination: &str,
+        recipient: &str,
+        asset: &str,
+        amount: u128,
+    ) -> Result<Value, AdapterError> {
+        let tx = self.rpc.send_transaction(json!({
+            "from": hex0x(from), "to": hex0x(&self.config.bridge),
+            "data": hex0x(&abi::lock_call(destination, recipient, asset, amount)),
+            "gas": qty(LOCK_GAS)
+        }))?;
+        let receipt = self.rpc.wait_receipt(&tx, self.config.timeout)?;
+        if field_u64(&receipt, "status")? != 1 {
+            return Err(unavailable(format!("lock transaction {tx} reverted")));
+        }
+        Ok(receipt)
+    }
+
+    /// Wait until the node's head is at least `number`; on a dev node (one that answers
+    /// `evm_mine`) mine the blocks instead of waiting.
+    pub fn mine_until(&self, number: u64) -> Result<(), AdapterError> {
+        let deadline = Instant::now() + self.config.timeout;
+        let mut dev = true;
+        while self.rpc.block_number()? < number {
+            if dev {
+                match self.rpc.call("evm_mine", json!([])) {
+                    Ok(_) => continue,
+                    Err(RpcError::Node { .. }) => dev = false,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(unavailable(format!(
+                    "the node did not reach block {number} within {:?}",
+                    self.config.timeout
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Ok(())
+    }
+
+    /// The evidence of the first bridge `Lock` log in the transaction of `receipt`: the block's
+    /// header followed by as many of its children as the node has (up to `confirmations`), the
+    /// receipts-trie proof built from every receipt of the block, the log, the locator.
+    pub fn evidence(&self, receipt: &Value) -> Result<Evidence, AdapterError> {
+        let number = field_u64(receipt, "blockNumber")?;
+        let tx_index = field_u64(receipt, "transactionIndex")?;
+        let logs = rpc_logs(receipt)?;
+        let log_index = logs
+            .iter()
+            .position(|l| l.address == self.config.bridge && l.topics == [abi::lock_topic()])
+            .ok_or_else(|| unavailable("the transaction emitted no bridge Lock log"))?;
+        let event = logs
+            .get(log_index)
+            .map(Log::encode)
+            .ok_or_else(|| unavailable("no log"))?;
+
+        let head = self.rpc.block_number()?;
+        let last = number.saturating_add(self.config.confirmations).min(head);
+        let mut headers = Vec::new();
+        let mut block = Value::Null;
+        for n in number..=last {
+            let b = self
+                .rpc
+                .block(n, false)?
+                .ok_or_else(|| unavailable(format!("the node has no block {n}")))?;
+            headers.push(header_rlp(&b)?);
+            if n == number {
+                block = b;
+            }
+        }
+        if field_fixed::<32>(&block, "hash")? != field_fixed::<32>(receipt, "blockHash")? {
+            return Err(unavailable("the lock's block was reorganised away"));
+        }
+        let receipts_root: Hash32 = field_fixed(&block, "receiptsRoot")?;
+        let txs = block
+            .get("transactions")
+            .and_then(Value::as_array)
+            .ok_or_else(|| unavailable("block without transactions"))?;
+        let mut trie = Trie::new();
+        for (i, tx) in txs.iter().enumerate() {
+            let hash = tx
+                .as_str()
+                .ok_or_else(|| unavailable("transaction hash is not a string"))?;
+            let r = self
+                .rpc
+                .receipt(hash)?
+                .ok_or_else(|| unavailable(format!("no receipt for {hash}")))?;
+            trie.insert(&rlp::encode(&(i as u64)), &encode_rpc_receipt(&r)?.1);
+        }
+        if trie.root() != receipts_root {
+            return Err(unavailable(format!(
+                "the node's receipts of block {number} do not build its receiptsRoot"
+            )));
+        }
+        let nodes = trie.proof(&rlp::encode(&tx_index));
+        let mut hs = RlpStream::new_list(headers.len());
+        for h in &headers {
+            hs.append_raw(h, 1);
+        }
+        let mut ps = RlpStream::new_list(nodes.len());
+        for n in &nodes {
+            ps.append(n);
+        }
+        Ok(Evidence {
+            locator: locator(number, tx_index, log_index as u64),
+            header: hs.out().to_vec(),
+            proof: ps.out().to_vec(),
+            event,
+        })
+    }
+}
+
+/// `0x` + 40 hex digits as an address.
+pub fn parse_address(s: &str) -> Option<Address> {
+    let digits = s.strip_prefix("0x")?;
+    if digits.len() != 40 {
+        return None;
+    }
+    hex::decode(digits).ok()?.as_slice().try_into().ok()
+}
+
+impl DemoChain for RpcChain {
+    fn chain_id(&self) -> String {
+        self.config.chain_id.clone()
+    }
+
+    fn family(&self) -> Family {
+        Family::Ethereum
+    }
+
+    fn adapter(&self) -> Result<Box<dyn ChainAdapter>, AdapterError> {
+        Ok(Box::new(self.ethereum_adapter()?))
+    }
+
+    /// A real `lock` transaction (from `sender` if it is an address the node holds, else from
+    /// the configured account), `confirmations` blocks on top (mined on a dev node, awaited
+    /// otherwise), and its evidence.
+    fn lock(
+        &self,
+        destination: &str,
+        sender: &str,
+        recipient: &str,
+        asset: &str,
+        amount: u128,
+    ) -> Result<Evidence, AdapterError> {
+        let from = parse_address(sender).unwrap_or(self.config.sender);
+        let receipt = self.send_lock(&from, destination, recipient, asset, amount)?;
+        let number = field_u64(&receipt, "blockNumber")?;
+        self.mine_until(number.saturating_add(self.config.confirmations))?;
+        self.evidence(&receipt)
+    }
+
+    /// The node's head; 0 when it does not answer within a second (status pages ask often).
+    fn head(&self) -> u64 {
+        self.head_rpc.block_number().unwrap_or(0)
+    }
+}

@@ -1,0 +1,289 @@
+//! The hub with a real Ethereum node as a chain: ganache (pinned in `tests/ganache/`) runs the
+//! bridge contract, and the real `meridian serve` binary is configured with it (an `ethereum`
+//! chain with `rpc_url`, node-trusting finality) beside a built-in mock chain.
+//!
+//! - ganache → mock: a real `lock` transaction, its evidence rebuilt from RPC data, submitted
+//!   over HTTP and by `meridian send --wait`, reaches `delivered`;
+//! - mock → ganache: the hub sends `release` to the bridge; the bridge's `applied(id)` is true
+//!   over `eth_call` and its `Release` log names the id;
+//! - a lock whose block the node has not buried under the confirmations yet is refused (422),
+//!   and accepted once it has; a tampered receipt proof is refused.
+//!
+//! Skipped without `tests/ganache/node_modules/.bin/ganache`, unless `CI` is set.
+
+#![allow(clippy::panic)]
+
+mod common;
+
+use common::ganache::{self, CHAIN_ID};
+use common::{call, Server, KEY};
+use meridian_adapters::ethereum::abi::{applied_call, release_topic};
+use meridian_adapters::ethereum::rpc::{hex0x, qty, Rpc};
+use meridian_adapters::ethereum::{bridge, RpcChain, RpcChainConfig};
+use serde_json::{json, Value};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const CONFIRMATIONS: u64 = 2;
+
+fn address(s: &str) -> [u8; 20] {
+    hex::decode(s.trim_start_matches("0x"))
+        .expect("hex")
+        .try_into()
+        .expect("20 bytes")
+}
+
+/// A configuration directory: the repository's hub, cities and tenants; the ganache chain
+/// and the built-in mock-b.
+fn write_config(dir: &Path, node: &str, bridge: &[u8; 20], sender: &[u8; 20]) {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    std::fs::create_dir_all(dir.join("chains")).expect("config dir");
+    for f in ["hub.toml", "cities.toml", "tenants.toml"] {
+        std::fs::copy(repo.join(f), dir.join(f)).expect("copy config");
+    }
+    std::fs::copy(
+        repo.join("chains/mock-b.toml"),
+        dir.join("chains/mock-b.toml"),
+    )
+    .expect("copy mock-b");
+    std::fs::write(
+        dir.join("chains/eth-ganache.toml"),
+        format!(
+            "id = \"eth-ganache\"\nfamily = \"ethereum\"\nhome_city = \"california\"\n\
+             rpc_url = \"{node}\"\nbridge = \"{}\"\nsender = \"{}\"\n\
+             eip155_chain_id = {CHAIN_ID}\nconfirmations = {CONFIRMATIONS}\n\
+             rpc_timeout_ms = 10000\n",
+            hex0x(bridge),
+            hex0x(sender)
+        ),
+    )
+    .expect("write eth-ganache.toml");
+}
+
+fn post(s: &Server, path: &str, body: &Value) -> (u16, Value) {
+    let (code, text) = call(
+        ureq::post(&s.url(path)).set("Authorization", KEY),
+        Some(&body.to_string()),
+    );
+    let v = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (code, v)
+}
+
+/// `/v1/dev/lock` on `source`: the transfer request, ready to POST.
+fn dev_lock(s: &Server, source: &str, destination: &str, amount: u64) -> Value {
+    let (code, req) = post(
+        s,
+        "/v1/dev/lock",
+        &json!({"source": source, "destination": destination, "sender": "alice",
+                "recipient": "bob", "asset": "CNY", "amount": amount.to_string()}),
+    );
+    assert_eq!(code, 200, "dev lock on {source}: {req}\n{}", s.log_tail());
+    req
+}
+
+/// Submit; the message id.
+fn submit(s: &Server, req: &Value) -> String {
+    let (code, resp) = post(s, "/v1/transfers", req);
+    assert_eq!(code, 202, "{resp}\n{}", s.log_tail());
+    resp["id"].as_str().expect("id").to_string()
+}
+
+/// Wait (≤ 30 s) for the transfer to be delivered.
+fn wait_delivered(s: &Server, id: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (code, body) = call(
+            ureq::get(&s.url(&format!("/v1/transfers/{id}"))).set("Authorization", KEY),
+            None,
+        );
+        assert_eq!(code, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).expect("json");
+        if v["status"] == "delivered" {
+            return;
+        }
+        assert!(
+            !["rejected", "timed_out", "refunded"].contains(&v["status"].as_str().unwrap_or("")),
+            "transfer {id} failed: {v}"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "transfer {id} not delivered within 30 s: {v}\n{}",
+            s.log_tail()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn flip_hex(v: &Value, at: usize) -> Value {
+    let s = v.as_str().expect("hex");
+    let (prefix, digits) = s.split_at(if s.starts_with("0x") { 2 } else { 0 });
+    let mut b = hex::decode(digits).expect("hex");
+    let i = at % b.len();
+    b[i] ^= 0x01;
+    json!(format!("{prefix}{}", hex::encode(b)))
+}
+
+#[test]
+fn a_hub_carries_transfers_to_and_from_a_ganache_chain() {
+    let started = Instant::now();
+    let Some(bin) = ganache::bin_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let node = ganache::start(&bin, dir.path());
+    let rpc = Rpc::new(&node.url, Duration::from_secs(30));
+    let accounts = rpc.call("eth_accounts", json!([])).expect("accounts");
+    let owner = address(accounts[0].as_str().expect("account 0"));
+    let bridge_address =
+        bridge::deploy(&rpc, &owner, Duration::from_secs(30)).expect("bridge deployed");
+
+    let config_dir = dir.path().join("config");
+    write_config(&config_dir, &node.url, &bridge_address, &owner);
+    let s = Server::start_with_config(&dir.path().join("data"), &config_dir);
+    let (code, chains) = call(ureq::get(&s.url("/v1/chains")), None);
+    assert_eq!(code, 200);
+    let chains: Value = serde_json::from_str(&chains).expect("json");
+    let eth = chains
+        .as_array()
+        .expect("chains")
+        .iter()
+        .find(|c| c["id"] == "eth-ganache")
+        .expect("eth-ganache listed");
+    assert_eq!(eth["family"], "ethereum");
+    assert!(eth["head_height"].as_u64().expect("head") >= 1, "{eth}");
+
+    // (a) ganache → mock-b: a real lock transaction, evidence from RPC data, delivered.
+    let head_before = rpc.block_number().expect("head");
+    let req = dev_lock(&s, "eth-ganache", "mock-b", 42);
+    assert_eq!(req["source"], "eth-ganache");
+    let logs = rpc
+        .call(
+            "eth_getLogs",
+            json!([{"address": hex0x(&bridge_address), "fromBlock": qty(head_before + 1),
+                    "toBlock": "latest"}]),
+        )
+        .expect("logs");
+    assert_eq!(
+        logs.as_array().map(Vec::len),
+        Some(1),
+        "one Lock log on the node: {logs}"
+    );
+    assert!(
+        rpc.block_number().expect("head") >= head_before + 1 + CONFIRMATIONS,
+        "the dev lock mined its confirmations"
+    );
+    let id = submit(&s, &req);
+    wait_delivered(&s, &id);
+    // The same through the CLI.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_meridian"))
+        .args([
+            "send",
+            "--hub",
+            &s.base,
+            "--from",
+            "eth-ganache",
+            "--to",
+            "mock-b",
+            "--asset",
+            "CNY",
+            "--amount",
+            "7",
+            "--wait",
+        ])
+        .output()
+        .expect("meridian send");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout
+            .lines()
+            .last()
+            .is_some_and(|l| l.contains(": delivered")),
+        "{stdout}"
+    );
+    eprintln!("ganache → mock-b delivered ({:.1?})", started.elapsed());
+
+    // (b) mock-b → ganache: the bridge applies the release, once.
+    let req = dev_lock(&s, "mock-b", "eth-ganache", 9);
+    let id = submit(&s, &req);
+    wait_delivered(&s, &id);
+    let message_id: [u8; 32] = hex::decode(id.trim_start_matches("0x"))
+        .expect("id hex")
+        .try_into()
+        .expect("32-byte id");
+    let applied = rpc
+        .eth_call(&owner, &bridge_address, &applied_call(&message_id))
+        .expect("applied()");
+    assert_eq!(applied.last(), Some(&1), "applied({id}) on the node");
+    let not_applied = rpc
+        .eth_call(&owner, &bridge_address, &applied_call(&[0x42; 32]))
+        .expect("applied()");
+    assert_eq!(not_applied.last(), Some(&0));
+    let releases = rpc
+        .call(
+            "eth_getLogs",
+            json!([{"address": hex0x(&bridge_address), "fromBlock": "0x0", "toBlock": "latest",
+                    "topics": [hex0x(&release_topic()), hex0x(&message_id)]}]),
+        )
+        .expect("logs");
+    assert_eq!(
+        releases.as_array().map(Vec::len),
+        Some(1),
+        "one Release log: {releases}"
+    );
+    eprintln!("mock-b → ganache delivered ({:.1?})", started.elapsed());
+
+    // (c) A lock the node has not buried yet is refused; once it has, it is accepted.
+    let chain = RpcChain::new(RpcChainConfig {
+        chain_id: "eth-ganache".into(),
+        rpc_url: node.url.clone(),
+        eip155_chain_id: CHAIN_ID,
+        bridge: bridge_address,
+        sender: owner,
+        confirmations: CONFIRMATIONS,
+        genesis_hash: None,
+        timeout: Duration::from_secs(30),
+    });
+    let receipt = chain
+        .send_lock(&owner, "mock-b", "carol", "CNY", 5)
+        .expect("lock");
+    let ev = chain.evidence(&receipt).expect("evidence");
+    let shallow = json!({"source": "eth-ganache", "evidence": {
+        "locator": hex0x(&ev.locator), "header": hex0x(&ev.header),
+        "proof": hex0x(&ev.proof), "event": hex0x(&ev.event)}});
+    let (code, body) = post(&s, "/v1/transfers", &shallow);
+    assert!(
+        (400..500).contains(&code) && body.to_string().contains("not final"),
+        "{code} {body}"
+    );
+    chain
+        .mine_until(rpc.block_number().expect("head") + CONFIRMATIONS)
+        .expect("mined");
+    let id = submit(&s, &shallow);
+    wait_delivered(&s, &id);
+
+    // A tampered receipt proof is refused, in every node of the proof we try.
+    let req = dev_lock(&s, "eth-ganache", "mock-b", 3);
+    for at in [0usize, 40, 97, 200, 1000] {
+        let mut bad = req.clone();
+        bad["evidence"]["proof"] = flip_hex(&req["evidence"]["proof"], at);
+        let (code, body) = post(&s, "/v1/transfers", &bad);
+        assert!(
+            (400..500).contains(&code),
+            "tampered proof at {at}: {code} {body}"
+        );
+    }
+    // A header list whose block is not the node's (a changed field re-hashes differently).
+    let mut bad = req.clone();
+    bad["evidence"]["header"] = flip_hex(&req["evidence"]["header"], 200);
+    let (code, body) = post(&s, "/v1/transfers", &bad);
+    assert!((400..500).contains(&code), "tampered header: {code} {body}");
+    // The untampered evidence still goes through.
+    let id = submit(&s, &req);
+    wait_delivered(&s, &id);
+    eprintln!("ganache hub test took {:.1?}", started.elapsed());
+}
