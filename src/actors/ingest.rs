@@ -28,6 +28,10 @@ pub const INGEST_QUEUE: usize = 16 * 1024;
 
 type Reply = oneshot::Sender<Result<SubmitOutcome, SubmitError>>;
 
+/// An item's tenant, source chain, timeout and reply, kept by position while its evidence is
+/// being verified.
+type Pending = (String, ChainId, Option<u64>, Reply);
+
 /// One submission waiting for its batch.
 pub struct IngestItem {
     /// Submitting tenant.
@@ -83,7 +87,7 @@ async fn process(
 ) {
     // Group by source chain, keeping each item's reply and metadata by position.
     let mut groups: HashMap<ChainId, Vec<usize>> = HashMap::new();
-    let mut meta: Vec<Option<(String, ChainId, Option<u64>, Reply)>> = Vec::new();
+    let mut meta: Vec<Option<Pending>> = Vec::new();
     let mut evidences: Vec<Option<Evidence>> = Vec::new();
     for (i, item) in batch.into_iter().enumerate() {
         groups.entry(item.source.clone()).or_default().push(i);

@@ -448,7 +448,7 @@ impl Router {
         for id in self.state.expired(now) {
             self.expire(id, ctx);
         }
-        let sweep = self.ticks % FULL_SWEEP_TICKS == 0;
+        let sweep = self.ticks.is_multiple_of(FULL_SWEEP_TICKS);
         self.ticks += 1;
         let retry: Vec<MessageId> = if sweep {
             self.retry.clear();
@@ -520,7 +520,7 @@ enum Admission {
         id: MessageId,
         route: (ChainId, ChainId),
         route_nonce: u64,
-        rec: LogRecord,
+        rec: Box<LogRecord>,
     },
 }
 
@@ -592,10 +592,10 @@ impl Router {
             id,
             route,
             route_nonce,
-            rec: LogRecord::Accepted {
+            rec: Box::new(LogRecord::Accepted {
                 msg: message,
                 at_ms: now_ms(),
-            },
+            }),
         }
     }
 
@@ -655,7 +655,7 @@ impl Router {
                     rec,
                 } => {
                     appends.push((i, id, route, route_nonce));
-                    recs.push(rec);
+                    recs.push(*rec);
                 }
             }
         }

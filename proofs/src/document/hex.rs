@@ -39,7 +39,7 @@ const NIBBLE: [u8; 256] = {
 /// `hex` crate's iterator decoder was a visible share of it). `None` on an odd length or a
 /// non-hex character.
 fn decode_hex(digits: &[u8]) -> Option<Vec<u8>> {
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return None;
     }
     let mut out = Vec::with_capacity(digits.len() / 2);

@@ -1,0 +1,60 @@
+//! Batched deliveries on the generic mock chain: `deliver_batch` means exactly what one
+//! `deliver` per item would (apply once, duplicates answered as such, deadlines enforced), and
+//! what it applied is in the journal when it returns (a reopened chain knows it).
+
+use meridian_adapters::mock::{MockAdapter, MockChain};
+use meridian_adapters::{AdapterError, ChainAdapter, Delivery};
+
+fn delivery(id: u8, deadline_ms: u64) -> Delivery {
+    Delivery {
+        message_id: [id; 32],
+        refund: false,
+        account: format!("bob{id}"),
+        asset: "USDT".into(),
+        amount: 5,
+        refchain_height: 1,
+        deadline_ms,
+    }
+}
+
+#[test]
+fn deliver_batch_applies_once_and_is_journaled() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("b.journal");
+    let far = u64::MAX;
+    {
+        let chain = MockChain::open("chain-b", 4, &path).expect("open");
+        let mut adapter =
+            MockAdapter::new(chain.clone(), &chain.validator_keys()).expect("adapter");
+        let out = adapter.deliver_batch(&[
+            delivery(1, far),
+            delivery(1, far),
+            delivery(2, 1), // deadline long past
+            delivery(3, far),
+        ]);
+        assert_eq!(out.len(), 4);
+        let r1 = out[0].as_ref().expect("first applied");
+        assert!(!r1.duplicate);
+        let r1b = out[1].as_ref().expect("repeat answered");
+        assert!(r1b.duplicate, "the same id in one batch applies once");
+        assert_eq!(r1b.reference, r1.reference);
+        assert!(
+            matches!(out[2], Err(AdapterError::Expired { .. })),
+            "{:?}",
+            out[2]
+        );
+        assert!(!out[3].as_ref().expect("third applied").duplicate);
+        // One by one agrees with the batch.
+        let again = adapter.deliver(&delivery(3, far)).expect("repeat");
+        assert!(again.duplicate);
+        assert_eq!(chain.credits().len(), 2);
+    }
+    let reopened = MockChain::open("chain-b", 4, &path).expect("reopen");
+    let ids: Vec<[u8; 32]> = reopened.credits().iter().map(|d| d.message_id).collect();
+    assert_eq!(
+        ids,
+        vec![[1; 32], [3; 32]],
+        "applied deliveries survive a restart"
+    );
+    assert!(reopened.applied(&[2; 32]).is_none());
+}
