@@ -113,18 +113,6 @@ impl Supervised for ChainActor {
     }
 }
 
-/// Verify source evidence and decode its lock event.
-#[derive(Message)]
-#[rtype(result = "Result<LockEvent, AdapterError>")]
-pub struct VerifyEvidence(pub Evidence);
-
-impl Handler<VerifyEvidence> for ChainActor {
-    type Result = Result<LockEvent, AdapterError>;
-    fn handle(&mut self, msg: VerifyEvidence, ctx: &mut Context<Self>) -> Self::Result {
-        self.call(ctx, |a| a.verify_event(&msg.0))
-    }
-}
-
 /// Verify several pieces of evidence; each comes back with its result, in order.
 #[derive(Message)]
 #[rtype(result = "Vec<(Evidence, Result<LockEvent, AdapterError>)>")]
@@ -222,21 +210,6 @@ impl Handler<MarkRelayedBatch> for ChainActor {
             for l in &msg.0 {
                 a.mark_relayed(l);
             }
-            Ok(())
-        });
-    }
-}
-
-/// The event at this locator is committed: later evidence of it is a replay.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct MarkRelayed(pub Vec<u8>);
-
-impl Handler<MarkRelayed> for ChainActor {
-    type Result = ();
-    fn handle(&mut self, msg: MarkRelayed, ctx: &mut Context<Self>) {
-        let _ = self.call(ctx, |a| {
-            a.mark_relayed(&msg.0);
             Ok(())
         });
     }

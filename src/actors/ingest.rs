@@ -28,9 +28,9 @@ pub const INGEST_QUEUE: usize = 16 * 1024;
 
 type Reply = oneshot::Sender<Result<SubmitOutcome, SubmitError>>;
 
-/// An item's tenant, source chain, timeout and reply, kept by position while its evidence is
-/// being verified.
-type Pending = (String, ChainId, Option<u64>, Reply);
+/// An item's tenant, source chain and timeout, kept by position while its evidence is being
+/// verified.
+type Pending = (String, ChainId, Option<u64>);
 
 /// One submission waiting for its batch.
 pub struct IngestItem {
@@ -85,20 +85,22 @@ async fn process(
     chains: &HashMap<ChainId, Addr<ChainActor>>,
     router: &Addr<Router>,
 ) {
-    // Group by source chain, keeping each item's reply and metadata by position.
+    // Group by source chain; replies, evidence and the rest of each item kept by position.
     let mut groups: HashMap<ChainId, Vec<usize>> = HashMap::new();
-    let mut meta: Vec<Option<Pending>> = Vec::new();
+    let mut replies: Vec<Option<Reply>> = Vec::new();
     let mut evidences: Vec<Option<Evidence>> = Vec::new();
+    let mut meta: Vec<Option<Pending>> = Vec::new();
     for (i, item) in batch.into_iter().enumerate() {
         groups.entry(item.source.clone()).or_default().push(i);
-        meta.push(Some((
-            item.tenant,
-            item.source,
-            item.timeout_secs,
-            item.reply,
-        )));
+        replies.push(Some(item.reply));
         evidences.push(Some(item.evidence));
+        meta.push(Some((item.tenant, item.source, item.timeout_secs)));
     }
+    let mut answer = |i: usize, out: Result<SubmitOutcome, SubmitError>| {
+        if let Some(reply) = replies.get_mut(i).and_then(Option::take) {
+            let _ = reply.send(out);
+        }
+    };
     // Verify every group on its chain actor, concurrently.
     let mut verifications = Vec::new();
     for (source, idx) in groups {
@@ -109,8 +111,11 @@ async fn process(
         let chain = chains.get(&source).cloned();
         verifications.push(async move {
             let res = match chain {
-                Some(c) => c.send(VerifyBatch(evs)).await.map_err(|e| e.to_string()),
-                None => Err(format!("unknown chain {}", source.0)),
+                Some(c) => c
+                    .send(VerifyBatch(evs))
+                    .await
+                    .map_err(|e| SubmitError::Overloaded(e.to_string())),
+                None => Err(SubmitError::UnknownChain(source.0)),
             };
             (idx, res)
         });
@@ -122,30 +127,26 @@ async fn process(
             Ok(v) => v,
             Err(e) => {
                 for i in idx {
-                    if let Some((_, _, _, reply)) = meta.get_mut(i).and_then(Option::take) {
-                        let _ = reply.send(Err(SubmitError::Overloaded(e.clone())));
-                    }
+                    answer(i, Err(e.clone()));
                 }
                 continue;
             }
         };
         for (i, (evidence, verified)) in idx.into_iter().zip(results) {
-            let Some((tenant, source, timeout_secs, reply)) =
-                meta.get_mut(i).and_then(Option::take)
+            let Some((tenant, source, timeout_secs)) = meta.get_mut(i).and_then(Option::take)
             else {
                 continue;
             };
             match verified {
                 Ok(event) => {
                     submits.push(Submit {
-                        source: source.clone(),
+                        source,
                         event,
                         evidence,
                         timeout_secs,
-                        tenant: tenant.clone(),
+                        tenant,
                     });
                     submitted.push(i);
-                    meta[i] = Some((tenant, source, timeout_secs, reply));
                 }
                 Err(e) => {
                     // The same evidence again is the first message, even though it no longer
@@ -160,7 +161,7 @@ async fn process(
                         }),
                         None => Err(SubmitError::Rejected(e.to_string())),
                     };
-                    let _ = reply.send(out);
+                    answer(i, out);
                 }
             }
         }
@@ -190,9 +191,7 @@ async fn process(
         if out.is_ok() {
             relayed.entry(source).or_default().push(locator);
         }
-        if let Some((_, _, _, reply)) = meta.get_mut(i).and_then(Option::take) {
-            let _ = reply.send(out);
-        }
+        answer(i, out);
     }
     for (source, locators) in relayed {
         if let Some(c) = chains.get(&source) {

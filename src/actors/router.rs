@@ -229,7 +229,7 @@ impl Router {
                                 committed_at_ms: m.committed_at_ms,
                             });
                             if m.state == MessageState::Finalized {
-                                self.dispatch(id, ctx);
+                                self.dispatch(id);
                             }
                         }
                     }
@@ -271,14 +271,14 @@ impl Router {
                 break;
             };
             self.queued_set.remove(&id);
-            self.dispatch(id, ctx);
+            self.dispatch(id);
         }
         self.flush(ctx);
     }
 
     /// Take a finalized message for delivery to its destination: into the outbox (sent on the
     /// next [`Router::flush`]), or the queue when [`MAX_DISPATCH`] are in flight.
-    fn dispatch(&mut self, id: MessageId, _ctx: &mut Context<Self>) {
+    fn dispatch(&mut self, id: MessageId) {
         let Some(entry) = self.state.message(&id) else {
             return;
         };
@@ -467,7 +467,7 @@ impl Router {
             v
         };
         for id in retry {
-            self.dispatch(id, ctx);
+            self.dispatch(id);
         }
         self.flush(ctx);
     }
