@@ -6,7 +6,9 @@
 use super::abi::{self, LockData};
 use super::clique::{self, Address};
 use super::receipt::{encode_receipt, logs_bloom, receipt_logs, Log};
-use super::{locator, EthereumAdapter, EthereumConfig, EthereumNode};
+use super::{
+    encode_header_list, encode_proof_nodes, locator, EthereumAdapter, EthereumConfig, EthereumNode,
+};
 use crate::conformance::ConformanceChain;
 use crate::{AdapterError, ChainAdapter, Delivery, Evidence, Receipt};
 use k256::ecdsa::SigningKey;
@@ -390,18 +392,10 @@ impl EthereumMock {
             .ok()?
             .get(usize::try_from(log).ok()?)?
             .clone();
-        let mut hs = RlpStream::new_list(headers.len());
-        for h in &headers {
-            hs.append_raw(h, 1);
-        }
-        let mut ps = RlpStream::new_list(nodes.len());
-        for n in &nodes {
-            ps.append(n);
-        }
         Some(Evidence {
             locator: loc.to_vec(),
-            header: hs.out().to_vec(),
-            proof: ps.out().to_vec(),
+            header: encode_header_list(&headers),
+            proof: encode_proof_nodes(&nodes),
             event,
         })
     }

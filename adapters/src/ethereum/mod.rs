@@ -216,6 +216,37 @@ pub fn decode_locator(bytes: &[u8]) -> Result<(u64, u64, u64), AdapterError> {
     Ok((n, t, l))
 }
 
+/// Evidence `header`: the RLP list of the given RLP-encoded headers, each embedded as is.
+pub fn encode_header_list(headers: &[Vec<u8>]) -> Vec<u8> {
+    let mut s = RlpStream::new_list(headers.len());
+    for h in headers {
+        s.append_raw(h, 1);
+    }
+    s.out().to_vec()
+}
+
+/// Evidence `proof`: the RLP list of the trie nodes, each as a byte string.
+pub fn encode_proof_nodes(nodes: &[Vec<u8>]) -> Vec<u8> {
+    let mut s = RlpStream::new_list(nodes.len());
+    for n in nodes {
+        s.append(n);
+    }
+    s.out().to_vec()
+}
+
+/// The raw items of an evidence header list: a non-empty RLP list of at most [`MAX_HEADERS`].
+fn header_items(bytes: &[u8]) -> Result<Vec<&[u8]>, AdapterError> {
+    let r = rlp_exact(bytes, "header")?;
+    if !r.is_list() {
+        return Err(malformed("header", "not a list of headers"));
+    }
+    let n = r.item_count().map_err(|e| malformed("header", e))?;
+    if n == 0 || n > MAX_HEADERS {
+        return Err(malformed("header", format!("{n} headers")));
+    }
+    Ok(r.iter().map(|item| item.as_raw()).collect())
+}
+
 fn hex0x(b: &[u8]) -> String {
     format!("0x{}", hex::encode(b))
 }
@@ -280,18 +311,10 @@ impl EthereumAdapter {
         trusted: &[Address],
         confirmations: usize,
     ) -> Result<Vec<EthHeader>, AdapterError> {
-        let r = rlp_exact(bytes, "header")?;
-        if !r.is_list() {
-            return Err(malformed("header", "not a list of headers"));
-        }
-        let n = r.item_count().map_err(|e| malformed("header", e))?;
-        if n == 0 || n > MAX_HEADERS {
-            return Err(malformed("header", format!("{n} headers")));
-        }
-        let mut headers: Vec<EthHeader> = Vec::with_capacity(n);
+        let items = header_items(bytes)?;
+        let mut headers: Vec<EthHeader> = Vec::with_capacity(items.len());
         let mut signers = BTreeSet::new();
-        for item in r.iter() {
-            let raw = item.as_raw();
+        for raw in items {
             let h = eth::parse_header(raw).map_err(|e| malformed("header", e))?;
             let signer = clique::recover_signer(raw, &h.extra_data)?;
             if !trusted.contains(&signer) {
@@ -323,17 +346,10 @@ impl EthereumAdapter {
     /// the links checked here, makes every header of the list canonical); the headers and the
     /// node's head.
     fn node_chain(&self, bytes: &[u8]) -> Result<(Vec<EthHeader>, u64), AdapterError> {
-        let r = rlp_exact(bytes, "header")?;
-        if !r.is_list() {
-            return Err(malformed("header", "not a list of headers"));
-        }
-        let n = r.item_count().map_err(|e| malformed("header", e))?;
-        if n == 0 || n > MAX_HEADERS {
-            return Err(malformed("header", format!("{n} headers")));
-        }
-        let mut headers: Vec<EthHeader> = Vec::with_capacity(n);
-        for item in r.iter() {
-            let h = eth::parse_header(item.as_raw()).map_err(|e| malformed("header", e))?;
+        let items = header_items(bytes)?;
+        let mut headers: Vec<EthHeader> = Vec::with_capacity(items.len());
+        for raw in items {
+            let h = eth::parse_header(raw).map_err(|e| malformed("header", e))?;
             check_link(headers.last(), &h)?;
             headers.push(h);
         }

@@ -12,12 +12,13 @@ use super::rpc::{
     encode_rpc_receipt, field_bytes, field_fixed, field_u64, header_rlp, hex0x, qty, rpc_logs, Rpc,
     RpcError,
 };
-use super::{locator, EthereumAdapter, EthereumConfig, EthereumNode};
+use super::{
+    encode_header_list, encode_proof_nodes, locator, EthereumAdapter, EthereumConfig, EthereumNode,
+};
 use crate::demo::DemoChain;
 use crate::{AdapterError, ChainAdapter, Delivery, Evidence, Family, Receipt};
 use meridian_proofs::eth::{self, Trie};
 use meridian_proofs::hash::Hash32;
-use rlp::RlpStream;
 use serde_json::{json, Value};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -366,18 +367,10 @@ impl RpcChain {
             )));
         }
         let nodes = trie.proof(&rlp::encode(&tx_index));
-        let mut hs = RlpStream::new_list(headers.len());
-        for h in &headers {
-            hs.append_raw(h, 1);
-        }
-        let mut ps = RlpStream::new_list(nodes.len());
-        for n in &nodes {
-            ps.append(n);
-        }
         Ok(Evidence {
             locator: locator(number, tx_index, log_index as u64),
-            header: hs.out().to_vec(),
-            proof: ps.out().to_vec(),
+            header: encode_header_list(&headers),
+            proof: encode_proof_nodes(&nodes),
             event,
         })
     }
