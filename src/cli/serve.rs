@@ -4,7 +4,7 @@ use actix_web::dev::Service as _;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context as _;
 use clap::Args;
-use meridian::config::Config;
+use meridian::config::{ChainConfig, Config};
 use meridian::http::{ApiState, TenantsFile};
 use meridian::hub::{ChainSpec, Hub, HubOptions};
 use meridian_adapters::chainsql::ChainSqlMock;
@@ -16,8 +16,9 @@ use meridian_adapters::fisco::FiscoChain;
 use meridian_adapters::mock::{now_ms, MockChain};
 use meridian_adapters::xuper::XuperChain;
 use meridian_proofs::xrpl::XrplHash;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Options of `meridian serve`.
@@ -62,64 +63,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .data_dir
         .unwrap_or_else(|| config.hub.hub.data_dir.clone());
     actix_rt::System::new().block_on(async move {
-        // The built-in mock chains live in this process; each produces a block on its interval.
-        // An ethereum chain with `rpc_url` is a real node instead (node-trusting finality).
         let mut specs = Vec::new();
         let mut mocks = std::collections::HashMap::new();
         for c in &config.chains {
-            let rpc = c
-                .ethereum_rpc()
-                .map_err(|(key, reason)| anyhow::anyhow!("chain {}: `{key}`: {reason}", c.id))?;
-            let chain: std::sync::Arc<dyn DemoChain> = if let Some(r) = rpc {
-                tracing::info!(chain = %c.id, node = %r.rpc_url, "ethereum chain on a JSON-RPC node");
-                std::sync::Arc::new(RpcChain::new(r))
-            } else { match c.family.as_str() {
-                "ethereum" => std::sync::Arc::new(EthereumMock::new(&c.id, 1337, c.validators)),
-                "fisco" => std::sync::Arc::new(FiscoChain::new(
-                    &c.id,
-                    1,
-                    1,
-                    c.id.as_bytes(),
-                    c.validators,
-                )),
-                "chainsql" => std::sync::Arc::new(ChainSqlMock::new(&c.id, 0, XrplHash::Sha512Half)),
-                "xuper" => std::sync::Arc::new(XuperChain::new(&c.id, c.id.as_bytes(), c.validators)),
-                "fabric" => std::sync::Arc::new(FabricChain::new(
-                    &c.id,
-                    format!("{}-orderers", c.id).as_bytes(),
-                    format!("{}-peers", c.id).as_bytes(),
-                )),
-                "eos" => std::sync::Arc::new(EosChain::new(
-                    &c.id,
-                    &c.id,
-                    "prod",
-                    c.id.as_bytes(),
-                    c.validators,
-                    false,
-                )),
-                _ => {
-                    // Journaled under the data dir, so block heights and deliveries survive
-                    // restarts; produces a block on its interval.
-                    let mock_dir = data_dir.join("mock-chains");
-                    std::fs::create_dir_all(&mock_dir)
-                        .with_context(|| format!("creating {}", mock_dir.display()))?;
-                    let chain = MockChain::open(
-                        &c.id,
-                        c.validators,
-                        &mock_dir.join(format!("{}.journal", c.id)),
-                    )
-                    .with_context(|| format!("mock chain {}", c.id))?;
-                    let interval = Duration::from_millis(c.block_interval_ms.max(10));
-                    let producer = chain.clone();
-                    actix_rt::spawn(async move {
-                        loop {
-                            tokio::time::sleep(interval).await;
-                            producer.produce_block(now_ms());
-                        }
-                    });
-                    std::sync::Arc::new(chain)
-                }
-            } };
+            let chain = connect_chain(c, &data_dir)?;
             mocks.insert(c.id.clone(), chain.clone());
             specs.push(ChainSpec::demo(c.clone(), chain));
         }
@@ -228,4 +175,61 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         actix_rt::System::current().stop();
         Ok(())
     })
+}
+
+/// The chain behind one `config/chains` entry. The built-in mock chains live in this process
+/// (the generic one journaled under the data dir, producing a block on its interval); an
+/// ethereum chain with `rpc_url` is a real node instead (node-trusting finality). Runs inside
+/// the actix system (the generic mock's block producer is a task on it).
+fn connect_chain(c: &ChainConfig, data_dir: &Path) -> anyhow::Result<Arc<dyn DemoChain>> {
+    let rpc = c
+        .ethereum_rpc()
+        .map_err(|(key, reason)| anyhow::anyhow!("chain {}: `{key}`: {reason}", c.id))?;
+    let chain: Arc<dyn DemoChain> = if let Some(r) = rpc {
+        tracing::info!(chain = %c.id, node = %r.rpc_url, "ethereum chain on a JSON-RPC node");
+        Arc::new(RpcChain::new(r))
+    } else {
+        match c.family.as_str() {
+            "ethereum" => Arc::new(EthereumMock::new(&c.id, 1337, c.validators)),
+            "fisco" => Arc::new(FiscoChain::new(&c.id, 1, 1, c.id.as_bytes(), c.validators)),
+            "chainsql" => Arc::new(ChainSqlMock::new(&c.id, 0, XrplHash::Sha512Half)),
+            "xuper" => Arc::new(XuperChain::new(&c.id, c.id.as_bytes(), c.validators)),
+            "fabric" => Arc::new(FabricChain::new(
+                &c.id,
+                format!("{}-orderers", c.id).as_bytes(),
+                format!("{}-peers", c.id).as_bytes(),
+            )),
+            "eos" => Arc::new(EosChain::new(
+                &c.id,
+                &c.id,
+                "prod",
+                c.id.as_bytes(),
+                c.validators,
+                false,
+            )),
+            _ => {
+                // Journaled under the data dir, so block heights and deliveries survive
+                // restarts; produces a block on its interval.
+                let mock_dir = data_dir.join("mock-chains");
+                std::fs::create_dir_all(&mock_dir)
+                    .with_context(|| format!("creating {}", mock_dir.display()))?;
+                let chain = MockChain::open(
+                    &c.id,
+                    c.validators,
+                    &mock_dir.join(format!("{}.journal", c.id)),
+                )
+                .with_context(|| format!("mock chain {}", c.id))?;
+                let interval = Duration::from_millis(c.block_interval_ms.max(10));
+                let producer = chain.clone();
+                actix_rt::spawn(async move {
+                    loop {
+                        tokio::time::sleep(interval).await;
+                        producer.produce_block(now_ms());
+                    }
+                });
+                Arc::new(chain)
+            }
+        }
+    };
+    Ok(chain)
 }
