@@ -122,9 +122,17 @@ impl Handler<VerifyBatch> for ChainActor {
     type Result = Vec<(Evidence, Result<LockEvent, AdapterError>)>;
     fn handle(&mut self, msg: VerifyBatch, ctx: &mut Context<Self>) -> Self::Result {
         let mut out = Vec::with_capacity(msg.0.len());
+        // Once the adapter is gone (a panic stopped the actor, or it cannot be built), the rest
+        // of the batch gets the same error: no rebuild per item on a stopping actor.
+        let mut down: Option<AdapterError> = None;
         for ev in msg.0 {
-            // Once a panic has stopped the actor, the rest get its error too.
-            let r = self.call(ctx, |a| a.verify_event(&ev));
+            let r = match &down {
+                Some(e) => Err(e.clone()),
+                None => self.call(ctx, |a| a.verify_event(&ev)),
+            };
+            if let (Err(e), None) = (&r, &self.adapter) {
+                down = Some(e.clone());
+            }
             out.push((ev, r));
         }
         out
