@@ -255,7 +255,10 @@ struct State {
 impl State {
     /// Append a line to the journal and make it durable (persistent chains only).
     fn journal(&mut self, line: &str) {
-        self.journal_unsynced(line);
+        let mut bytes = Vec::with_capacity(line.len() + 1);
+        bytes.extend_from_slice(line.as_bytes());
+        bytes.push(b'\n');
+        self.journal_bytes(&bytes);
         self.sync_journal();
     }
 
@@ -270,13 +273,14 @@ impl State {
 }
 
 impl State {
-    fn journal_unsynced(&mut self, line: &str) {
+    /// Append whole lines (each ending in a newline) with one write.
+    fn journal_bytes(&mut self, lines: &[u8]) {
         use std::io::Write;
+        if lines.is_empty() {
+            return;
+        }
         if let Some(f) = self.journal.as_mut() {
-            if let Err(e) = f
-                .write_all(line.as_bytes())
-                .and_then(|()| f.write_all(b"\n"))
-            {
+            if let Err(e) = f.write_all(lines) {
                 tracing_warn(&format!("mock chain journal: {e}"));
             }
         }
@@ -567,11 +571,19 @@ impl MockChain {
     ) -> Vec<Result<Receipt, AdapterError>> {
         let mut s = self.lock_state();
         let mut out = Vec::with_capacity(ds.len());
+        // The batch's journal lines, written with one call (and synced once if any delivery
+        // was applied): a line per attempt, and one per applied delivery.
+        let journaled = s.journal.is_some();
+        let mut lines = Vec::with_capacity(if journaled { ds.len() * 256 } else { 0 });
         let mut wrote = false;
         for d in ds {
             *s.attempts.entry(d.message_id).or_default() += 1;
             // Attempts are diagnostics: written, not synced (applied deliveries are synced).
-            s.journal_unsynced(&format!("A {}", hex::encode(d.message_id)));
+            if journaled {
+                lines.extend_from_slice(b"A ");
+                lines.extend_from_slice(hex::encode(d.message_id).as_bytes());
+                lines.push(b'\n');
+            }
             if s.misbehaviour.refuse_deliveries {
                 out.push(Err(AdapterError::Unavailable(format!(
                     "{} refuses deliveries",
@@ -591,15 +603,24 @@ impl MockChain {
                 sha256(&[b"mock.delivery", &d.message_id, &[u8::from(d.refund)]]).to_vec();
             s.applied.insert(d.message_id, reference.clone());
             s.credits.push(d.clone());
-            if let Ok(json) = serde_json::to_string(d) {
-                s.journal_unsynced(&format!("D {} {json}", hex::encode(&reference)));
-                wrote = true;
+            if journaled {
+                let start = lines.len();
+                lines.extend_from_slice(b"D ");
+                lines.extend_from_slice(hex::encode(&reference).as_bytes());
+                lines.push(b' ');
+                if serde_json::to_writer(&mut lines, d).is_ok() {
+                    lines.push(b'\n');
+                    wrote = true;
+                } else {
+                    lines.truncate(start);
+                }
             }
             out.push(Ok(Receipt {
                 reference,
                 duplicate: false,
             }));
         }
+        s.journal_bytes(&lines);
         if wrote {
             s.sync_journal();
         }
