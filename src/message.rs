@@ -39,7 +39,10 @@ impl MessageId {
 
     /// Lowercase hex with `0x`.
     pub fn to_hex(&self) -> String {
-        format!("0x{}", hex::encode(self.0))
+        let mut s = String::with_capacity(66);
+        s.push_str("0x");
+        s.push_str(&faster_hex::hex_string(&self.0));
+        s
     }
 
     /// Parse hex (optional `0x`).

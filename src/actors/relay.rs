@@ -32,34 +32,6 @@ pub struct RootCache {
     whole: Arc<Mutex<MerkleTree>>,
 }
 
-/// Read log entries `start..end` in order, failing on a gap.
-async fn read_range(
-    log: &dyn CommitLog,
-    start: u64,
-    end: u64,
-    mut each: impl FnMut(&[u8]),
-) -> Result<(), String> {
-    let mut next = start;
-    while next < end {
-        let want = usize::try_from((end - next).min(4096)).unwrap_or(4096);
-        let batch = log.read(next, want).await.map_err(|e| e.to_string())?;
-        if batch.is_empty() {
-            return Err(format!("log ends at {next}, block claims up to {end}"));
-        }
-        for (seq, bytes) in batch {
-            if seq >= end {
-                break;
-            }
-            if seq != next {
-                return Err(format!("log skips from {next} to {seq}"));
-            }
-            each(&bytes);
-            next += 1;
-        }
-    }
-    Ok(())
-}
-
 impl RootCache {
     /// The RFC 6962 root of log entries `start..end`, read from `log`.
     pub async fn root(&self, log: &dyn CommitLog, start: u64, end: u64) -> Result<Hash32, String> {
@@ -100,10 +72,20 @@ impl RootCache {
             return Ok(());
         }
         let mut hashes = Vec::new();
-        read_range(log, have, end, |b| {
-            hashes.push(meridian_proofs::rfc6962::leaf_hash(b));
-        })
-        .await?;
+        let mut next = have;
+        while next < end {
+            let want = usize::try_from((end - next).min(65536)).unwrap_or(65536);
+            let got = log
+                .leaf_hashes(next, want)
+                .await
+                .map_err(|e| e.to_string())?;
+            if got.is_empty() {
+                return Err(format!("log ends at {next}, block claims up to {end}"));
+            }
+            next += got.len() as u64;
+            hashes.extend(got);
+        }
+        hashes.truncate(usize::try_from(end - have).unwrap_or(usize::MAX));
         let mut t = self.whole.lock().map_err(|e| e.to_string())?;
         // Another caller may have extended it meanwhile: append only what is still missing.
         let len = t.len();

@@ -90,7 +90,7 @@ impl TenantsFile {
 
 /// SHA-256 hex of an API key.
 pub fn key_hash(key: &str) -> String {
-    hex::encode(Sha256::digest(key.as_bytes()))
+    faster_hex::hex_string(&Sha256::digest(key.as_bytes()))
 }
 
 /// Who is calling.

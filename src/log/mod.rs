@@ -48,11 +48,36 @@ pub trait CommitLog: Send + Sync {
     /// Up to `max` records from sequence number `from` on, in order.
     fn read(&self, from: u64, max: usize) -> BoxFuture<'static, Result<Entries, LogError>>;
 
+    /// The RFC 6962 leaf hashes of up to `max` records from `from` on, in order (the
+    /// reference chain's trees are built over them; fewer, or none, where the log ends). The
+    /// default reads the records back and hashes them.
+    fn leaf_hashes(
+        &self,
+        from: u64,
+        max: usize,
+    ) -> BoxFuture<'static, Result<Vec<meridian_proofs::Hash32>, LogError>> {
+        // Records are held in memory together: read a bounded number at once.
+        let read = self.read(from, max.min(4096));
+        Box::pin(async move { hash_entries(from, &read.await?) })
+    }
+
     /// The sequence number the next appended record will get (= number of records).
     fn next_seq(&self) -> u64;
 
     /// Watch [`CommitLog::next_seq`] change as records become durable.
     fn subscribe(&self) -> watch::Receiver<u64>;
+}
+
+/// The leaf hashes of `entries`, which must be the consecutive records from `from` on.
+fn hash_entries(from: u64, entries: &Entries) -> Result<Vec<meridian_proofs::Hash32>, LogError> {
+    let mut out = Vec::with_capacity(entries.len());
+    for (want, (seq, bytes)) in (from..).zip(entries) {
+        if *seq != want {
+            return Err(LogError::Corrupt(format!("log skips from {want} to {seq}")));
+        }
+        out.push(meridian_proofs::rfc6962::leaf_hash(bytes));
+    }
+    Ok(out)
 }
 
 /// Current record framing version.

@@ -5,10 +5,16 @@
 //! `max_batch` entries, writes them all in one redb write transaction and commits it with
 //! `Durability::Immediate` (one fsync), and only then answers each appender. A crash before
 //! the commit loses only batches nobody was told were durable.
+//!
+//! The writer also hashes every entry it commits (RFC 6962 leaf hash) and keeps the most recent
+//! [`RECENT_LEAVES`] hashes in memory, so the reference chain builds its trees without reading
+//! the records back.
 
 use super::{CommitLog, LogError};
 use futures::future::BoxFuture;
+use meridian_proofs::Hash32;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use std::collections::VecDeque;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,6 +25,39 @@ use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, watch};
 
 const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("entries");
+
+/// Leaf hashes kept in memory (32 bytes each: 32 MiB); older ones are read back and hashed.
+pub const RECENT_LEAVES: usize = 1 << 20;
+
+/// Most entries read back at once by `leaf_hashes` (they are held in memory together).
+const READ_BACK_CHUNK: usize = 4096;
+
+/// The leaf hashes of the entries `start..start + hashes.len()`.
+#[derive(Debug)]
+struct RecentLeaves {
+    start: u64,
+    hashes: VecDeque<Hash32>,
+    /// Most hashes kept.
+    cap: usize,
+}
+
+impl RecentLeaves {
+    fn end(&self) -> u64 {
+        self.start + self.hashes.len() as u64
+    }
+
+    /// Add the hashes of the entries from `at` on (only right after the last ones).
+    fn extend(&mut self, at: u64, hashes: Vec<Hash32>) {
+        if at != self.end() {
+            self.start = at;
+            self.hashes.clear();
+        }
+        self.hashes.extend(hashes);
+        let excess = self.hashes.len().saturating_sub(self.cap);
+        self.hashes.drain(..excess);
+        self.start += excess as u64;
+    }
+}
 
 type Reply = oneshot::Sender<Result<Range<u64>, LogError>>;
 
@@ -46,6 +85,7 @@ pub struct RedbLog {
     writer: Mutex<Option<JoinHandle<()>>>,
     next: watch::Receiver<u64>,
     stats: Arc<LogStats>,
+    leaves: Arc<Mutex<RecentLeaves>>,
 }
 
 impl std::fmt::Debug for RedbLog {
@@ -89,11 +129,21 @@ impl RedbLog {
         let (tx, rx) = sync_channel::<Request>(queue_capacity.max(1));
         let (next_tx, next_rx) = watch::channel(next);
         let stats = Arc::new(LogStats::default());
+        let leaves = Arc::new(Mutex::new(RecentLeaves {
+            start: next,
+            hashes: VecDeque::new(),
+            cap: RECENT_LEAVES,
+        }));
         let (wdb, wstats) = (db.clone(), stats.clone());
+        let writer_out = Written {
+            next: next_tx,
+            stats: wstats,
+            leaves: leaves.clone(),
+        };
         let max_batch = max_batch.max(1);
         let writer = std::thread::Builder::new()
             .name("commit-log".into())
-            .spawn(move || writer_loop(&wdb, rx, next, max_batch, &next_tx, &wstats))
+            .spawn(move || writer_loop(&wdb, rx, next, max_batch, &writer_out))
             .map_err(storage)?;
         Ok(RedbLog {
             path: path.to_path_buf(),
@@ -102,6 +152,7 @@ impl RedbLog {
             writer: Mutex::new(Some(writer)),
             next: next_rx,
             stats,
+            leaves,
         })
     }
 
@@ -143,14 +194,21 @@ impl Drop for RedbLog {
     }
 }
 
+/// What the writer publishes after each commit.
+struct Written {
+    next: watch::Sender<u64>,
+    stats: Arc<LogStats>,
+    leaves: Arc<Mutex<RecentLeaves>>,
+}
+
 fn writer_loop(
     db: &Database,
     rx: Receiver<Request>,
     mut next: u64,
     max_batch: usize,
-    next_tx: &watch::Sender<u64>,
-    stats: &LogStats,
+    out: &Written,
 ) {
+    let stats = &out.stats;
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         let mut count = batch[0].entries.len();
@@ -175,13 +233,26 @@ fn writer_loop(
                     u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
                     Ordering::Relaxed,
                 );
-                let mut at = next;
+                let first = next;
                 next = end;
-                let _ = next_tx.send(next);
+                let _ = out.next.send(next);
+                let mut at = first;
+                let mut entries = Vec::with_capacity(batch.len());
                 for r in batch {
                     let n = r.entries.len() as u64;
                     let _ = r.reply.send(Ok(at..at + n));
+                    entries.push(r.entries);
                     at += n;
+                }
+                // Hashed once the appenders are answered (so not in their latency); until the
+                // hashes are in, `leaf_hashes` reads these entries back instead.
+                let hashes = entries
+                    .iter()
+                    .flatten()
+                    .map(|e| meridian_proofs::rfc6962::leaf_hash(e))
+                    .collect();
+                if let Ok(mut l) = out.leaves.lock() {
+                    l.extend(first, hashes);
                 }
             }
             Err(e) => {
@@ -238,6 +309,34 @@ impl CommitLog for RedbLog {
         Box::pin(async move { res })
     }
 
+    fn leaf_hashes(
+        &self,
+        from: u64,
+        max: usize,
+    ) -> BoxFuture<'static, Result<Vec<Hash32>, LogError>> {
+        let (start, recent) = match self.leaves.lock() {
+            Ok(l) if from >= l.start && from < l.end() => {
+                let skip = usize::try_from(from - l.start).unwrap_or(usize::MAX);
+                let upto = skip.saturating_add(max).min(l.hashes.len());
+                let recent: Vec<Hash32> = l.hashes.range(skip..upto).copied().collect();
+                (l.start, Some(recent))
+            }
+            Ok(l) => (l.start, None),
+            Err(_) => (u64::MAX, None),
+        };
+        if let Some(recent) = recent {
+            return Box::pin(async move { Ok(recent) });
+        }
+        // Older than what is kept, or committed but not hashed yet: read back and hash.
+        let max = match start.checked_sub(from) {
+            Some(n) if n > 0 => usize::try_from(n).map_or(max, |n| n.min(max)),
+            _ => max,
+        }
+        .min(READ_BACK_CHUNK);
+        let res = Self::read_sync(&self.db, from, max).and_then(|e| super::hash_entries(from, &e));
+        Box::pin(async move { res })
+    }
+
     fn next_seq(&self) -> u64 {
         *self.next.borrow()
     }
@@ -283,6 +382,86 @@ mod tests {
             .await
             .expect("append");
         assert_eq!(r, 100..101);
+    }
+
+    fn hashes_of(entries: &[(u64, Vec<u8>)]) -> Vec<Hash32> {
+        entries
+            .iter()
+            .map(|(_, b)| meridian_proofs::rfc6962::leaf_hash(b))
+            .collect()
+    }
+
+    /// Every read of `log`'s leaf hashes, in chunks of each size, equals hashing the records.
+    async fn leaf_hashes_match_records(log: &RedbLog) {
+        let all = log.read(0, 10_000).await.expect("read");
+        let want = hashes_of(&all);
+        for chunk in [1usize, 7, 64, 10_000] {
+            let mut got = Vec::new();
+            while got.len() < want.len() {
+                let part = log
+                    .leaf_hashes(got.len() as u64, chunk)
+                    .await
+                    .expect("leaf hashes");
+                assert!(!part.is_empty() && part.len() <= chunk, "chunk {chunk}");
+                got.extend(part);
+            }
+            assert_eq!(got, want, "chunk {chunk}");
+        }
+        let end = log.next_seq();
+        assert!(log
+            .leaf_hashes(end, 5)
+            .await
+            .expect("past the end")
+            .is_empty());
+    }
+
+    #[tokio::test]
+    async fn leaf_hashes_are_the_records_hashes_fresh_and_after_reopen() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("log.redb");
+        {
+            let log = RedbLog::open(&path, 64, 1000).expect("open");
+            for i in 0..40u32 {
+                let entries = (0..=i % 5)
+                    .map(|k| format!("{i}/{k}").into_bytes())
+                    .collect();
+                log.try_append(entries).await.expect("append");
+            }
+            // The writer publishes hashes just after answering: wait until they are all in.
+            for _ in 0..200 {
+                if log.leaves.lock().expect("lock").end() == log.next_seq() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            leaf_hashes_match_records(&log).await;
+        }
+        // Reopened: nothing in memory, everything read back; then new entries from memory.
+        let log = RedbLog::open(&path, 64, 1000).expect("reopen");
+        leaf_hashes_match_records(&log).await;
+        log.try_append(vec![b"after".to_vec(), b"reopen".to_vec()])
+            .await
+            .expect("append");
+        leaf_hashes_match_records(&log).await;
+    }
+
+    #[test]
+    fn recent_leaves_keep_the_newest_and_restart_on_a_gap() {
+        let h = |i: u8| [i; 32];
+        let mut l = RecentLeaves {
+            start: 10,
+            hashes: VecDeque::new(),
+            cap: 4,
+        };
+        l.extend(10, vec![h(10), h(11), h(12)]);
+        l.extend(13, vec![h(13), h(14)]);
+        assert_eq!((l.start, l.end()), (11, 15));
+        assert_eq!(
+            l.hashes.iter().copied().collect::<Vec<_>>(),
+            vec![h(11), h(12), h(13), h(14)]
+        );
+        l.extend(20, vec![h(20)]);
+        assert_eq!((l.start, l.end()), (20, 21));
     }
 
     #[tokio::test]

@@ -581,7 +581,7 @@ impl MockChain {
             // Attempts are diagnostics: written, not synced (applied deliveries are synced).
             if journaled {
                 lines.extend_from_slice(b"A ");
-                lines.extend_from_slice(hex::encode(d.message_id).as_bytes());
+                lines.extend_from_slice(faster_hex::hex_string(&d.message_id).as_bytes());
                 lines.push(b'\n');
             }
             if s.misbehaviour.refuse_deliveries {
@@ -606,7 +606,7 @@ impl MockChain {
             if journaled {
                 let start = lines.len();
                 lines.extend_from_slice(b"D ");
-                lines.extend_from_slice(hex::encode(&reference).as_bytes());
+                lines.extend_from_slice(faster_hex::hex_string(&reference).as_bytes());
                 lines.push(b' ');
                 if serde_json::to_writer(&mut lines, d).is_ok() {
                     lines.push(b'\n');

@@ -18,39 +18,16 @@ pub fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
     })
 }
 
-/// Nibble value of an ASCII hex digit, 0xff for anything else.
-const NIBBLE: [u8; 256] = {
-    let mut t = [0xffu8; 256];
-    let mut i = 0;
-    while i < 10 {
-        t[b'0' as usize + i] = i as u8;
-        i += 1;
-    }
-    let mut i = 0;
-    while i < 6 {
-        t[b'a' as usize + i] = 10 + i as u8;
-        t[b'A' as usize + i] = 10 + i as u8;
-        i += 1;
-    }
-    t
-};
-
-/// Table-driven hex decoding (the request path decodes kilobytes of hex per transfer; the
-/// `hex` crate's iterator decoder was a visible share of it). `None` on an odd length or a
-/// non-hex character.
+/// Hex decoding with SIMD where the CPU has it (`faster-hex`; the request path decodes
+/// kilobytes of hex per transfer, and a table-driven scalar loop was ~3% of the hub's CPU).
+/// `None` on an odd length or a non-hex character.
 fn decode_hex(digits: &[u8]) -> Option<Vec<u8>> {
     if !digits.len().is_multiple_of(2) {
         return None;
     }
-    let mut out = Vec::with_capacity(digits.len() / 2);
-    let mut bad = 0u8;
-    for pair in digits.chunks_exact(2) {
-        let hi = NIBBLE[usize::from(pair[0])];
-        let lo = NIBBLE[usize::from(pair[1])];
-        bad |= (hi | lo) & 0xf0;
-        out.push((hi << 4) | (lo & 0x0f));
-    }
-    (bad == 0).then_some(out)
+    let mut out = vec![0u8; digits.len() / 2];
+    faster_hex::hex_decode(digits, &mut out).ok()?;
+    Some(out)
 }
 
 fn truncate(s: &str) -> String {
@@ -157,5 +134,20 @@ mod tests {
         let h: HexBytes = serde_json::from_str("\"0xAb\"").expect("hex");
         assert_eq!(h.0, vec![0xab]);
         assert!(serde_json::from_str::<HexBytes>("12").is_err());
+    }
+
+    proptest::proptest! {
+        /// The SIMD decoder agrees with the `hex` crate on any string of hex digits with a few
+        /// non-hex characters mixed in, at lengths that cross its 16/32/64-byte blocks.
+        #[test]
+        fn decoding_agrees_with_the_hex_crate(s in "[0-9a-fA-FgGx: \u{e9}]{0,200}") {
+            proptest::prop_assert_eq!(decode_hex(s.as_bytes()), hex::decode(&s).ok());
+        }
+
+        #[test]
+        fn valid_hex_round_trips(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300), upper: bool) {
+            let s = if upper { hex::encode_upper(&bytes) } else { hex::encode(&bytes) };
+            proptest::prop_assert_eq!(decode_hex(s.as_bytes()), Some(bytes));
+        }
     }
 }
