@@ -131,7 +131,7 @@ pub async fn replay(log: &dyn CommitLog) -> Result<HubState, HubError> {
                 seq,
                 reason: e.to_string(),
             })?;
-            match state.apply(seq, &rec) {
+            match state.apply(seq, rec) {
                 Ok(_) => {}
                 // Ignored live as well: see the router.
                 Err(e @ crate::state::ApplyError::BadBlock { .. }) => {

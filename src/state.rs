@@ -2,7 +2,7 @@
 //! in the same order always yields the same state. The router owns one and applies each record
 //! after it is durable; a restart rebuilds it by replaying the log from sequence 0.
 
-use crate::message::{ChainId, CrossChainMessage, MessageId, MessageState, SourceEvidence};
+use crate::message::{ChainId, CrossChainMessage, IdMap, MessageId, MessageState, SourceEvidence};
 use crate::record::LogRecord;
 use crate::refchain::{BlockHeader, QuorumCertificate};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -58,7 +58,7 @@ pub struct BlockEntry {
 /// The hub state rebuilt from the log.
 #[derive(Debug, Default, Clone)]
 pub struct HubState {
-    messages: HashMap<MessageId, MessageEntry>,
+    messages: IdMap<MessageEntry>,
     by_seq: BTreeMap<u64, MessageId>,
     route_nonces: HashMap<(ChainId, ChainId), u64>,
     blocks: Vec<BlockEntry>,
@@ -102,7 +102,7 @@ impl HubState {
 
     /// Apply the record at `seq`. Idempotent facts (a second `Delivered` for the same message)
     /// are absorbed; structural violations are errors.
-    pub fn apply(&mut self, seq: u64, rec: &LogRecord) -> Result<Vec<MessageId>, ApplyError> {
+    pub fn apply(&mut self, seq: u64, rec: LogRecord) -> Result<Vec<MessageId>, ApplyError> {
         if seq != self.next_seq {
             return Err(ApplyError::OutOfOrder {
                 expected: self.next_seq,
@@ -111,54 +111,21 @@ impl HubState {
         }
         self.next_seq = seq + 1;
         if !matches!(
-            rec,
+            &rec,
             LogRecord::BlockSealed { .. } | LogRecord::BlockFinalized { .. }
         ) {
             self.payload_end = seq + 1;
         }
         let mut changed = Vec::new();
-        match rec {
+        let rec = match rec {
             LogRecord::Accepted { msg, at_ms } => {
-                if !self.messages.contains_key(&msg.id) {
-                    let route = (msg.source.clone(), msg.destination.clone());
-                    let next = self.route_nonces.entry(route).or_insert(0);
-                    *next = (*next).max(msg.route_nonce.saturating_add(1));
-                    self.by_seq.insert(seq, msg.id);
-                    let entry = MessageEntry {
-                        msg: CrossChainMessage {
-                            evidence: SourceEvidence {
-                                locator: msg.evidence.locator.clone(),
-                                header: Vec::new(),
-                                proof: Vec::new(),
-                                event: Vec::new(),
-                            },
-                            id: msg.id,
-                            source: msg.source.clone(),
-                            destination: msg.destination.clone(),
-                            route_nonce: msg.route_nonce,
-                            sender: msg.sender.clone(),
-                            recipient: msg.recipient.clone(),
-                            asset: msg.asset.clone(),
-                            amount: msg.amount,
-                            timeout_secs: msg.timeout_secs,
-                            tenant: msg.tenant.clone(),
-                        },
-                        seq,
-                        state: MessageState::Committed,
-                        committed_at_ms: *at_ms,
-                        block: None,
-                        timeline: vec![Transition {
-                            state: MessageState::Committed,
-                            at_ms: *at_ms,
-                            seq,
-                        }],
-                    };
-                    self.open_by_deadline
-                        .insert((entry.deadline_ms(), seq, msg.id));
-                    self.messages.insert(msg.id, entry);
-                    changed.push(msg.id);
-                }
+                self.accept(seq, msg, at_ms, &mut changed);
+                return Ok(changed);
             }
+            other => other,
+        };
+        match &rec {
+            LogRecord::Accepted { .. } => {}
             LogRecord::BlockSealed { header } => {
                 let expected_height = self.blocks.len() as u64;
                 let prev = self.blocks.last().map_or([0u8; 32], |b| b.header.hash());
@@ -276,6 +243,47 @@ impl HubState {
             }
         }
         Ok(changed)
+    }
+
+    /// Commit a new message (an `Accepted` record), taking its fields without copies.
+    fn accept(
+        &mut self,
+        seq: u64,
+        msg: CrossChainMessage,
+        at_ms: u64,
+        changed: &mut Vec<MessageId>,
+    ) {
+        if self.messages.contains_key(&msg.id) {
+            return;
+        }
+        let route = (msg.source.clone(), msg.destination.clone());
+        let next = self.route_nonces.entry(route).or_insert(0);
+        *next = (*next).max(msg.route_nonce.saturating_add(1));
+        let id = msg.id;
+        self.by_seq.insert(seq, id);
+        let entry = MessageEntry {
+            msg: CrossChainMessage {
+                evidence: SourceEvidence {
+                    locator: msg.evidence.locator,
+                    header: Vec::new(),
+                    proof: Vec::new(),
+                    event: Vec::new(),
+                },
+                ..msg
+            },
+            seq,
+            state: MessageState::Committed,
+            committed_at_ms: at_ms,
+            block: None,
+            timeline: vec![Transition {
+                state: MessageState::Committed,
+                at_ms,
+                seq,
+            }],
+        };
+        self.open_by_deadline.insert((entry.deadline_ms(), seq, id));
+        self.messages.insert(id, entry);
+        changed.push(id);
     }
 
     /// The message with this id.

@@ -7,7 +7,7 @@ use super::chain::{Applied, ChainActor, Deliver, DeliverBatch};
 use super::log::CommitLogActor;
 use crate::config::RouterSection;
 use crate::log::{encode_record, LogError};
-use crate::message::{ChainId, CrossChainMessage, MessageId, MessageState};
+use crate::message::{ChainId, CrossChainMessage, IdMap, IdSet, MessageId, MessageState};
 use crate::record::LogRecord;
 use crate::state::{HubState, MessageEntry};
 use actix::prelude::*;
@@ -112,16 +112,18 @@ pub struct Router {
     cfg: RouterSection,
     buckets: HashMap<(ChainId, ChainId), TokenBucket>,
     next_nonce: HashMap<(ChainId, ChainId), u64>,
-    inflight: HashMap<MessageId, Vec<oneshot::Sender<Result<SubmitOutcome, SubmitError>>>>,
-    reorder: BTreeMap<u64, LogRecord>,
-    dispatching: HashSet<MessageId>,
+    inflight: IdMap<Vec<oneshot::Sender<Result<SubmitOutcome, SubmitError>>>>,
+    /// Durable records not applied yet: each appended batch under its first sequence number
+    /// (batches are consecutive records; one entry per batch keeps the big records in place).
+    reorder: BTreeMap<u64, Vec<LogRecord>>,
+    dispatching: IdSet,
     /// Finalized messages waiting for a delivery slot (at most [`MAX_DISPATCH`] in flight:
     /// actix polls every future spawned in a context on each wake-up, so thousands of
     /// concurrent deliveries would cost quadratic time).
     queued: std::collections::VecDeque<MessageId>,
-    queued_set: HashSet<MessageId>,
+    queued_set: IdSet,
     /// Finalized messages whose delivery failed (or could not start): retried on the tick.
-    retry: HashSet<MessageId>,
+    retry: IdSet,
     /// Deliveries taken for dispatch, not yet sent: one batch per destination on flush.
     outbox: HashMap<ChainId, Vec<(MessageId, Delivery)>>,
     /// Ticks so far; every [`FULL_SWEEP_TICKS`]th re-checks every undelivered message.
@@ -147,12 +149,12 @@ impl Router {
             cfg,
             buckets: HashMap::new(),
             next_nonce: HashMap::new(),
-            inflight: HashMap::new(),
+            inflight: IdMap::default(),
             reorder: BTreeMap::new(),
-            dispatching: HashSet::new(),
+            dispatching: IdSet::default(),
             queued: std::collections::VecDeque::new(),
-            queued_set: HashSet::new(),
-            retry: HashSet::new(),
+            queued_set: IdSet::default(),
+            retry: IdSet::default(),
             outbox: HashMap::new(),
             ticks: 0,
             events,
@@ -197,8 +199,8 @@ impl Router {
         fut.into_actor(self).map(move |res, act: &mut Router, ctx| {
             match &res {
                 Ok(range) => {
-                    for (seq, rec) in range.clone().zip(records) {
-                        act.reorder.insert(seq, rec);
+                    if !records.is_empty() {
+                        act.reorder.insert(range.start, records);
                     }
                     act.apply_ready(ctx);
                 }
@@ -213,39 +215,46 @@ impl Router {
     }
 
     fn apply_ready(&mut self, ctx: &mut Context<Self>) {
-        while let Some(rec) = self.reorder.remove(&self.state.next_seq()) {
-            let seq = self.state.next_seq();
-            match self.state.apply(seq, &rec) {
-                Ok(changed) => {
-                    for id in changed {
-                        if let Some(m) = self.state.message(&id) {
-                            let _ = self.events.send(StatusEvent {
-                                id,
-                                state: m.state,
-                                seq,
-                                source: m.msg.source.clone(),
-                                destination: m.msg.destination.clone(),
-                                tenant: m.msg.tenant.clone(),
-                                committed_at_ms: m.committed_at_ms,
-                            });
-                            if m.state == MessageState::Finalized {
-                                self.dispatch(id);
-                            }
-                        }
-                    }
-                }
-                // A block record that does not extend the chain is ignored, here and on replay
-                // alike (the state already stepped past it), so the hub stays startable.
-                Err(e @ crate::state::ApplyError::BadBlock { .. }) => {
-                    tracing::warn!(seq, error = %e, "block record ignored");
-                }
-                Err(e) => {
-                    tracing::error!(seq, error = %e, "record does not apply; refusing new work");
-                    self.failed = Some(e.to_string());
-                }
+        while let Some(batch) = self.reorder.remove(&self.state.next_seq()) {
+            for rec in batch {
+                self.apply_one(rec);
             }
         }
         self.flush(ctx);
+    }
+
+    /// Apply the next record (every call steps the state's sequence on, whatever the outcome).
+    fn apply_one(&mut self, rec: LogRecord) {
+        let seq = self.state.next_seq();
+        match self.state.apply(seq, rec) {
+            Ok(changed) => {
+                for id in changed {
+                    if let Some(m) = self.state.message(&id) {
+                        let _ = self.events.send(StatusEvent {
+                            id,
+                            state: m.state,
+                            seq,
+                            source: m.msg.source.clone(),
+                            destination: m.msg.destination.clone(),
+                            tenant: m.msg.tenant.clone(),
+                            committed_at_ms: m.committed_at_ms,
+                        });
+                        if m.state == MessageState::Finalized {
+                            self.dispatch(id);
+                        }
+                    }
+                }
+            }
+            // A block record that does not extend the chain is ignored, here and on replay
+            // alike (the state already stepped past it), so the hub stays startable.
+            Err(e @ crate::state::ApplyError::BadBlock { .. }) => {
+                tracing::warn!(seq, error = %e, "block record ignored");
+            }
+            Err(e) => {
+                tracing::error!(seq, error = %e, "record does not apply; refusing new work");
+                self.failed = Some(e.to_string());
+            }
+        }
     }
 
     fn delivery_for(entry: &MessageEntry, refund: bool) -> Delivery {

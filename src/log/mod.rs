@@ -85,11 +85,21 @@ pub const RECORD_VERSION: u8 = 1;
 
 /// Frame a record: `version ‖ crc32(payload) LE ‖ payload` (payload = postcard of the record).
 pub fn encode_record(rec: &LogRecord) -> Result<Vec<u8>, LogError> {
-    let payload = postcard::to_allocvec(rec).map_err(|e| LogError::Corrupt(e.to_string()))?;
-    let mut out = Vec::with_capacity(payload.len() + 5);
+    // Serialized in place after the header (no second copy of kilobytes of evidence), into a
+    // buffer sized for the record so it does not grow on the way.
+    let hint = match rec {
+        LogRecord::Accepted { msg, .. } => {
+            let e = &msg.evidence;
+            e.locator.len() + e.header.len() + e.proof.len() + e.event.len() + 256
+        }
+        _ => 256,
+    };
+    let mut out = Vec::with_capacity(5 + hint);
     out.push(RECORD_VERSION);
-    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-    out.extend_from_slice(&payload);
+    out.extend_from_slice(&[0; 4]);
+    let mut out = postcard::to_extend(rec, out).map_err(|e| LogError::Corrupt(e.to_string()))?;
+    let crc = crc32fast::hash(&out[5..]).to_le_bytes();
+    out[1..5].copy_from_slice(&crc);
     Ok(out)
 }
 
