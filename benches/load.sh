@@ -247,6 +247,11 @@ HUB_CMD="wrk -t$THREADS -c$CONNS -d$DURATION --latency -s transfers.lua $HUB/v1/
 cpu_s() { awk '{print ($14 + $15) / '"$(getconf CLK_TCK)"'}' "/proc/$1/stat"; }
 say "hub: $HUB_CMD"
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+# Commit-log counters (Prometheus summaries: _sum and _count) before and after, for the report.
+log_counters() {
+    curl -sf "$HUB/metrics" | awk '/^meridian_log_(fsync_seconds|batch_entries)_(sum|count)[ {]/ {print $1, $NF}' || true
+}
+log_counters >"$WORK/metrics0.txt"
 cpu0=$(cpu_s "$HUB_PID")
 ( wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$LUA" "$HUB/v1/transfers" \
     -- "$REQS" "$KEY"; times ) | tee "$WORK/wrk-hub.txt"
@@ -279,6 +284,25 @@ SETTLED=$i
 # Hub CPU from the start of the wrk run until everything was delivered (idle seconds of the
 # wait above add a little), per accepted transfer: what one transfer costs the hub end to end.
 cpu2=$(cpu_s "$HUB_PID")
+log_counters >"$WORK/metrics1.txt"
+LOG_LINE=$(python3 - "$WORK/metrics0.txt" "$WORK/metrics1.txt" <<'PY'
+import sys
+def load(p):
+    d = {}
+    for line in open(p):
+        k, v = line.split()
+        d[k.split("{")[0]] = float(v)
+    return d
+a, b = load(sys.argv[1]), load(sys.argv[2])
+g = lambda k: b.get(k, 0.0) - a.get(k, 0.0)
+n = g("meridian_log_fsync_seconds_count")
+if n > 0:
+    print(f"{n:.0f} commits (one fsync each), {g('meridian_log_batch_entries_sum') / n:.0f} records "
+          f"per commit, {g('meridian_log_fsync_seconds_sum') / n * 1000:.2f} ms per commit on average")
+else:
+    print("no commit-log figures (GET /metrics did not answer)")
+PY
+)
 echo "stats after ${SETTLED}s: $STATS"
 DELIVERED=$(echo "$STATS" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("transfers",{}).get("delivered",0))' 2>/dev/null || echo "?")
 
@@ -330,6 +354,7 @@ Hub: N=$N distinct transfer requests (mock-a → mock-b, each with its own evide
 - statuses: $H_TALLY (202 = accepted; anything else is not counted)
 - socket errors: $H_ERR
 - CPU per accepted transfer: hub $(printf '%.1f' "$(echo "($cpu2 - $cpu0) / $H_ACC * 1000000" | bc -l)") µs (accept and deliver), wrk $(printf '%.1f' "$(echo "$WRK_CPU / $H_ANS * 1000000" | bc -l)") µs per request; $(nproc) cores × window $(printf '%.2f' "$H_WIN") s = $(printf '%.1f' "$(echo "$(nproc) * $H_WIN / $H_ACC * 1000000" | bc -l)") µs of machine per transfer
+- commit log over the run: $LOG_LINE
 - delivered afterwards (\`GET /v1/stats\`, ${SETTLED} s after the run): $DELIVERED — $STATS
 - load average before the hub run: $LOAD0 (other processes on the machine skew both runs)
 - goals: ≥ 20,000 verified transfers/s on 2 cores: $(echo "$H_RATE >= 20000" | bc -l | sed 's/1/met/;s/0/not met/'); ≥ 0.3× hello world: $(echo "$RATIO >= 0.3" | bc -l | sed 's/1/met/;s/0/not met/')
