@@ -80,26 +80,43 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         // Metrics from the status stream: transitions per route and state, end-to-end latency.
         let mut events = hub.subscribe();
         actix_rt::spawn(async move {
-            use meridian::message::MessageState;
+            use meridian::message::{ChainId, MessageState};
+            use std::collections::HashMap;
+            // Handles per route (and state), looked up once: registering a labelled metric on
+            // every event cost a registry lookup and label copies, three times per transfer.
+            let mut transitions: HashMap<(ChainId, ChainId, MessageState), metrics::Counter> =
+                HashMap::new();
+            let mut latency: HashMap<(ChainId, ChainId), metrics::Histogram> = HashMap::new();
             loop {
                 match events.recv().await {
                     Ok(ev) => {
-                        let state = meridian::http::state_name(ev.state);
-                        metrics::counter!(
-                            "meridian_transfer_transitions_total",
-                            "source" => ev.source.0.clone(),
-                            "destination" => ev.destination.0.clone(),
-                            "state" => state
-                        )
-                        .increment(1);
+                        let key = (ev.source, ev.destination, ev.state);
+                        if let Some(c) = transitions.get(&key) {
+                            c.increment(1);
+                        } else {
+                            let c = metrics::counter!(
+                                "meridian_transfer_transitions_total",
+                                "source" => key.0 .0.clone(),
+                                "destination" => key.1 .0.clone(),
+                                "state" => meridian::http::state_name(ev.state)
+                            );
+                            c.increment(1);
+                            transitions.insert(key.clone(), c);
+                        }
                         if ev.state == MessageState::Delivered {
                             let secs = now_ms().saturating_sub(ev.committed_at_ms) as f64 / 1000.0;
-                            metrics::histogram!(
-                                "meridian_end_to_end_seconds",
-                                "source" => ev.source.0.clone(),
-                                "destination" => ev.destination.0.clone()
-                            )
-                            .record(secs);
+                            let route = (key.0, key.1);
+                            if let Some(h) = latency.get(&route) {
+                                h.record(secs);
+                            } else {
+                                let h = metrics::histogram!(
+                                    "meridian_end_to_end_seconds",
+                                    "source" => route.0 .0.clone(),
+                                    "destination" => route.1 .0.clone()
+                                );
+                                h.record(secs);
+                                latency.insert(route, h);
+                            }
                         }
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}

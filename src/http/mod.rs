@@ -356,6 +356,11 @@ impl ResponseError for ApiError {
 
 /// Parse a JSON body, naming the field at fault (`evidence.proof`, `timeout_secs`, …).
 pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    // Well-formed bodies (nearly all) parse without tracking the path; only a body that fails
+    // is parsed again with tracking, to name the field.
+    if let Ok(v) = serde_json::from_slice(body) {
+        return Ok(v);
+    }
     let mut de = serde_json::Deserializer::from_slice(body);
     let v: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();

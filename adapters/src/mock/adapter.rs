@@ -27,8 +27,10 @@ pub struct MockAdapter {
     validators: Vec<VerifyingKey>,
     trusted: Trusted,
     chain: MockChain,
-    relayed: std::collections::HashSet<Vec<u8>>,
-    verified_headers: std::collections::HashSet<Hash32>,
+    /// Locators already relayed, and headers already verified (seeded fast hashing: one
+    /// lookup of each per submission).
+    relayed: std::collections::HashSet<Vec<u8>, foldhash::fast::RandomState>,
+    verified_headers: std::collections::HashSet<Hash32, foldhash::fast::RandomState>,
 }
 
 impl MockAdapter {
@@ -51,8 +53,8 @@ impl MockAdapter {
                 hash: [0; 32],
             },
             chain,
-            relayed: std::collections::HashSet::new(),
-            verified_headers: std::collections::HashSet::new(),
+            relayed: std::collections::HashSet::default(),
+            verified_headers: std::collections::HashSet::default(),
         })
     }
 
