@@ -132,17 +132,28 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             metrics,
         ));
         let server = HttpServer::new(move || {
+            // This worker's counter handle per status code (registering the labelled counter
+            // on every response cost a registry lookup and a string).
+            let by_status: std::rc::Rc<std::cell::RefCell<std::collections::HashMap<u16, metrics::Counter>>> =
+                std::rc::Rc::default();
             App::new()
                 .app_data(api.clone())
-                .wrap_fn(|req, srv| {
+                .wrap_fn(move |req, srv| {
                     let fut = srv.call(req);
+                    let by_status = by_status.clone();
                     async move {
                         let res = fut.await?;
-                        metrics::counter!(
-                            "meridian_http_responses_total",
-                            "status" => res.status().as_u16().to_string()
-                        )
-                        .increment(1);
+                        let code = res.status().as_u16();
+                        by_status
+                            .borrow_mut()
+                            .entry(code)
+                            .or_insert_with(|| {
+                                metrics::counter!(
+                                    "meridian_http_responses_total",
+                                    "status" => code.to_string()
+                                )
+                            })
+                            .increment(1);
                         Ok(res)
                     }
                 })

@@ -353,8 +353,7 @@ pub async fn submit(
         .hub
         .submit_for(&tenant, &source, evidence, r.timeout_secs)
         .await;
-    metrics::histogram!("meridian_submit_seconds", "source" => r.source.clone())
-        .record(started.elapsed().as_secs_f64());
+    record_submit_seconds(&r.source, started.elapsed().as_secs_f64());
     let out = out.map_err(submit_error)?;
     let status = if out.existing {
         StatusCode::OK
@@ -374,6 +373,26 @@ pub async fn submit(
     Ok(HttpResponse::build(status)
         .content_type("application/json")
         .body(body))
+}
+
+thread_local! {
+    /// This worker's `meridian_submit_seconds` handle per source chain.
+    static SUBMIT_SECONDS: std::cell::RefCell<std::collections::HashMap<String, metrics::Histogram>> =
+        std::cell::RefCell::default();
+}
+
+/// Record a submission's latency (the labelled handle is looked up once per worker and chain).
+fn record_submit_seconds(source: &str, secs: f64) {
+    SUBMIT_SECONDS.with(|m| {
+        let mut m = m.borrow_mut();
+        if let Some(h) = m.get(source) {
+            h.record(secs);
+        } else {
+            let h = metrics::histogram!("meridian_submit_seconds", "source" => source.to_string());
+            h.record(secs);
+            m.insert(source.to_string(), h);
+        }
+    });
 }
 
 fn parse_id(s: &str) -> Result<MessageId, ApiError> {
