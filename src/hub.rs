@@ -399,6 +399,11 @@ impl Hub {
             .await;
     }
 
+    /// Whether `id` is a connected chain.
+    pub fn has_chain(&self, id: &ChainId) -> bool {
+        self.chains.contains_key(id)
+    }
+
     /// The ids of the connected chains.
     pub fn chain_ids(&self) -> Vec<ChainId> {
         let mut v: Vec<_> = self.chains.keys().cloned().collect();

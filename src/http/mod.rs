@@ -201,10 +201,18 @@ impl ApiState {
             .map_err(|_| ApiError::unavailable("rate limiter unavailable"))?;
         let now = Instant::now();
         let rate = t.rate_per_sec.max(1) as f64;
-        let b = buckets.entry(t.id.clone()).or_insert(Bucket {
-            tokens: t.burst.max(1) as f64,
-            last: now,
-        });
+        if !buckets.contains_key(&t.id) {
+            buckets.insert(
+                t.id.clone(),
+                Bucket {
+                    tokens: t.burst.max(1) as f64,
+                    last: now,
+                },
+            );
+        }
+        let Some(b) = buckets.get_mut(&t.id) else {
+            return Err(ApiError::unavailable("rate limiter unavailable"));
+        };
         b.tokens =
             (b.tokens + now.duration_since(b.last).as_secs_f64() * rate).min(t.burst.max(1) as f64);
         b.last = now;

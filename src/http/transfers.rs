@@ -336,7 +336,7 @@ pub async fn submit(
         }
     }
     let source = ChainId(r.source.clone());
-    if !state.hub.chain_ids().contains(&source) {
+    if !state.hub.has_chain(&source) {
         return Err(ApiError::bad(
             "source",
             format!("unknown chain {:?}", r.source),
