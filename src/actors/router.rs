@@ -13,6 +13,7 @@ use crate::state::{HubState, MessageEntry};
 use actix::prelude::*;
 use meridian_adapters::{AdapterError, Delivery, Evidence, LockEvent};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, oneshot};
 
@@ -89,12 +90,13 @@ pub struct StatusEvent {
     pub state: MessageState,
     /// Log sequence of the causing record.
     pub seq: u64,
-    /// Source chain.
-    pub source: ChainId,
-    /// Destination chain.
-    pub destination: ChainId,
+    /// Source chain id. (Shared strings: three events per transfer, each cloned again by
+    /// every subscriber, made a dozen string copies per transfer.)
+    pub source: Arc<str>,
+    /// Destination chain id.
+    pub destination: Arc<str>,
     /// Submitting tenant.
-    pub tenant: String,
+    pub tenant: Arc<str>,
     /// When the message was committed (ms since the epoch), for end-to-end latency.
     pub committed_at_ms: u64,
 }
@@ -131,6 +133,8 @@ pub struct Router {
     events: broadcast::Sender<StatusEvent>,
     failed: Option<String>,
     paused: HashSet<(ChainId, ChainId)>,
+    /// Chain and tenant names shared by the status events.
+    names: HashSet<Arc<str>>,
 }
 
 impl Router {
@@ -160,7 +164,18 @@ impl Router {
             events,
             failed: None,
             paused: HashSet::new(),
+            names: HashSet::new(),
         }
+    }
+
+    /// The shared copy of a chain or tenant name (few distinct ones: chains and tenants).
+    fn name(names: &mut HashSet<Arc<str>>, s: &str) -> Arc<str> {
+        if let Some(n) = names.get(s) {
+            return n.clone();
+        }
+        let n: Arc<str> = Arc::from(s);
+        names.insert(n.clone());
+        n
     }
 
     fn take_token(&mut self, route: &(ChainId, ChainId)) -> Result<(), u64> {
@@ -234,9 +249,9 @@ impl Router {
                             id,
                             state: m.state,
                             seq,
-                            source: m.msg.source.clone(),
-                            destination: m.msg.destination.clone(),
-                            tenant: m.msg.tenant.clone(),
+                            source: Self::name(&mut self.names, &m.msg.source.0),
+                            destination: Self::name(&mut self.names, &m.msg.destination.0),
+                            tenant: Self::name(&mut self.names, &m.msg.tenant),
                             committed_at_ms: m.committed_at_ms,
                         });
                         if m.state == MessageState::Finalized {

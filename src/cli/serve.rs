@@ -80,13 +80,14 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         // Metrics from the status stream: transitions per route and state, end-to-end latency.
         let mut events = hub.subscribe();
         actix_rt::spawn(async move {
-            use meridian::message::{ChainId, MessageState};
+            use meridian::message::MessageState;
+            use std::sync::Arc;
             use std::collections::HashMap;
             // Handles per route (and state), looked up once: registering a labelled metric on
             // every event cost a registry lookup and label copies, three times per transfer.
-            let mut transitions: HashMap<(ChainId, ChainId, MessageState), metrics::Counter> =
+            let mut transitions: HashMap<(Arc<str>, Arc<str>, MessageState), metrics::Counter> =
                 HashMap::new();
-            let mut latency: HashMap<(ChainId, ChainId), metrics::Histogram> = HashMap::new();
+            let mut latency: HashMap<(Arc<str>, Arc<str>), metrics::Histogram> = HashMap::new();
             loop {
                 match events.recv().await {
                     Ok(ev) => {
@@ -96,8 +97,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                         } else {
                             let c = metrics::counter!(
                                 "meridian_transfer_transitions_total",
-                                "source" => key.0 .0.clone(),
-                                "destination" => key.1 .0.clone(),
+                                "source" => key.0.to_string(),
+                                "destination" => key.1.to_string(),
                                 "state" => meridian::http::state_name(ev.state)
                             );
                             c.increment(1);
@@ -111,8 +112,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                             } else {
                                 let h = metrics::histogram!(
                                     "meridian_end_to_end_seconds",
-                                    "source" => route.0 .0.clone(),
-                                    "destination" => route.1 .0.clone()
+                                    "source" => route.0.to_string(),
+                                    "destination" => route.1.to_string()
                                 );
                                 h.record(secs);
                                 latency.insert(route, h);

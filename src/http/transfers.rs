@@ -541,19 +541,19 @@ pub async fn events(
                 if status.is_some_and(|s| s != ev.state)
                     || chain
                         .as_ref()
-                        .is_some_and(|c| &ev.source.0 != c && &ev.destination.0 != c)
+                        .is_some_and(|c| *ev.source != **c && *ev.destination != **c)
                 {
                     continue;
                 }
                 let json = match &caller {
-                    Some(Caller::Tenant(t)) if &ev.tenant != t => continue,
+                    Some(Caller::Tenant(t)) if *ev.tenant != **t => continue,
                     Some(_) => serde_json::json!({
                         "id": ev.id.to_hex(), "status": state_name(ev.state), "seq": ev.seq,
-                        "source": ev.source.0, "destination": ev.destination.0,
+                        "source": &*ev.source, "destination": &*ev.destination,
                     }),
                     None => serde_json::json!({
                         "status": state_name(ev.state), "seq": ev.seq,
-                        "source": ev.source.0, "destination": ev.destination.0,
+                        "source": &*ev.source, "destination": &*ev.destination,
                     }),
                 };
                 let line = format!("event: status\ndata: {json}\n\n");
