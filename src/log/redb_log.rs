@@ -36,6 +36,10 @@ const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("entries");
 /// One row per group commit (see the module documentation).
 const BATCHES: TableDefinition<u64, &[u8]> = TableDefinition::new("batches");
 
+/// Most framed bytes in one row: a commit of more is split over several rows (in the same
+/// transaction).
+const MAX_ROW_BYTES: usize = 16 << 20;
+
 /// Entries per row when converting a file of the older layout.
 const CONVERT_CHUNK: usize = 1024;
 
@@ -82,23 +86,28 @@ fn convert_entries(txn: &redb::WriteTransaction) -> Result<(), LogError> {
         }
         let mut batches = txn.open_table(BATCHES).map_err(storage)?;
         let mut chunk: Vec<Vec<u8>> = Vec::new();
-        let mut chunk_start = 0u64;
+        let (mut chunk_start, mut chunk_bytes) = (0u64, 0usize);
         for item in old.iter().map_err(storage)? {
             let (k, v) = item.map_err(storage)?;
             let seq = k.value();
+            let entry = v.value();
             if !chunk.is_empty()
-                && (seq != chunk_start + chunk.len() as u64 || chunk.len() >= CONVERT_CHUNK)
+                && (seq != chunk_start + chunk.len() as u64
+                    || chunk.len() >= CONVERT_CHUNK
+                    || chunk_bytes + 4 + entry.len() > MAX_ROW_BYTES)
             {
                 let value = frame(chunk.iter().map(Vec::as_slice))?;
                 batches
                     .insert(chunk_start, value.as_slice())
                     .map_err(storage)?;
                 chunk.clear();
+                chunk_bytes = 0;
             }
             if chunk.is_empty() {
                 chunk_start = seq;
             }
-            chunk.push(v.value().to_vec());
+            chunk_bytes += 4 + entry.len();
+            chunk.push(entry.to_vec());
         }
         if !chunk.is_empty() {
             let value = frame(chunk.iter().map(Vec::as_slice))?;
@@ -370,19 +379,44 @@ fn writer_loop(
 }
 
 fn commit_batch(db: &Database, start: u64, batch: &[Request]) -> Result<u64, LogError> {
-    let entries = batch.iter().flat_map(|r| &r.entries).map(Vec::as_slice);
-    let count = entries.clone().count() as u64;
-    if count == 0 {
+    let entries: Vec<&[u8]> = batch
+        .iter()
+        .flat_map(|r| &r.entries)
+        .map(Vec::as_slice)
+        .collect();
+    if entries.is_empty() {
         return Ok(start);
     }
-    let value = frame(entries)?;
     let txn = db.begin_write().map_err(storage)?;
+    let mut seq = start;
     {
         let mut table = txn.open_table(BATCHES).map_err(storage)?;
-        table.insert(start, value.as_slice()).map_err(storage)?;
+        for row in rows(&entries, MAX_ROW_BYTES) {
+            let value = frame(row.iter().copied())?;
+            table.insert(seq, value.as_slice()).map_err(storage)?;
+            seq += row.len() as u64;
+        }
     }
     txn.commit().map_err(storage)?;
-    Ok(start + count)
+    Ok(seq)
+}
+
+/// Split a commit's entries into rows of at most `max_bytes` framed bytes each (an entry
+/// larger than that gets a row of its own), so a commit of many large entries never makes
+/// one huge value.
+fn rows<'a, 'b>(entries: &'b [&'a [u8]], max_bytes: usize) -> Vec<&'b [&'a [u8]]> {
+    let mut out = Vec::new();
+    let (mut from, mut bytes) = (0, 0usize);
+    for (i, e) in entries.iter().enumerate() {
+        let framed = 4 + e.len();
+        if i > from && bytes + framed > max_bytes {
+            out.push(&entries[from..i]);
+            (from, bytes) = (i, 0);
+        }
+        bytes += framed;
+    }
+    out.push(&entries[from..]);
+    out
 }
 
 impl CommitLog for RedbLog {
@@ -646,6 +680,47 @@ mod tests {
             txn.open_table(ENTRIES),
             Err(redb::TableError::TableDoesNotExist(_))
         ));
+    }
+
+    #[test]
+    fn big_commits_are_split_into_bounded_rows() {
+        let (a, b, big) = (vec![1u8; 10], vec![2u8; 20], vec![3u8; 100]);
+        let entries: Vec<&[u8]> = vec![&a, &b, &a, &big, &b];
+        let lens = |rs: Vec<&[&[u8]]>| rs.iter().map(|r| r.len()).collect::<Vec<_>>();
+        assert_eq!(lens(rows(&entries, 1000)), vec![5]);
+        // 14 + 24 = 38 fits 40; the next 14 does not; the 104-byte entry gets a row alone.
+        assert_eq!(lens(rows(&entries, 40)), vec![2, 1, 1, 1]);
+        assert_eq!(lens(rows(&entries, 1)), vec![1, 1, 1, 1, 1]);
+        assert_eq!(rows(&entries, 40).concat(), entries);
+    }
+
+    #[tokio::test]
+    async fn a_commit_over_the_row_limit_reads_back_across_its_rows() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("log.redb");
+        // 40 entries of 1 MiB: three rows of at most 16 MiB, one commit.
+        let entries: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i; 1 << 20]).collect();
+        {
+            let log = RedbLog::open(&path, 4, 1000).expect("open");
+            assert_eq!(
+                log.try_append(entries.clone()).await.expect("append"),
+                0..40
+            );
+            assert_eq!(log.stats().commits.load(Ordering::Relaxed), 1);
+        }
+        let log = RedbLog::open(&path, 4, 1000).expect("reopen");
+        assert_eq!(log.next_seq(), 40);
+        let txn = log.db.begin_read().expect("read txn");
+        let rows = txn.open_table(BATCHES).expect("table").len().expect("len");
+        assert_eq!(rows, 3);
+        for from in [0u64, 14, 15, 16, 39] {
+            let got = log.read(from, 3).await.expect("read");
+            let want: Vec<(u64, Vec<u8>)> = (from..40)
+                .take(3)
+                .map(|i| (i, entries[usize::try_from(i).expect("small")].clone()))
+                .collect();
+            assert_eq!(got, want, "from {from}");
+        }
     }
 
     #[test]
