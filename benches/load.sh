@@ -7,7 +7,7 @@
 # Knobs (environment):
 #   N=100000        transfer requests pre-generated (each body is sent exactly once)
 #   BATCH=5000      locks per POST /v1/dev/lock-batch call
-#   THREADS=2       wrk threads           CONNS=64   wrk connections
+#   THREADS=2       wrk threads           CONNS=256  wrk connections (at 64 the hub is bound by commit latency)
 #   DURATION=20s    hub run (ends early once all N are answered)
 #   BASE_DURATION=10s  each hello-world run (one before the hub run, one after; the higher counts)
 #   SETTLE=30       most seconds to wait for deliveries after the run (GET /v1/stats)
@@ -25,7 +25,7 @@ ROOT=$PWD
 N=${N:-100000}
 BATCH=${BATCH:-5000}
 THREADS=${THREADS:-2}
-CONNS=${CONNS:-64}
+CONNS=${CONNS:-256}
 DURATION=${DURATION:-20s}
 BASE_DURATION=${BASE_DURATION:-10s}
 SETTLE=${SETTLE:-30}
