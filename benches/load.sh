@@ -8,7 +8,8 @@
 #   N=100000        transfer requests pre-generated (each body is sent exactly once)
 #   BATCH=5000      locks per POST /v1/dev/lock-batch call
 #   THREADS=2       wrk threads           CONNS=256  wrk connections (at 64 the hub is bound by commit latency)
-#   DURATION=20s    hub run (ends early once all N are answered)
+#   DURATION=20s    hub run limit (the window ends once all N are answered; wrk itself sleeps out
+#                   the full duration before it prints)
 #   BASE_DURATION=10s  each hello-world run (one before the hub run, one after; the higher counts)
 #   SETTLE=30       most seconds to wait for deliveries after the run (GET /v1/stats)
 #   DATA_PARENT=DIR where the hub's data directory is created (default: under $TMPDIR)
