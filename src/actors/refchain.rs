@@ -115,7 +115,6 @@ impl ReferenceChainActor {
                     })
                     .collect();
                 signatures.sort_by_key(|s| s.relay);
-                signatures.dedup_by_key(|s| s.relay);
                 let (height, block_hash) = (header.height, header.hash());
                 let set = sets
                     .get(&header.relay_set_hash)
@@ -129,6 +128,9 @@ impl ReferenceChainActor {
                     };
                     one.valid_signatures(&set, &header) == 1
                 });
+                // One vote per relay (after dropping invalid ones, so a bad duplicate cannot
+                // displace a good vote).
+                signatures.dedup_by_key(|s| s.relay);
                 // Each signature was just checked, the block is `header` and its relay set is
                 // `set`: what is left to know is whether enough signed (no second check of
                 // every signature, as `QuorumCertificate::verify` would do).

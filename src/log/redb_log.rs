@@ -37,8 +37,8 @@ const ENTRIES: TableDefinition<u64, &[u8]> = TableDefinition::new("entries");
 const BATCHES: TableDefinition<u64, &[u8]> = TableDefinition::new("batches");
 
 /// Most framed bytes in one row: a commit of more is split over several rows (in the same
-/// transaction).
-const MAX_ROW_BYTES: usize = 16 << 20;
+/// transaction). Reading one entry loads its row, so rows stay small.
+const MAX_ROW_BYTES: usize = 1 << 20;
 
 /// Entries per row when converting a file of the older layout.
 const CONVERT_CHUNK: usize = 1024;
@@ -56,22 +56,35 @@ fn frame<'a>(entries: impl Iterator<Item = &'a [u8]> + Clone) -> Result<Vec<u8>,
     Ok(value)
 }
 
-/// The entries of one row value, in order.
-fn unframe(mut value: &[u8]) -> Result<Vec<&[u8]>, LogError> {
-    let mut out = Vec::new();
-    while !value.is_empty() {
-        let (len, rest) = value
-            .split_first_chunk::<4>()
-            .ok_or_else(|| LogError::Corrupt("batch row ends inside a length".into()))?;
-        let len = usize::try_from(u32::from_le_bytes(*len)).unwrap_or(usize::MAX);
-        if rest.len() < len {
-            return Err(LogError::Corrupt("batch row ends inside an entry".into()));
+/// The entries of one row value, in order, read as they are asked for.
+fn entries_of(value: &[u8]) -> impl Iterator<Item = Result<&[u8], LogError>> {
+    let mut rest = value;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
         }
-        let (entry, rest) = rest.split_at(len);
-        out.push(entry);
-        value = rest;
-    }
-    Ok(out)
+        let Some((len, tail)) = rest.split_first_chunk::<4>() else {
+            rest = &[];
+            return Some(Err(LogError::Corrupt(
+                "batch row ends inside a length".into(),
+            )));
+        };
+        let len = usize::try_from(u32::from_le_bytes(*len)).unwrap_or(usize::MAX);
+        if tail.len() < len {
+            rest = &[];
+            return Some(Err(LogError::Corrupt(
+                "batch row ends inside an entry".into(),
+            )));
+        }
+        let (entry, tail) = tail.split_at(len);
+        rest = tail;
+        Some(Ok(entry))
+    })
+}
+
+/// All entries of one row value, in order.
+fn unframe(value: &[u8]) -> Result<Vec<&[u8]>, LogError> {
+    entries_of(value).collect()
 }
 
 /// Convert the older one-row-per-entry table (if any rows are left in it) into batch rows,
@@ -85,6 +98,15 @@ fn convert_entries(txn: &redb::WriteTransaction) -> Result<(), LogError> {
             return Ok(());
         }
         let mut batches = txn.open_table(BATCHES).map_err(storage)?;
+        if !batches.is_empty().map_err(storage)? {
+            // Rows in both layouts: an older binary wrote to a converted file. Converting
+            // would overwrite rows; refuse instead.
+            return Err(LogError::Corrupt(
+                "the log has entries in both the old one-row-per-entry layout and the \
+                 one-row-per-commit layout (written to by an older meridian after conversion)"
+                    .into(),
+            ));
+        }
         let mut chunk: Vec<Vec<u8>> = Vec::new();
         let (mut chunk_start, mut chunk_bytes) = (0u64, 0usize);
         for item in old.iter().map_err(storage)? {
@@ -288,7 +310,8 @@ impl RedbLog {
         };
         for item in table.range(first..).map_err(storage)? {
             let (k, v) = item.map_err(storage)?;
-            for (seq, entry) in (k.value()..).zip(unframe(v.value())?) {
+            for (seq, entry) in (k.value()..).zip(entries_of(v.value())) {
+                let entry = entry?;
                 if seq >= from {
                     out.push((seq, entry.to_vec()));
                     if out.len() >= max {
@@ -357,8 +380,9 @@ fn writer_loop(
                     entries.push(r.entries);
                     at += n;
                 }
-                // Hashed once the appenders are answered (so not in their latency); until the
-                // hashes are in, `leaf_hashes` reads these entries back instead.
+                // Hashed once the appenders are answered (so not in their latency, though the
+                // next commit waits for it: ~1 us per entry); until the hashes are in,
+                // `leaf_hashes` reads these entries back instead.
                 let hashes = entries
                     .iter()
                     .flatten()
@@ -572,6 +596,11 @@ mod tests {
                 }
                 std::thread::sleep(Duration::from_millis(5));
             }
+            let published = {
+                let l = log.leaves.lock().expect("lock");
+                (l.start, l.end())
+            };
+            assert_eq!(published, (0, log.next_seq()), "hashes not published");
             leaf_hashes_match_records(&log).await;
         }
         // Reopened: nothing in memory, everything read back; then new entries from memory.
@@ -581,6 +610,37 @@ mod tests {
             .await
             .expect("append");
         leaf_hashes_match_records(&log).await;
+    }
+
+    #[tokio::test]
+    async fn leaf_hashes_cross_from_disk_into_the_ring() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = RedbLog::open(&dir.path().join("log.redb"), 64, 1000).expect("open");
+        log.leaves.lock().expect("lock").cap = 8;
+        for i in 0..30u32 {
+            log.try_append(vec![i.to_be_bytes().to_vec()])
+                .await
+                .expect("append");
+        }
+        for _ in 0..200 {
+            if log.leaves.lock().expect("lock").end() == 30 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let kept = {
+            let l = log.leaves.lock().expect("lock");
+            (l.start, l.end())
+        };
+        assert_eq!(kept, (22, 30), "only the newest 8 kept");
+        // Reads from 0 come from disk up to 22, then from the ring.
+        leaf_hashes_match_records(&log).await;
+        let from_disk = log.leaf_hashes(20, 100).await.expect("hashes");
+        assert_eq!(
+            from_disk.len(),
+            2,
+            "a read-back stops where the ring starts"
+        );
     }
 
     #[test]
@@ -698,8 +758,8 @@ mod tests {
     async fn a_commit_over_the_row_limit_reads_back_across_its_rows() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("log.redb");
-        // 40 entries of 1 MiB: three rows of at most 16 MiB, one commit.
-        let entries: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i; 1 << 20]).collect();
+        // 40 entries of 300 KiB: rows of at most 1 MiB hold three, so 14 rows, one commit.
+        let entries: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i; 300 << 10]).collect();
         {
             let log = RedbLog::open(&path, 4, 1000).expect("open");
             assert_eq!(
@@ -712,14 +772,40 @@ mod tests {
         assert_eq!(log.next_seq(), 40);
         let txn = log.db.begin_read().expect("read txn");
         let rows = txn.open_table(BATCHES).expect("table").len().expect("len");
-        assert_eq!(rows, 3);
-        for from in [0u64, 14, 15, 16, 39] {
+        assert_eq!(rows, 14);
+        for from in [0u64, 2, 3, 4, 38, 39] {
             let got = log.read(from, 3).await.expect("read");
             let want: Vec<(u64, Vec<u8>)> = (from..40)
                 .take(3)
                 .map(|i| (i, entries[usize::try_from(i).expect("small")].clone()))
                 .collect();
             assert_eq!(got, want, "from {from}");
+        }
+    }
+
+    #[tokio::test]
+    async fn rows_in_both_layouts_are_refused_not_overwritten() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("log.redb");
+        {
+            let log = RedbLog::open(&path, 4, 1000).expect("open");
+            log.try_append(vec![b"new layout".to_vec()])
+                .await
+                .expect("append");
+        }
+        {
+            // An older binary appending to the converted file writes the old table again.
+            let db = Database::create(&path).expect("db");
+            let txn = db.begin_write().expect("txn");
+            txn.open_table(ENTRIES)
+                .expect("table")
+                .insert(0, b"old layout".as_slice())
+                .expect("insert");
+            txn.commit().expect("commit");
+        }
+        match RedbLog::open(&path, 4, 1000) {
+            Err(LogError::Corrupt(_)) => {}
+            other => panic!("expected Corrupt, got {other:?}"),
         }
     }
 
