@@ -662,6 +662,16 @@ mod tests {
         assert_eq!((l.start, l.end()), (20, 21));
     }
 
+    /// What `read(from, max)` must answer for a log holding `all`.
+    fn expected(all: &[Vec<u8>], from: usize, max: usize) -> Vec<(u64, Vec<u8>)> {
+        all.iter()
+            .enumerate()
+            .skip(from)
+            .take(max)
+            .map(|(i, e)| (i as u64, e.clone()))
+            .collect()
+    }
+
     #[tokio::test]
     async fn reads_start_and_stop_anywhere_inside_and_across_rows() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -686,14 +696,7 @@ mod tests {
         for from in 0..=want.len() + 2 {
             for max in [0usize, 1, 2, 5, 1000] {
                 let got = log.read(from as u64, max).await.expect("read");
-                let expect: Vec<(u64, Vec<u8>)> = want
-                    .iter()
-                    .enumerate()
-                    .skip(from)
-                    .take(max)
-                    .map(|(i, e)| (i as u64, e.clone()))
-                    .collect();
-                assert_eq!(got, expect, "from {from} max {max}");
+                assert_eq!(got, expected(&want, from, max), "from {from} max {max}");
             }
         }
     }
@@ -775,11 +778,8 @@ mod tests {
         assert_eq!(rows, 14);
         for from in [0u64, 2, 3, 4, 38, 39] {
             let got = log.read(from, 3).await.expect("read");
-            let want: Vec<(u64, Vec<u8>)> = (from..40)
-                .take(3)
-                .map(|i| (i, entries[usize::try_from(i).expect("small")].clone()))
-                .collect();
-            assert_eq!(got, want, "from {from}");
+            let from = usize::try_from(from).expect("small");
+            assert_eq!(got, expected(&entries, from, 3), "from {from}");
         }
     }
 
