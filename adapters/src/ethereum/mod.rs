@@ -51,6 +51,7 @@ use meridian_proofs::hash::Hash32;
 use meridian_proofs::ProofError;
 use receipt::{receipt_logs, rlp_exact, Log};
 use rlp::RlpStream;
+use rpc::hex0x;
 use std::collections::{BTreeSet, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -247,10 +248,6 @@ fn header_items(bytes: &[u8]) -> Result<Vec<&[u8]>, AdapterError> {
     Ok(r.iter().map(|item| item.as_raw()).collect())
 }
 
-fn hex0x(b: &[u8]) -> String {
-    format!("0x{}", hex::encode(b))
-}
-
 /// Adapter for an Ethereum network (clique PoA, or finality confirmed by the hub's own node).
 #[derive(Debug)]
 pub struct EthereumAdapter {
@@ -264,6 +261,19 @@ pub struct EthereumAdapter {
 }
 
 impl EthereumAdapter {
+    /// The header list's first header does not link to the trusted head.
+    fn unlinked(&self, first: &EthHeader) -> AdapterError {
+        AdapterError::Fork {
+            height: first.number,
+            reason: format!(
+                "trusted head is {} ({}), header's parent is {}",
+                self.trusted_height,
+                hex0x(&self.trusted_hash),
+                hex0x(&first.parent_hash)
+            ),
+        }
+    }
+
     /// An adapter trusting `config`, its light client at genesis, delivering through `node`.
     pub fn new(config: EthereumConfig, node: Option<Box<dyn EthereumNode>>) -> Self {
         EthereumAdapter {
@@ -438,15 +448,7 @@ impl ChainAdapter for EthereumAdapter {
                 if first.parent_hash != self.trusted_hash
                     || Some(first.number) != self.trusted_height.checked_add(1)
                 {
-                    return Err(AdapterError::Fork {
-                        height: first.number,
-                        reason: format!(
-                            "trusted head is {} ({}), header's parent is {}",
-                            self.trusted_height,
-                            hex0x(&self.trusted_hash),
-                            hex0x(&first.parent_hash)
-                        ),
-                    });
+                    return Err(self.unlinked(first));
                 }
                 let fin = &headers[headers.len() - 1 - confirmations];
                 (fin.number, fin.hash)
@@ -457,15 +459,7 @@ impl ChainAdapter for EthereumAdapter {
                 if Some(first.number) == self.trusted_height.checked_add(1)
                     && first.parent_hash != self.trusted_hash
                 {
-                    return Err(AdapterError::Fork {
-                        height: first.number,
-                        reason: format!(
-                            "trusted head is {} ({}), header's parent is {}",
-                            self.trusted_height,
-                            hex0x(&self.trusted_hash),
-                            hex0x(&first.parent_hash)
-                        ),
-                    });
+                    return Err(self.unlinked(first));
                 }
                 let fin = headers
                     .iter()
