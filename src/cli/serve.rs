@@ -81,8 +81,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let mut events = hub.subscribe();
         actix_rt::spawn(async move {
             use meridian::message::MessageState;
-            use std::sync::Arc;
             use std::collections::HashMap;
+            use std::sync::Arc;
             // Handles per route (and state), looked up once: registering a labelled metric on
             // every event cost a registry lookup and label copies, three times per transfer.
             let mut transitions: HashMap<(Arc<str>, Arc<str>, MessageState), metrics::Counter> =
@@ -91,33 +91,30 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             loop {
                 match events.recv().await {
                     Ok(ev) => {
-                        let key = (ev.source, ev.destination, ev.state);
-                        if let Some(c) = transitions.get(&key) {
-                            c.increment(1);
-                        } else {
-                            let c = metrics::counter!(
-                                "meridian_transfer_transitions_total",
-                                "source" => key.0.to_string(),
-                                "destination" => key.1.to_string(),
-                                "state" => meridian::http::state_name(ev.state)
-                            );
-                            c.increment(1);
-                            transitions.insert(key.clone(), c);
-                        }
+                        let (src, dst) = (ev.source, ev.destination);
+                        transitions
+                            .entry((src.clone(), dst.clone(), ev.state))
+                            .or_insert_with(|| {
+                                metrics::counter!(
+                                    "meridian_transfer_transitions_total",
+                                    "source" => src.to_string(),
+                                    "destination" => dst.to_string(),
+                                    "state" => meridian::http::state_name(ev.state)
+                                )
+                            })
+                            .increment(1);
                         if ev.state == MessageState::Delivered {
                             let secs = now_ms().saturating_sub(ev.committed_at_ms) as f64 / 1000.0;
-                            let route = (key.0, key.1);
-                            if let Some(h) = latency.get(&route) {
-                                h.record(secs);
-                            } else {
-                                let h = metrics::histogram!(
-                                    "meridian_end_to_end_seconds",
-                                    "source" => route.0.to_string(),
-                                    "destination" => route.1.to_string()
-                                );
-                                h.record(secs);
-                                latency.insert(route, h);
-                            }
+                            latency
+                                .entry((src.clone(), dst.clone()))
+                                .or_insert_with(|| {
+                                    metrics::histogram!(
+                                        "meridian_end_to_end_seconds",
+                                        "source" => src.to_string(),
+                                        "destination" => dst.to_string()
+                                    )
+                                })
+                                .record(secs);
                         }
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
