@@ -56,6 +56,17 @@ fn frame<'a>(entries: impl Iterator<Item = &'a [u8]> + Clone) -> Result<Vec<u8>,
     Ok(value)
 }
 
+/// Write `entries` as the row of sequence number `start`.
+fn put_row<E: AsRef<[u8]>>(
+    table: &mut redb::Table<'_, u64, &'static [u8]>,
+    start: u64,
+    entries: &[E],
+) -> Result<(), LogError> {
+    let value = frame(entries.iter().map(AsRef::as_ref))?;
+    table.insert(start, value.as_slice()).map_err(storage)?;
+    Ok(())
+}
+
 /// The entries of one row value, in order, read as they are asked for.
 fn entries_of(value: &[u8]) -> impl Iterator<Item = Result<&[u8], LogError>> {
     let mut rest = value;
@@ -118,10 +129,7 @@ fn convert_entries(txn: &redb::WriteTransaction) -> Result<(), LogError> {
                     || chunk.len() >= CONVERT_CHUNK
                     || chunk_bytes + 4 + entry.len() > MAX_ROW_BYTES)
             {
-                let value = frame(chunk.iter().map(Vec::as_slice))?;
-                batches
-                    .insert(chunk_start, value.as_slice())
-                    .map_err(storage)?;
+                put_row(&mut batches, chunk_start, &chunk)?;
                 chunk.clear();
                 chunk_bytes = 0;
             }
@@ -132,10 +140,7 @@ fn convert_entries(txn: &redb::WriteTransaction) -> Result<(), LogError> {
             chunk.push(entry.to_vec());
         }
         if !chunk.is_empty() {
-            let value = frame(chunk.iter().map(Vec::as_slice))?;
-            batches
-                .insert(chunk_start, value.as_slice())
-                .map_err(storage)?;
+            put_row(&mut batches, chunk_start, &chunk)?;
         }
     }
     txn.delete_table(ENTRIES).map_err(storage)?;
@@ -416,8 +421,7 @@ fn commit_batch(db: &Database, start: u64, batch: &[Request]) -> Result<u64, Log
     {
         let mut table = txn.open_table(BATCHES).map_err(storage)?;
         for row in rows(&entries, MAX_ROW_BYTES) {
-            let value = frame(row.iter().copied())?;
-            table.insert(seq, value.as_slice()).map_err(storage)?;
+            put_row(&mut table, seq, row)?;
             seq += row.len() as u64;
         }
     }
