@@ -120,14 +120,8 @@ impl ReferenceChainActor {
                     .get(&header.relay_set_hash)
                     .ok_or_else(|| "the block names an unknown relay set".to_string())?;
                 // Keep only what verifies, so the certificate in the log is exactly the quorum's.
-                signatures.retain(|s| {
-                    let one = QuorumCertificate {
-                        height,
-                        block_hash,
-                        signatures: vec![s.clone()],
-                    };
-                    one.valid_signatures(&set, &header) == 1
-                });
+                let vote = crate::refchain::vote_message(&block_hash);
+                signatures.retain(|s| s.verifies(&set, &vote));
                 // One vote per relay (after dropping invalid ones, so a bad duplicate cannot
                 // displace a good vote).
                 signatures.dedup_by_key(|s| s.relay);

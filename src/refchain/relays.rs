@@ -77,6 +77,20 @@ pub struct RelaySignature {
     pub signature: [u8; 64],
 }
 
+impl RelaySignature {
+    /// Whether this is relay `relay`'s valid (`verify_strict`) signature on `vote` (a
+    /// [`vote_message`]) under `set`.
+    pub fn verifies(&self, set: &RelaySet, vote: &[u8]) -> bool {
+        let Some(info) = set.relays.get(usize::from(self.relay)) else {
+            return false;
+        };
+        VerifyingKey::from_bytes(&info.public_key).is_ok_and(|key| {
+            key.verify_strict(vote, &Signature::from_bytes(&self.signature))
+                .is_ok()
+        })
+    }
+}
+
 /// Signatures of more than two thirds of the relay set on one block header.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuorumCertificate {
@@ -128,25 +142,10 @@ impl QuorumCertificate {
     pub fn valid_signatures(&self, set: &RelaySet, header: &BlockHeader) -> usize {
         let msg = vote_message(&header.hash());
         let mut seen = BTreeSet::new();
-        let mut valid = 0;
-        for s in &self.signatures {
-            let Some(info) = set.relays.get(usize::from(s.relay)) else {
-                continue;
-            };
-            if !seen.insert(s.relay) {
-                continue;
-            }
-            let Ok(key) = VerifyingKey::from_bytes(&info.public_key) else {
-                continue;
-            };
-            if key
-                .verify_strict(&msg, &Signature::from_bytes(&s.signature))
-                .is_ok()
-            {
-                valid += 1;
-            }
-        }
-        valid
+        self.signatures
+            .iter()
+            .filter(|s| seen.insert(s.relay) && s.verifies(set, &msg))
+            .count()
     }
 
     /// Check that this certificate finalizes `header` under `set`.
