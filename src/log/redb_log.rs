@@ -40,6 +40,13 @@ const BATCHES: TableDefinition<u64, &[u8]> = TableDefinition::new("batches");
 /// transaction). Reading one entry loads its row, so rows stay small.
 const MAX_ROW_BYTES: usize = 1 << 20;
 
+/// redb's page cache. Every page a commit writes enters the cache until it is full (redb's
+/// default is 1 GiB), so under load the process grew by everything it wrote, each new page
+/// faulted in and zeroed: ~5% of the hub's CPU. The hub reads the log back only at start-up
+/// and for proofs (the reference chain takes the leaf hashes the writer keeps), so a small
+/// cache serves, and freed page buffers are reused instead.
+const CACHE_BYTES: usize = 64 << 20;
+
 /// Entries per row when converting a file of the older layout.
 const CONVERT_CHUNK: usize = 1024;
 
@@ -229,7 +236,7 @@ impl RedbLog {
     pub fn open(path: &Path, queue_capacity: usize, max_batch: usize) -> Result<RedbLog, LogError> {
         let deadline = Instant::now() + Duration::from_secs(10);
         let db = loop {
-            match Database::create(path) {
+            match Database::builder().set_cache_size(CACHE_BYTES).create(path) {
                 Ok(db) => break db,
                 Err(redb::DatabaseError::DatabaseAlreadyOpen) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(20));
