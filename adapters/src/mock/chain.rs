@@ -8,6 +8,10 @@ use ed25519_dalek::{Signer, SigningKey};
 use meridian_proofs::hash::{sha256, Hash32};
 use meridian_proofs::rfc6962;
 use std::collections::HashMap;
+
+/// Maps keyed by message id (SHA-256 outputs): a seeded fast hasher serves; std's SipHash was
+/// a visible share of a delivery batch under load.
+type IdKeyed<V> = HashMap<[u8; 32], V, foldhash::fast::RandomState>;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 const HEADER_TAG: &[u8] = b"mock.header.v1";
@@ -241,9 +245,9 @@ struct State {
     blocks: Vec<Block>,
     pending: Vec<MockEvent>,
     next_nonce: u64,
-    applied: HashMap<[u8; 32], Vec<u8>>,
+    applied: IdKeyed<Vec<u8>>,
     credits: Vec<Delivery>,
-    attempts: HashMap<[u8; 32], u64>,
+    attempts: IdKeyed<u64>,
     misbehaviour: Misbehaviour,
     finality_depth: u64,
     /// Blocks below this height belong to an earlier life of a persistent chain (no data).
@@ -287,6 +291,18 @@ impl State {
     }
 }
 
+/// Append the lowercase hex of `bytes` to `out` (no string per call for ids and hashes).
+fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
+    let mut buf = [0u8; 64];
+    match buf.get_mut(..2 * bytes.len()) {
+        Some(dst) => match faster_hex::hex_encode(bytes, dst) {
+            Ok(h) => out.extend_from_slice(h.as_bytes()),
+            Err(_) => out.extend_from_slice(hex::encode(bytes).as_bytes()),
+        },
+        None => out.extend_from_slice(hex::encode(bytes).as_bytes()),
+    }
+}
+
 fn tracing_warn(msg: &str) {
     eprintln!("warning: {msg}");
 }
@@ -325,9 +341,9 @@ impl MockChain {
                 blocks: Vec::new(),
                 pending: Vec::new(),
                 next_nonce: 0,
-                applied: HashMap::new(),
+                applied: IdKeyed::default(),
                 credits: Vec::new(),
-                attempts: HashMap::new(),
+                attempts: IdKeyed::default(),
                 misbehaviour: Misbehaviour::default(),
                 finality_depth: 0,
                 base_height: 0,
@@ -581,7 +597,7 @@ impl MockChain {
             // Attempts are diagnostics: written, not synced (applied deliveries are synced).
             if journaled {
                 lines.extend_from_slice(b"A ");
-                lines.extend_from_slice(faster_hex::hex_string(&d.message_id).as_bytes());
+                push_hex(&mut lines, &d.message_id);
                 lines.push(b'\n');
             }
             if s.misbehaviour.refuse_deliveries {
@@ -606,7 +622,7 @@ impl MockChain {
             if journaled {
                 let start = lines.len();
                 lines.extend_from_slice(b"D ");
-                lines.extend_from_slice(faster_hex::hex_string(&reference).as_bytes());
+                push_hex(&mut lines, &reference);
                 lines.push(b' ');
                 if serde_json::to_writer(&mut lines, d).is_ok() {
                     lines.push(b'\n');

@@ -18,8 +18,8 @@ use std::collections::HashMap;
 
 /// The receipt a destination mock already gave for `message_id`, answered again as a duplicate:
 /// every family's mock bridge applies a delivery at most once per message id.
-pub fn applied_receipt(
-    applied: &HashMap<[u8; 32], Vec<u8>>,
+pub fn applied_receipt<S: std::hash::BuildHasher>(
+    applied: &HashMap<[u8; 32], Vec<u8>, S>,
     message_id: &[u8; 32],
 ) -> Option<Receipt> {
     applied.get(message_id).map(|r| Receipt {
