@@ -62,7 +62,7 @@ pub struct HubState {
     /// rehash is cheap where moving the whole entries was ~3% of the hub's CPU under load.
     messages: IdMap<Box<MessageEntry>>,
     by_seq: BTreeMap<u64, MessageId>,
-    route_nonces: HashMap<(ChainId, ChainId), u64>,
+    route_nonces: HashMap<(ChainId, ChainId), u64, foldhash::fast::RandomState>,
     blocks: Vec<BlockEntry>,
     /// Finalized but neither delivered nor refunded: what a restart must re-dispatch.
     undelivered: BTreeSet<(u64, MessageId)>,
@@ -258,9 +258,21 @@ impl HubState {
         if self.messages.contains_key(&msg.id) {
             return;
         }
-        let route = (msg.source.clone(), msg.destination.clone());
-        let next = self.route_nonces.entry(route).or_insert(0);
-        *next = (*next).max(msg.route_nonce.saturating_add(1));
+        // The route's names are moved out for the lookup and back: no string copies per
+        // message, only when a route is seen for the first time.
+        let mut msg = msg;
+        let route = (
+            ChainId(std::mem::take(&mut msg.source.0)),
+            ChainId(std::mem::take(&mut msg.destination.0)),
+        );
+        let after = msg.route_nonce.saturating_add(1);
+        match self.route_nonces.get_mut(&route) {
+            Some(next) => *next = (*next).max(after),
+            None => {
+                self.route_nonces.insert(route.clone(), after);
+            }
+        }
+        (msg.source, msg.destination) = route;
         let id = msg.id;
         self.by_seq.insert(seq, id);
         let entry = MessageEntry {
@@ -277,11 +289,16 @@ impl HubState {
             state: MessageState::Committed,
             committed_at_ms: at_ms,
             block: None,
-            timeline: vec![Transition {
-                state: MessageState::Committed,
-                at_ms,
-                seq,
-            }],
+            timeline: {
+                // Committed, Finalized, Delivered: room for the usual three without a regrowth.
+                let mut t = Vec::with_capacity(3);
+                t.push(Transition {
+                    state: MessageState::Committed,
+                    at_ms,
+                    seq,
+                });
+                t
+            },
         };
         self.open_by_deadline.insert((entry.deadline_ms(), seq, id));
         self.messages.insert(id, Box::new(entry));
@@ -305,10 +322,12 @@ impl HubState {
 
     /// The next nonce on a route.
     pub fn next_nonce(&self, source: &ChainId, destination: &ChainId) -> u64 {
-        self.route_nonces
-            .get(&(source.clone(), destination.clone()))
-            .copied()
-            .unwrap_or(0)
+        self.route_next_nonce(&(source.clone(), destination.clone()))
+    }
+
+    /// [`HubState::next_nonce`] of a route given as (source, destination), without copies.
+    pub fn route_next_nonce(&self, route: &(ChainId, ChainId)) -> u64 {
+        self.route_nonces.get(route).copied().unwrap_or(0)
     }
 
     /// Reference-chain blocks, by height.

@@ -85,15 +85,24 @@ async fn process(
     chains: &HashMap<ChainId, Addr<ChainActor>>,
     router: &Addr<Router>,
 ) {
-    // Group by source chain; replies, evidence and the rest of each item kept by position.
-    let mut groups: HashMap<ChainId, Vec<usize>> = HashMap::new();
-    let mut replies: Vec<Option<Reply>> = Vec::new();
-    let mut evidences: Vec<Option<Evidence>> = Vec::new();
-    let mut meta: Vec<Option<Pending>> = Vec::new();
+    // Group by source chain (a handful of chains: a linear scan, no hashing or name copies
+    // per item); replies and the rest of each item kept by position.
+    let mut groups: Vec<(ChainId, Vec<usize>, Vec<Evidence>)> = Vec::new();
+    let mut replies: Vec<Option<Reply>> = Vec::with_capacity(batch.len());
+    let mut meta: Vec<Option<Pending>> = Vec::with_capacity(batch.len());
     for (i, item) in batch.into_iter().enumerate() {
-        groups.entry(item.source.clone()).or_default().push(i);
+        let g = match groups.iter().position(|(c, _, _)| *c == item.source) {
+            Some(g) => g,
+            None => {
+                groups.push((item.source.clone(), Vec::new(), Vec::new()));
+                groups.len() - 1
+            }
+        };
+        if let Some((_, idx, evs)) = groups.get_mut(g) {
+            idx.push(i);
+            evs.push(item.evidence);
+        }
         replies.push(Some(item.reply));
-        evidences.push(Some(item.evidence));
         meta.push(Some((item.tenant, item.source, item.timeout_secs)));
     }
     let mut answer = |i: usize, out: Result<SubmitOutcome, SubmitError>| {
@@ -103,11 +112,7 @@ async fn process(
     };
     // Verify every group on its chain actor, concurrently.
     let mut verifications = Vec::new();
-    for (source, idx) in groups {
-        let evs: Vec<Evidence> = idx
-            .iter()
-            .filter_map(|&i| evidences.get_mut(i).and_then(Option::take))
-            .collect();
+    for (source, idx, evs) in groups {
         let chain = chains.get(&source).cloned();
         verifications.push(async move {
             let res = match chain {

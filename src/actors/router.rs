@@ -106,14 +106,20 @@ struct TokenBucket {
     last: Instant,
 }
 
+/// Per-route maps (looked up for every submission: a seeded fast hasher, not SipHash).
+type RouteMap<V> = HashMap<(ChainId, ChainId), V, foldhash::fast::RandomState>;
+
+/// Shared chain and tenant names (three lookups per status event).
+type NameSet = HashSet<Arc<str>, foldhash::fast::RandomState>;
+
 /// The router actor.
 pub struct Router {
     state: HubState,
     log: Addr<CommitLogActor>,
     chains: HashMap<ChainId, Addr<ChainActor>>,
     cfg: RouterSection,
-    buckets: HashMap<(ChainId, ChainId), TokenBucket>,
-    next_nonce: HashMap<(ChainId, ChainId), u64>,
+    buckets: RouteMap<TokenBucket>,
+    next_nonce: RouteMap<u64>,
     inflight: IdMap<Vec<oneshot::Sender<Result<SubmitOutcome, SubmitError>>>>,
     /// Durable records not applied yet: each appended batch under its first sequence number
     /// (batches are consecutive records; one entry per batch keeps the big records in place).
@@ -134,7 +140,7 @@ pub struct Router {
     failed: Option<String>,
     paused: HashSet<(ChainId, ChainId)>,
     /// Chain and tenant names shared by the status events.
-    names: HashSet<Arc<str>>,
+    names: NameSet,
 }
 
 impl Router {
@@ -151,8 +157,8 @@ impl Router {
             log,
             chains,
             cfg,
-            buckets: HashMap::new(),
-            next_nonce: HashMap::new(),
+            buckets: RouteMap::default(),
+            next_nonce: RouteMap::default(),
             inflight: IdMap::default(),
             reorder: BTreeMap::new(),
             dispatching: IdSet::default(),
@@ -164,12 +170,12 @@ impl Router {
             events,
             failed: None,
             paused: HashSet::new(),
-            names: HashSet::new(),
+            names: NameSet::default(),
         }
     }
 
     /// The shared copy of a chain or tenant name (few distinct ones: chains and tenants).
-    fn name(names: &mut HashSet<Arc<str>>, s: &str) -> Arc<str> {
+    fn name(names: &mut NameSet, s: &str) -> Arc<str> {
         if let Some(n) = names.get(s) {
             return n.clone();
         }
@@ -182,10 +188,18 @@ impl Router {
         let rate = self.cfg.route_rate_per_sec as f64;
         let burst = self.cfg.route_burst as f64;
         let now = Instant::now();
-        let b = self.buckets.entry(route.clone()).or_insert(TokenBucket {
-            tokens: burst,
-            last: now,
-        });
+        if !self.buckets.contains_key(route) {
+            self.buckets.insert(
+                route.clone(),
+                TokenBucket {
+                    tokens: burst,
+                    last: now,
+                },
+            );
+        }
+        let Some(b) = self.buckets.get_mut(route) else {
+            return Ok(());
+        };
         b.tokens = (b.tokens + now.duration_since(b.last).as_secs_f64() * rate).min(burst);
         b.last = now;
         if b.tokens >= 1.0 {
@@ -589,10 +603,18 @@ impl Router {
                 retry_after_ms: ms,
             });
         }
-        let from_state = self.state.next_nonce(&route.0, &route.1);
-        let nonce_slot = self.next_nonce.entry(route.clone()).or_insert(from_state);
-        let route_nonce = (*nonce_slot).max(from_state);
-        *nonce_slot = route_nonce + 1;
+        let from_state = self.state.route_next_nonce(&route);
+        let route_nonce = match self.next_nonce.get_mut(&route) {
+            Some(slot) => {
+                let n = (*slot).max(from_state);
+                *slot = n + 1;
+                n
+            }
+            None => {
+                self.next_nonce.insert(route.clone(), from_state + 1);
+                from_state
+            }
+        };
         let message = CrossChainMessage {
             id,
             source: msg.source,

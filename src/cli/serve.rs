@@ -85,9 +85,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             use std::sync::Arc;
             // Handles per route (and state), looked up once: registering a labelled metric on
             // every event cost a registry lookup and label copies, three times per transfer.
-            let mut transitions: HashMap<(Arc<str>, Arc<str>, MessageState), metrics::Counter> =
-                HashMap::new();
-            let mut latency: HashMap<(Arc<str>, Arc<str>), metrics::Histogram> = HashMap::new();
+            // (Seeded fast hashing: three lookups per transfer.)
+            type Fast = foldhash::fast::RandomState;
+            let mut transitions: HashMap<(Arc<str>, Arc<str>, MessageState), metrics::Counter, Fast> =
+                HashMap::default();
+            let mut latency: HashMap<(Arc<str>, Arc<str>), metrics::Histogram, Fast> =
+                HashMap::default();
             loop {
                 match events.recv().await {
                     Ok(ev) => {
