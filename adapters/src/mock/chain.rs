@@ -238,6 +238,30 @@ struct Block {
     tree: rfc6962::MerkleTree,
 }
 
+/// Deliveries applied, in order, in fixed-size chunks: one growing vector was reallocated
+/// and copied (into freshly faulted pages) as it doubled under load.
+#[derive(Debug, Default)]
+struct Credits(Vec<Vec<Delivery>>);
+
+impl Credits {
+    const CHUNK: usize = 4096;
+
+    fn push(&mut self, d: Delivery) {
+        match self.0.last_mut() {
+            Some(c) if c.len() < Self::CHUNK => c.push(d),
+            _ => {
+                let mut c = Vec::with_capacity(Self::CHUNK);
+                c.push(d);
+                self.0.push(c);
+            }
+        }
+    }
+
+    fn all(&self) -> Vec<Delivery> {
+        self.0.iter().flatten().cloned().collect()
+    }
+}
+
 #[derive(Debug)]
 struct State {
     chain_id: String,
@@ -246,7 +270,7 @@ struct State {
     pending: Vec<MockEvent>,
     next_nonce: u64,
     applied: IdKeyed<Vec<u8>>,
-    credits: Vec<Delivery>,
+    credits: Credits,
     attempts: IdKeyed<u64>,
     misbehaviour: Misbehaviour,
     finality_depth: u64,
@@ -342,7 +366,7 @@ impl MockChain {
                 pending: Vec::new(),
                 next_nonce: 0,
                 applied: IdKeyed::default(),
-                credits: Vec::new(),
+                credits: Credits::default(),
                 attempts: IdKeyed::default(),
                 misbehaviour: Misbehaviour::default(),
                 finality_depth: 0,
@@ -661,7 +685,7 @@ impl MockChain {
 
     /// Every delivery applied, in order (each message id at most once).
     pub fn credits(&self) -> Vec<Delivery> {
-        self.lock_state().credits.clone()
+        self.lock_state().credits.all()
     }
 }
 
