@@ -7,8 +7,7 @@
 # Knobs (environment):
 #   N=100000        transfer requests pre-generated (each body is sent exactly once)
 #   BATCH=5000      locks per POST /v1/dev/lock-batch call
-#   THREADS=2       wrk threads           CONNS=1024 wrk connections, for the hub and the hello world alike
-#                   (fewer leave the hub waiting on commit latency: 256 gave ~25% less)
+#   THREADS=2       wrk threads           CONNS=256  wrk connections (at 64 the hub is bound by commit latency)
 #   DURATION=20s    hub run limit (the window ends once all N are answered; wrk itself sleeps out
 #                   the full duration before it prints)
 #   BASE_DURATION=10s  each hello-world run (one before the hub run, one after; the higher counts)
@@ -27,7 +26,7 @@ ROOT=$PWD
 N=${N:-100000}
 BATCH=${BATCH:-5000}
 THREADS=${THREADS:-2}
-CONNS=${CONNS:-1024}
+CONNS=${CONNS:-256}
 DURATION=${DURATION:-20s}
 BASE_DURATION=${BASE_DURATION:-10s}
 SETTLE=${SETTLE:-30}
