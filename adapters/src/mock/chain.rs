@@ -393,9 +393,15 @@ impl MockChain {
                     let mut parts = line.splitn(3, ' ');
                     match (parts.next(), parts.next(), parts.next()) {
                         (Some("B"), Some(h), Some(hash)) => {
-                            if let (Ok(h), Ok(hash)) = (h.parse::<u64>(), hex::decode(hash)) {
+                            // A torn or foreign line (not 32 bytes of hash) is skipped.
+                            if let (Ok(h), Some(hash)) = (
+                                h.parse::<u64>(),
+                                hex::decode(hash)
+                                    .ok()
+                                    .and_then(|v| <[u8; 32]>::try_from(v.as_slice()).ok()),
+                            ) {
                                 s.base_height = h;
-                                s.base_hash.copy_from_slice(&hash[..32.min(hash.len())]);
+                                s.base_hash = hash;
                             }
                         }
                         (Some("A"), Some(id), None) => {
