@@ -188,26 +188,24 @@ impl Router {
         let rate = self.cfg.route_rate_per_sec as f64;
         let burst = self.cfg.route_burst as f64;
         let now = Instant::now();
-        if !self.buckets.contains_key(route) {
-            self.buckets.insert(
-                route.clone(),
-                TokenBucket {
-                    tokens: burst,
-                    last: now,
-                },
-            );
-        }
-        let Some(b) = self.buckets.get_mut(route) else {
-            return Ok(());
+        let take = |b: &mut TokenBucket| {
+            b.tokens = (b.tokens + now.duration_since(b.last).as_secs_f64() * rate).min(burst);
+            b.last = now;
+            if b.tokens >= 1.0 {
+                b.tokens -= 1.0;
+                Ok(())
+            } else {
+                Err((((1.0 - b.tokens) / rate) * 1000.0).ceil() as u64)
+            }
         };
-        b.tokens = (b.tokens + now.duration_since(b.last).as_secs_f64() * rate).min(burst);
-        b.last = now;
-        if b.tokens >= 1.0 {
-            b.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err((((1.0 - b.tokens) / rate) * 1000.0).ceil() as u64)
+        // One lookup for a known route; the route's names are copied only for a new one.
+        if let Some(b) = self.buckets.get_mut(route) {
+            return take(b);
         }
+        take(self.buckets.entry(route.clone()).or_insert(TokenBucket {
+            tokens: burst,
+            last: now,
+        }))
     }
 
     /// Append records; on success they are applied in log order before the future resolves.

@@ -87,8 +87,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             // every event cost a registry lookup and label copies, three times per transfer.
             // (Seeded fast hashing: three lookups per transfer.)
             type Fast = foldhash::fast::RandomState;
-            let mut transitions: HashMap<(Arc<str>, Arc<str>, MessageState), metrics::Counter, Fast> =
-                HashMap::default();
+            type Transitions =
+                HashMap<(Arc<str>, Arc<str>, MessageState), metrics::Counter, Fast>;
+            let mut transitions = Transitions::default();
             let mut latency: HashMap<(Arc<str>, Arc<str>), metrics::Histogram, Fast> =
                 HashMap::default();
             loop {
