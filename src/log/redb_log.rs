@@ -814,10 +814,11 @@ mod tests {
                 .expect("insert");
             txn.commit().expect("commit");
         }
-        match RedbLog::open(&path, 4, 1000) {
-            Err(LogError::Corrupt(_)) => {}
-            other => panic!("expected Corrupt, got {other:?}"),
-        }
+        let res = RedbLog::open(&path, 4, 1000);
+        assert!(
+            matches!(res, Err(LogError::Corrupt(_))),
+            "expected Corrupt, got {res:?}"
+        );
     }
 
     #[test]
