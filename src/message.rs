@@ -31,6 +31,11 @@ pub type IdMap<V> = std::collections::HashMap<MessageId, V, foldhash::fast::Rand
 /// A hash set of message ids (see [`IdMap`]).
 pub type IdSet = std::collections::HashSet<MessageId, foldhash::fast::RandomState>;
 
+/// A hash map keyed by route (source, destination), looked up for every submission and
+/// accepted record: the same seeded hasher, not SipHash.
+pub type RouteMap<V> =
+    std::collections::HashMap<(ChainId, ChainId), V, foldhash::fast::RandomState>;
+
 /// A message id: `SHA-256("meridian.msg.v1" ‖ len ‖ source chain ‖ len ‖ locator)`.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct MessageId(pub Hash32);

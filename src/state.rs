@@ -2,7 +2,9 @@
 //! in the same order always yields the same state. The router owns one and applies each record
 //! after it is durable; a restart rebuilds it by replaying the log from sequence 0.
 
-use crate::message::{ChainId, CrossChainMessage, IdMap, MessageId, MessageState, SourceEvidence};
+use crate::message::{
+    ChainId, CrossChainMessage, IdMap, MessageId, MessageState, RouteMap, SourceEvidence,
+};
 use crate::record::LogRecord;
 use crate::refchain::{BlockHeader, QuorumCertificate};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -62,7 +64,7 @@ pub struct HubState {
     /// rehash is cheap where moving the whole entries was ~3% of the hub's CPU under load.
     messages: IdMap<Box<MessageEntry>>,
     by_seq: BTreeMap<u64, MessageId>,
-    route_nonces: HashMap<(ChainId, ChainId), u64, foldhash::fast::RandomState>,
+    route_nonces: RouteMap<u64>,
     blocks: Vec<BlockEntry>,
     /// Finalized but neither delivered nor refunded: what a restart must re-dispatch.
     undelivered: BTreeSet<(u64, MessageId)>,
@@ -320,13 +322,8 @@ impl HubState {
         self.messages.len()
     }
 
-    /// The next nonce on a route.
-    pub fn next_nonce(&self, source: &ChainId, destination: &ChainId) -> u64 {
-        self.route_next_nonce(&(source.clone(), destination.clone()))
-    }
-
-    /// [`HubState::next_nonce`] of a route given as (source, destination), without copies.
-    pub fn route_next_nonce(&self, route: &(ChainId, ChainId)) -> u64 {
+    /// The next nonce on a route, given as (source, destination).
+    pub fn next_nonce(&self, route: &(ChainId, ChainId)) -> u64 {
         self.route_nonces.get(route).copied().unwrap_or(0)
     }
 

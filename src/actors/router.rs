@@ -7,7 +7,7 @@ use super::chain::{Applied, ChainActor, Deliver, DeliverBatch};
 use super::log::CommitLogActor;
 use crate::config::RouterSection;
 use crate::log::{encode_record, LogError};
-use crate::message::{ChainId, CrossChainMessage, IdMap, IdSet, MessageId, MessageState};
+use crate::message::{ChainId, CrossChainMessage, IdMap, IdSet, MessageId, MessageState, RouteMap};
 use crate::record::LogRecord;
 use crate::state::{HubState, MessageEntry};
 use actix::prelude::*;
@@ -105,9 +105,6 @@ struct TokenBucket {
     tokens: f64,
     last: Instant,
 }
-
-/// Per-route maps (looked up for every submission: a seeded fast hasher, not SipHash).
-type RouteMap<V> = HashMap<(ChainId, ChainId), V, foldhash::fast::RandomState>;
 
 /// Shared chain and tenant names (three lookups per status event).
 type NameSet = HashSet<Arc<str>, foldhash::fast::RandomState>;
@@ -601,7 +598,7 @@ impl Router {
                 retry_after_ms: ms,
             });
         }
-        let from_state = self.state.route_next_nonce(&route);
+        let from_state = self.state.next_nonce(&route);
         let route_nonce = match self.next_nonce.get_mut(&route) {
             Some(slot) => {
                 let n = (*slot).max(from_state);

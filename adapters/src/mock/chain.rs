@@ -8,11 +8,11 @@ use ed25519_dalek::{Signer, SigningKey};
 use meridian_proofs::hash::{sha256, Hash32};
 use meridian_proofs::rfc6962;
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Maps keyed by message id (SHA-256 outputs): a seeded fast hasher serves; std's SipHash was
 /// a visible share of a delivery batch under load.
 type IdKeyed<V> = HashMap<[u8; 32], V, foldhash::fast::RandomState>;
-use std::sync::{Arc, Mutex, MutexGuard};
 
 const HEADER_TAG: &[u8] = b"mock.header.v1";
 const VOTE_TAG: &[u8] = b"mock.vote.v1";
@@ -317,13 +317,11 @@ impl State {
 
 /// Append the lowercase hex of `bytes` to `out` (no string per call for ids and hashes).
 fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
-    let mut buf = [0u8; 64];
-    match buf.get_mut(..2 * bytes.len()) {
-        Some(dst) => match faster_hex::hex_encode(bytes, dst) {
-            Ok(h) => out.extend_from_slice(h.as_bytes()),
-            Err(_) => out.extend_from_slice(hex::encode(bytes).as_bytes()),
-        },
-        None => out.extend_from_slice(hex::encode(bytes).as_bytes()),
+    let start = out.len();
+    out.resize(start + 2 * bytes.len(), 0);
+    if faster_hex::hex_encode(bytes, &mut out[start..]).is_err() {
+        out.truncate(start);
+        out.extend_from_slice(hex::encode(bytes).as_bytes());
     }
 }
 
