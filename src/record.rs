@@ -65,6 +65,15 @@ pub enum LogRecord {
         /// Adapter-defined state bytes.
         state: Vec<u8>,
     },
+    /// The destination chain applied these messages: one record per delivery batch, so a
+    /// batch of deliveries costs the log one entry (one row, one leaf) instead of one each.
+    /// (Last variant: the binary encoding numbers variants, so earlier logs read unchanged.)
+    DeliveredBatch {
+        /// Each message with the chain's receipt reference.
+        items: Vec<(MessageId, Vec<u8>)>,
+        /// Time, ms since the epoch.
+        at_ms: u64,
+    },
 }
 
 impl LogRecord {
@@ -75,6 +84,7 @@ impl LogRecord {
             LogRecord::BlockSealed { .. } => "block-sealed",
             LogRecord::BlockFinalized { .. } => "block-finalized",
             LogRecord::Delivered { .. } => "delivered",
+            LogRecord::DeliveredBatch { .. } => "delivered-batch",
             LogRecord::TimedOut { .. } => "timed-out",
             LogRecord::Refunded { .. } => "refunded",
             LogRecord::LightClient { .. } => "light-client",

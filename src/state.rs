@@ -7,7 +7,7 @@ use crate::message::{
 };
 use crate::record::LogRecord;
 use crate::refchain::{BlockHeader, QuorumCertificate};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 /// One state change of a message, with its time.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +63,9 @@ pub struct HubState {
     /// Boxed: the map doubles as messages accumulate, and moving a pointer per entry on each
     /// rehash is cheap where moving the whole entries was ~3% of the hub's CPU under load.
     messages: IdMap<Box<MessageEntry>>,
-    by_seq: BTreeMap<u64, MessageId>,
+    /// `(seq, id)` of every `Accepted` record, in sequence order (records apply in order, so
+    /// a push keeps it sorted; ranges are binary searches, not tree walks).
+    by_seq: Vec<(u64, MessageId)>,
     route_nonces: RouteMap<u64>,
     blocks: Vec<BlockEntry>,
     /// Finalized but neither delivered nor refunded: what a restart must re-dispatch.
@@ -148,8 +150,8 @@ impl HubState {
                     });
                 }
                 let ids: Vec<MessageId> = self
-                    .by_seq
-                    .range(header.log_start..header.log_end)
+                    .seq_range(header.log_start, header.log_end)
+                    .iter()
                     .map(|(_, id)| *id)
                     .collect();
                 for id in ids {
@@ -178,7 +180,11 @@ impl HubState {
                 }
                 block.qc = Some(qc.clone());
                 let range = block.header.log_start..block.header.log_end;
-                let ids: Vec<MessageId> = self.by_seq.range(range).map(|(_, id)| *id).collect();
+                let ids: Vec<MessageId> = self
+                    .seq_range(range.start, range.end)
+                    .iter()
+                    .map(|(_, id)| *id)
+                    .collect();
                 for id in ids {
                     if let Some(m) = self.messages.get_mut(&id) {
                         if m.state == MessageState::Committed {
@@ -195,18 +201,11 @@ impl HubState {
                 }
             }
             LogRecord::Delivered { id, at_ms, .. } => {
-                if let Some(m) = self.messages.get_mut(id) {
-                    if !m.state.is_terminal() && m.state != MessageState::TimedOut {
-                        m.state = MessageState::Delivered;
-                        m.timeline.push(Transition {
-                            state: MessageState::Delivered,
-                            at_ms: *at_ms,
-                            seq,
-                        });
-                        self.undelivered.remove(&(m.seq, *id));
-                        self.open_by_deadline.remove(&(m.deadline_ms(), m.seq, *id));
-                        changed.push(*id);
-                    }
+                self.delivered(seq, id, *at_ms, &mut changed);
+            }
+            LogRecord::DeliveredBatch { items, at_ms } => {
+                for (id, _) in items {
+                    self.delivered(seq, id, *at_ms, &mut changed);
                 }
             }
             LogRecord::TimedOut { id, at_ms } => {
@@ -249,6 +248,30 @@ impl HubState {
         Ok(changed)
     }
 
+    /// The accepted messages with `start <= seq < end`, in order.
+    fn seq_range(&self, start: u64, end: u64) -> &[(u64, MessageId)] {
+        let lo = self.by_seq.partition_point(|(s, _)| *s < start);
+        let hi = self.by_seq.partition_point(|(s, _)| *s < end);
+        self.by_seq.get(lo..hi.max(lo)).unwrap_or_default()
+    }
+
+    /// The destination applied `id` (a `Delivered` record or one item of a `DeliveredBatch`).
+    fn delivered(&mut self, seq: u64, id: &MessageId, at_ms: u64, changed: &mut Vec<MessageId>) {
+        if let Some(m) = self.messages.get_mut(id) {
+            if !m.state.is_terminal() && m.state != MessageState::TimedOut {
+                m.state = MessageState::Delivered;
+                m.timeline.push(Transition {
+                    state: MessageState::Delivered,
+                    at_ms,
+                    seq,
+                });
+                self.undelivered.remove(&(m.seq, *id));
+                self.open_by_deadline.remove(&(m.deadline_ms(), m.seq, *id));
+                changed.push(*id);
+            }
+        }
+    }
+
     /// Commit a new message (an `Accepted` record), taking its fields without copies.
     fn accept(
         &mut self,
@@ -276,7 +299,7 @@ impl HubState {
         }
         (msg.source, msg.destination) = route;
         let id = msg.id;
-        self.by_seq.insert(seq, id);
+        self.by_seq.push((seq, id));
         let entry = MessageEntry {
             msg: CrossChainMessage {
                 evidence: SourceEvidence {
@@ -372,13 +395,9 @@ impl HubState {
         limit: usize,
         keep: impl Fn(&MessageEntry) -> bool,
     ) -> Vec<MessageEntry> {
-        use std::ops::Bound::{Excluded, Unbounded};
-        let range = match after {
-            Some(s) => (Excluded(s), Unbounded),
-            None => (Unbounded, Unbounded),
-        };
-        self.by_seq
-            .range(range)
+        let from = after.map_or(0, |s| s.saturating_add(1));
+        self.seq_range(from, u64::MAX)
+            .iter()
             .filter_map(|(_, id)| self.messages.get(id).map(|m| &**m))
             .filter(|m| keep(m))
             .take(limit)
@@ -416,5 +435,84 @@ impl HubState {
     /// One past the last log entry covered by a sealed block.
     pub fn sealed_end(&self) -> u64 {
         self.blocks.last().map_or(0, |b| b.header.log_end)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accepted(n: u8) -> LogRecord {
+        let source = ChainId("mock-a".into());
+        let locator = vec![n];
+        LogRecord::Accepted {
+            msg: CrossChainMessage {
+                id: MessageId::derive(&source, &locator),
+                source,
+                destination: ChainId("mock-b".into()),
+                route_nonce: u64::from(n),
+                sender: "s".into(),
+                recipient: "r".into(),
+                asset: "CNY".into(),
+                amount: 1,
+                timeout_secs: 600,
+                evidence: SourceEvidence {
+                    locator,
+                    header: vec![1; 8],
+                    proof: vec![2; 8],
+                    event: vec![3; 8],
+                },
+                tenant: "t".into(),
+            },
+            at_ms: 1_000,
+        }
+    }
+
+    fn id_of(rec: &LogRecord) -> MessageId {
+        match rec {
+            LogRecord::Accepted { msg, .. } => msg.id,
+            _ => MessageId([0; 32]),
+        }
+    }
+
+    #[test]
+    fn a_delivered_batch_delivers_each_listed_message_once() {
+        let mut st = HubState::new();
+        let recs: Vec<LogRecord> = (0..3).map(accepted).collect();
+        let ids: Vec<MessageId> = recs.iter().map(id_of).collect();
+        for (seq, r) in recs.into_iter().enumerate() {
+            assert_eq!(st.apply(seq as u64, r), Ok(vec![ids[seq]]));
+        }
+        let batch = |items: &[MessageId]| LogRecord::DeliveredBatch {
+            items: items.iter().map(|id| (*id, vec![9])).collect(),
+            at_ms: 2_000,
+        };
+        assert_eq!(
+            st.apply(3, batch(&[ids[0], ids[2]])),
+            Ok(vec![ids[0], ids[2]])
+        );
+        let state = |st: &HubState, i: usize| st.message(&ids[i]).map(|m| m.state);
+        assert_eq!(state(&st, 0), Some(MessageState::Delivered));
+        assert_eq!(state(&st, 1), Some(MessageState::Committed));
+        assert_eq!(state(&st, 2), Some(MessageState::Delivered));
+        let last = st.message(&ids[2]).and_then(|m| m.timeline.last().cloned());
+        assert_eq!(
+            last,
+            Some(Transition {
+                state: MessageState::Delivered,
+                at_ms: 2_000,
+                seq: 3
+            })
+        );
+        // A repeated delivery is absorbed; only the new one changes.
+        assert_eq!(st.apply(4, batch(&[ids[0], ids[1]])), Ok(vec![ids[1]]));
+        assert_eq!(st.expired(u64::MAX), Vec::<MessageId>::new());
+        // The sequence index still pages in order.
+        let seqs: Vec<u64> = st
+            .page(Some(0), 10, |_| true)
+            .iter()
+            .map(|m| m.seq)
+            .collect();
+        assert_eq!(seqs, [1, 2]);
     }
 }

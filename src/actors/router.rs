@@ -337,7 +337,7 @@ impl Router {
     }
 
     /// Send the outbox: one [`DeliverBatch`] per destination (at most
-    /// [`MAX_DELIVERY_BATCH`] each); record `Delivered` for every receipt in one append;
+    /// [`MAX_DELIVERY_BATCH`] each); record the batch's receipts as one `DeliveredBatch`;
     /// failed deliveries are retried on the tick.
     fn flush(&mut self, ctx: &mut Context<Self>) {
         let outbox = std::mem::take(&mut self.outbox);
@@ -368,20 +368,12 @@ impl Router {
             async move { dest.send(DeliverBatch(deliveries)).await }
                 .into_actor(self)
                 .then(move |res, act, _ctx| {
-                    let mut recs = Vec::new();
-                    let mut delivered = Vec::new();
+                    let mut items = Vec::new();
                     match res {
                         Ok(results) => {
                             for (id, r) in ids.iter().zip(results) {
                                 match r {
-                                    Ok(receipt) => {
-                                        delivered.push(*id);
-                                        recs.push(LogRecord::Delivered {
-                                            id: *id,
-                                            receipt: receipt.reference,
-                                            at_ms: now_ms(),
-                                        });
-                                    }
+                                    Ok(receipt) => items.push((*id, receipt.reference)),
                                     Err(e) => {
                                         tracing::debug!(%id, error = %e, "delivery failed; will retry");
                                         act.retry.insert(*id);
@@ -394,9 +386,11 @@ impl Router {
                             act.retry.extend(ids.iter().copied());
                         }
                     }
-                    let fut: Box<dyn ActorFuture<Router, Output = ()> + Unpin> = if recs.is_empty() {
+                    let delivered: Vec<MessageId> = items.iter().map(|(id, _)| *id).collect();
+                    let fut: Box<dyn ActorFuture<Router, Output = ()> + Unpin> = if items.is_empty() {
                         Box::new(actix::fut::ready(()))
                     } else {
+                        let recs = vec![LogRecord::DeliveredBatch { items, at_ms: now_ms() }];
                         Box::new(act.append(recs).map(move |res, act: &mut Router, _| {
                             if res.is_err() {
                                 act.retry.extend(delivered);

@@ -115,6 +115,11 @@ fn describe(r: &LogRecord) -> String {
         LogRecord::Delivered { id, .. }
         | LogRecord::TimedOut { id, .. }
         | LogRecord::Refunded { id, .. } => id.to_string(),
+        LogRecord::DeliveredBatch { items, .. } => match items.as_slice() {
+            [(first, _), .., (last, _)] => format!("{} messages, {first} … {last}", items.len()),
+            [(only, _)] => format!("1 message, {only}"),
+            [] => "no messages".into(),
+        },
         LogRecord::LightClient { chain, state } => format!("{chain} ({} bytes)", state.len()),
         LogRecord::RelaySetAdopted { relays } => format!(
             "{} relays, set hash {}",
