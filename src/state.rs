@@ -149,12 +149,7 @@ impl HubState {
                         ),
                     });
                 }
-                let ids: Vec<MessageId> = self
-                    .seq_range(header.log_start, header.log_end)
-                    .iter()
-                    .map(|(_, id)| *id)
-                    .collect();
-                for id in ids {
+                for id in self.ids_in(header.log_start..header.log_end) {
                     if let Some(m) = self.messages.get_mut(&id) {
                         m.block = Some(header.height);
                     }
@@ -180,12 +175,7 @@ impl HubState {
                 }
                 block.qc = Some(qc.clone());
                 let range = block.header.log_start..block.header.log_end;
-                let ids: Vec<MessageId> = self
-                    .seq_range(range.start, range.end)
-                    .iter()
-                    .map(|(_, id)| *id)
-                    .collect();
-                for id in ids {
+                for id in self.ids_in(range) {
                     if let Some(m) = self.messages.get_mut(&id) {
                         if m.state == MessageState::Committed {
                             m.state = MessageState::Finalized;
@@ -248,11 +238,16 @@ impl HubState {
         Ok(changed)
     }
 
-    /// The accepted messages with `start <= seq < end`, in order.
-    fn seq_range(&self, start: u64, end: u64) -> &[(u64, MessageId)] {
-        let lo = self.by_seq.partition_point(|(s, _)| *s < start);
-        let hi = self.by_seq.partition_point(|(s, _)| *s < end);
+    /// The accepted messages whose seq is in `range`, in order.
+    fn seq_range(&self, range: std::ops::Range<u64>) -> &[(u64, MessageId)] {
+        let lo = self.by_seq.partition_point(|(s, _)| *s < range.start);
+        let hi = self.by_seq.partition_point(|(s, _)| *s < range.end);
         self.by_seq.get(lo..hi.max(lo)).unwrap_or_default()
+    }
+
+    /// The ids of [`Self::seq_range`], copied out (the callers then update those entries).
+    fn ids_in(&self, range: std::ops::Range<u64>) -> Vec<MessageId> {
+        self.seq_range(range).iter().map(|(_, id)| *id).collect()
     }
 
     /// The destination applied `id` (a `Delivered` record or one item of a `DeliveredBatch`).
@@ -396,7 +391,7 @@ impl HubState {
         keep: impl Fn(&MessageEntry) -> bool,
     ) -> Vec<MessageEntry> {
         let from = after.map_or(0, |s| s.saturating_add(1));
-        self.seq_range(from, u64::MAX)
+        self.seq_range(from..u64::MAX)
             .iter()
             .filter_map(|(_, id)| self.messages.get(id).map(|m| &**m))
             .filter(|m| keep(m))
