@@ -10,7 +10,8 @@
 #   THREADS=2       wrk threads           CONNS=256  wrk connections (at 64 the hub is bound by commit latency)
 #   DURATION=20s    hub run limit (the window ends once all N are answered; wrk itself sleeps out
 #                   the full duration before it prints)
-#   BASE_DURATION=10s  each hello-world run (one before the hub run, one after; the higher counts)
+#   BASE_DURATION=10s  each hello-world run (one before the hub run, one after; the higher counts),
+#                   and the floor run (the hub's requests against examples/sink, which does no work)
 #   SETTLE=30       most seconds to wait for deliveries after the run (GET /v1/stats)
 #   DATA_PARENT=DIR where the hub's data directory is created (default: under $TMPDIR)
 #   BUILD=0         skip the cargo build (reuse target/release from an earlier run)
@@ -70,8 +71,8 @@ wait_http() { # url pid name
 
 # --- 1. build -------------------------------------------------------------------------------
 if [ "${BUILD:-1}" != 0 ]; then
-    say "cargo build --release --bin meridian --example hello"
-    cargo build --release --bin meridian --example hello
+    say "cargo build --release --bin meridian --example hello --example sink"
+    cargo build --release --bin meridian --example hello --example sink
 fi
 
 # --- 2. load generator ----------------------------------------------------------------------
@@ -290,7 +291,6 @@ log_counters >"$WORK/metrics0.txt"
 cpu0=$(cpu_s "$HUB_PID")
 ( wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$LUA" "$HUB/v1/transfers" \
     -- "$REQS" "$KEY"; times ) | tee "$WORK/wrk-hub.txt"
-rm -f "$REQS" "$REQS".*   # hundreds of MB; not needed any more
 # wrk's own CPU (user + system, from the subshell's `times`: its second line is the children's).
 mins_s() { echo "$1" | sed -E 's/^([0-9]+)m([0-9.]+)s$/\1 * 60 + \2/' | bc -l; }
 read -r W_USER W_SYS < <(grep -E '^[0-9]+m[0-9.]+s [0-9]+m[0-9.]+s$' "$WORK/wrk-hub.txt" | tail -1)
@@ -353,7 +353,29 @@ DELIVERED=$(echo "$STATS" | python3 -c 'import json,sys; print(json.load(sys.std
 kill "$HUB_PID" 2>/dev/null || true
 wait "$HUB_PID" 2>/dev/null || true
 
-# --- 7. baseline again, after the hub ----------------------------------------------------------
+# --- 7. floor: the same requests and script against a server that does no work with them -------
+SINK_PORT=$(free_port)
+say "floor: examples/sink on 127.0.0.1:$SINK_PORT, the same requests and wrk script"
+"$ROOT/target/release/examples/sink" "127.0.0.1:$SINK_PORT" >"$WORK/sink.log" 2>&1 &
+SINK_PID=$!
+PIDS+=("$SINK_PID")
+wait_http "http://127.0.0.1:$SINK_PORT/healthz" "$SINK_PID" sink
+wrk -t"$THREADS" -c"$CONNS" -d"$BASE_DURATION" --latency -s "$LUA" \
+    "http://127.0.0.1:$SINK_PORT/v1/transfers" -- "$REQS" "$KEY" >"$WORK/wrk-sink.txt"
+kill "$SINK_PID" 2>/dev/null || true
+wait "$SINK_PID" 2>/dev/null || true
+rm -f "$REQS" "$REQS".*   # hundreds of MB; not needed any more
+fres() { grep "^RESULT $1" "$WORK/wrk-sink.txt" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+F_SWIN=$(fres steady_s= steady_s); F_SACC=$(fres steady_s= steady_accepted)
+F_ACC=$(fres requests= accepted); F_WIN=$(fres requests= window_s)
+[ -n "$F_ACC" ] && [ "$F_ACC" -gt 0 ] || die "the floor run answered no 202 (see $WORK/wrk-sink.txt)"
+if [ "$(echo "$F_SWIN > 0.5 && $F_SACC > 0" | bc -l)" = 1 ]; then
+    F_RATE=$(echo "$F_SACC / $F_SWIN" | bc -l)
+else
+    F_RATE=$(echo "$F_ACC / $F_WIN" | bc -l)
+fi
+
+# --- 8. baseline again, after the hub ----------------------------------------------------------
 hello_run after
 B_BEFORE=$(awk '/^Requests\/sec:/ {print $2}' "$WORK/wrk-hello-before.txt")
 B_AFTER=$(awk '/^Requests\/sec:/ {print $2}' "$WORK/wrk-hello-after.txt")
@@ -371,7 +393,7 @@ B_P99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$WORK/wrk-hello.txt")")
 RATIO=$(echo "$S_RATE / $B_RATE" | bc -l)
 RATIO_WHOLE=$(echo "$H_RATE / $B_RATE" | bc -l)
 
-# --- 8. report ---------------------------------------------------------------------------------
+# --- 9. report ---------------------------------------------------------------------------------
 if [ "$H_EXH" = true ]; then
     how="all $H_REQ requests answered after $(printf '%.2f' "$H_WIN") s (before the ${DURATION} limit)"
 else
@@ -390,6 +412,7 @@ Hub: N=$N distinct transfer requests (mock-a → mock-b, each with its own evide
 | hub: the same, whole run (first request to last answer) | $(printf '%.0f' "$H_RATE") transfers/s | | |
 | baseline: actix-web hello world \`GET /\` (2 workers), the higher of two runs | $(printf '%.0f' "$B_RATE") requests/s | $(printf '%.2f' "$B_P50") ms | $(printf '%.2f' "$B_P99") ms |
 | ratio hub / hello (steady state; whole run) | $(printf '%.3f' "$RATIO")×; $(printf '%.3f' "$RATIO_WHOLE")× | | |
+| floor: the same requests and wrk script against \`examples/sink\` (reads the body, answers a 202 of the hub's shape, no other work), steady state | $(printf '%.0f' "$F_RATE") requests/s ($(printf '%.3f' "$(echo "$F_RATE / $B_RATE" | bc -l)")× hello; hub / floor $(printf '%.3f' "$(echo "$S_RATE / $F_RATE" | bc -l)")×) | | |
 
 - steady state: $S_ACC transfers accepted in $(printf '%.2f' "$S_WIN") s, from when both wrk threads were sending to when the first had all its answers; whole run: $H_ACC in $(printf '%.2f' "$H_WIN") s
 - hello world before the hub run $(printf '%.0f' "$B_BEFORE") requests/s, after it $(printf '%.0f' "$B_AFTER") requests/s (the ratio uses the higher)
@@ -402,5 +425,5 @@ Hub: N=$N distinct transfer requests (mock-a → mock-b, each with its own evide
 - goals (steady state; whole run): ≥ 20,000 verified transfers/s on 2 cores: $(echo "$S_RATE >= 20000" | bc -l | sed 's/1/met/;s/0/not met/'); $(echo "$H_RATE >= 20000" | bc -l | sed 's/1/met/;s/0/not met/'). ≥ 0.3× hello world: $(echo "$RATIO >= 0.3" | bc -l | sed 's/1/met/;s/0/not met/'); $(echo "$RATIO_WHOLE >= 0.3" | bc -l | sed 's/1/met/;s/0/not met/')
 
 Commands: \`N=$N DURATION=$DURATION BASE_DURATION=$BASE_DURATION THREADS=$THREADS CONNS=$CONNS benches/load.sh\`, which runs
-\`$HUB_CMD\` and \`$BASE_CMD\`.
+\`$HUB_CMD\` and \`$BASE_CMD\`, and the floor: the hub's wrk command against \`examples/sink\` with \`-d$BASE_DURATION\`.
 EOF
