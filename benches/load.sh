@@ -296,7 +296,22 @@ mins_s() { echo "$1" | sed -E 's/^([0-9]+)m([0-9.]+)s$/\1 * 60 + \2/' | bc -l; }
 read -r W_USER W_SYS < <(grep -E '^[0-9]+m[0-9.]+s [0-9]+m[0-9.]+s$' "$WORK/wrk-hub.txt" | tail -1)
 WRK_CPU=$(echo "$(mins_s "$W_USER") + $(mins_s "$W_SYS")" | bc -l)
 
-res() { grep '^RESULT requests=' "$WORK/wrk-hub.txt" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+# One value from the RESULT lines transfers.lua printed into a file (keys are unique across them).
+result() { grep '^RESULT ' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+# Accepted per second in steady state (both wrk threads sending, see transfers.lua: the whole
+# run includes wrk loading its second thread's requests while the first already sends), or over
+# the whole run (first request sent to last answer) when the steady window is too short.
+steady_rate() {
+    local win acc
+    win=$(result "$1" steady_s)
+    acc=$(result "$1" steady_accepted)
+    if [ "$(echo "$win > 0.5 && $acc > 0" | bc -l)" = 1 ]; then
+        echo "$acc / $win" | bc -l
+    else
+        echo "$(result "$1" accepted) / $(result "$1" window_s)" | bc -l
+    fi
+}
+res() { result "$WORK/wrk-hub.txt" "$1"; }
 H_REQ=$(res requests); H_ANS=$(res answered); H_ACC=$(res accepted)
 H_WIN=$(res window_s); H_DUR=$(res wrk_duration_s)
 H_P50=$(res p50_ms); H_P99=$(res p99_ms); H_EXH=$(res exhausted)
@@ -307,15 +322,8 @@ H_ERR=$(sed -n 's/^RESULT errors //p' "$WORK/wrk-hub.txt")
 # Accepted transfers per second: 202s over the time the requests were in flight (first request
 # sent to last answer); that is wrk's duration unless all N were answered before it ended.
 H_RATE=$(echo "$H_ACC / $H_WIN" | bc -l)
-sres() { grep '^RESULT steady_s=' "$WORK/wrk-hub.txt" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
-S_WIN=$(sres steady_s); S_ACC=$(sres steady_accepted)
-# Steady state: both wrk threads sending (see transfers.lua); the whole-run rate includes wrk
-# loading its second thread's requests while the first already sends.
-if [ "$(echo "$S_WIN > 0.5 && $S_ACC > 0" | bc -l)" = 1 ]; then
-    S_RATE=$(echo "$S_ACC / $S_WIN" | bc -l)
-else
-    S_RATE=$H_RATE
-fi
+S_WIN=$(res steady_s); S_ACC=$(res steady_accepted)
+S_RATE=$(steady_rate "$WORK/wrk-hub.txt")
 
 say "waiting up to ${SETTLE}s for deliveries (GET /v1/stats; stops early once nothing is pending)"
 STATS='{}'
@@ -365,15 +373,9 @@ wrk -t"$THREADS" -c"$CONNS" -d"$BASE_DURATION" --latency -s "$LUA" \
 kill "$SINK_PID" 2>/dev/null || true
 wait "$SINK_PID" 2>/dev/null || true
 rm -f "$REQS" "$REQS".*   # hundreds of MB; not needed any more
-fres() { grep "^RESULT $1" "$WORK/wrk-sink.txt" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
-F_SWIN=$(fres steady_s= steady_s); F_SACC=$(fres steady_s= steady_accepted)
-F_ACC=$(fres requests= accepted); F_WIN=$(fres requests= window_s)
+F_ACC=$(result "$WORK/wrk-sink.txt" accepted)
 [ -n "$F_ACC" ] && [ "$F_ACC" -gt 0 ] || die "the floor run answered no 202 (see $WORK/wrk-sink.txt)"
-if [ "$(echo "$F_SWIN > 0.5 && $F_SACC > 0" | bc -l)" = 1 ]; then
-    F_RATE=$(echo "$F_SACC / $F_SWIN" | bc -l)
-else
-    F_RATE=$(echo "$F_ACC / $F_WIN" | bc -l)
-fi
+F_RATE=$(steady_rate "$WORK/wrk-sink.txt")
 
 # --- 8. baseline again, after the hub ----------------------------------------------------------
 hello_run after
