@@ -9,6 +9,7 @@
 //! payload (postcard + serde), so a record that does not read back exactly is detected.
 
 mod redb_log;
+pub mod wal;
 
 pub use redb_log::{LogStats, RedbLog};
 

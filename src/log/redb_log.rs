@@ -1,21 +1,33 @@
-//! The embedded commit log: one redb file, written by one thread with group commit.
+//! The embedded commit log: one redb file, written by one thread with group commit through a
+//! write-ahead journal.
 //!
 //! Appenders hand batches to a bounded queue (`try_append` fails fast when it is full). The
 //! writer thread takes the first waiting batch plus every other already waiting, up to
-//! `max_batch` entries, writes them all in one redb write transaction and commits it with
-//! `Durability::Immediate` (one fsync), and only then answers each appender. A crash before
-//! the commit loses only batches nobody was told were durable.
+//! `max_batch` entries, appends them as one frame to the journal (see [`super::wal`]: one
+//! contiguous write and one `fdatasync` into a preallocated file), and only then answers each
+//! appender. A crash before that loses only batches nobody was told were durable; at the next
+//! open every journal frame redb does not hold yet is written into redb before anything else.
+//!
+//! A checkpointer thread copies the journal's frames into redb in the background (one redb
+//! transaction with `Durability::Immediate` per checkpoint: every [`CHECKPOINT_INTERVAL`] or
+//! [`CHECKPOINT_BYTES`], whichever comes first). Until a frame is in redb its entries are kept
+//! in memory and reads take them from there. The journal's two files are written in turns; the
+//! writer goes on in the other file only once redb holds everything written there before (if
+//! the checkpointer is behind, the writer waits for it: appends back up into the bounded queue).
+//! A batch larger than a journal file is committed straight into redb.
 //!
 //! Storage: one row per group commit in the `batches` table, keyed by the sequence number of
-//! its first entry, its value the entries each framed as `u32 LE length ‖ bytes`. (One row per
-//! entry cost a B-tree insert, page allocations and copy-on-write of the tree's right edge per
-//! entry: a third of the hub's CPU under load.) A file in the older one-row-per-entry layout
-//! (`entries` table) is converted when opened.
+//! its first entry, its value the entries each framed as `u32 LE length ‖ bytes` (a journal
+//! frame's payload is the same bytes). (One row per entry cost a B-tree insert, page
+//! allocations and copy-on-write of the tree's right edge per entry: a third of the hub's CPU
+//! under load.) A file in the older one-row-per-entry layout (`entries` table) is converted
+//! when opened.
 //!
 //! The writer also hashes every entry it commits (RFC 6962 leaf hash) and keeps the most recent
 //! [`RECENT_LEAVES`] hashes in memory, so the reference chain builds its trees without reading
 //! the records back.
 
+use super::wal::{self, Journal};
 use super::{CommitLog, LogError};
 use futures::future::BoxFuture;
 use meridian_proofs::Hash32;
@@ -25,7 +37,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, watch};
@@ -197,15 +209,90 @@ struct Request {
     reply: Reply,
 }
 
+/// Bytes per journal file (two of them, zero-filled when created). At ~1 KiB per accepted
+/// transfer a file holds ~8,000; the writer moves on to the other one only once redb holds what
+/// that one held, so a checkpoint must keep up with one file's worth of appends.
+pub const JOURNAL_FILE_BYTES: u64 = 8 << 20;
+
+/// The checkpointer writes the journal's frames into redb once this many bytes gathered …
+pub const CHECKPOINT_BYTES: usize = 2 << 20;
+
+/// … or once the oldest of them is this old.
+pub const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(200);
+
+/// How long the checkpointer waits before it tries again after a failed redb commit.
+const CHECKPOINT_RETRY: Duration = Duration::from_millis(100);
+
 /// Counters of the writer (for metrics and benchmarks).
 #[derive(Debug, Default)]
 pub struct LogStats {
-    /// Committed write transactions (= fsyncs).
+    /// Group commits made durable (= journal fsyncs, or redb commits for batches too large
+    /// for the journal).
     pub commits: AtomicU64,
     /// Entries made durable.
     pub entries: AtomicU64,
     /// Total time spent committing, in microseconds.
     pub commit_micros: AtomicU64,
+    /// Checkpoints: redb transactions that took over journal frames.
+    pub checkpoints: AtomicU64,
+}
+
+/// A group commit durable in the journal and not yet in redb.
+struct Group {
+    seq: u64,
+    count: u64,
+    /// The journal frame (header and payload).
+    frame: Arc<Vec<u8>>,
+    at: Instant,
+}
+
+/// What the writer, the checkpointer and readers share.
+#[derive(Default)]
+struct Unflushed {
+    /// redb holds every entry before this.
+    start: u64,
+    /// Durable in the journal, not in redb yet, in order from `start`.
+    groups: VecDeque<Group>,
+    /// Their frames' bytes.
+    bytes: usize,
+    /// The writer waits for redb to hold everything before this.
+    want: u64,
+    /// The writer has stopped: checkpoint what is left and stop.
+    closing: bool,
+    /// The last checkpoint failed (it is retried).
+    failed: Option<LogError>,
+}
+
+#[derive(Default)]
+struct Shared {
+    state: Mutex<Unflushed>,
+    /// Signalled when a group is added, a checkpoint ends or the writer waits or stops.
+    changed: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> Result<MutexGuard<'_, Unflushed>, LogError> {
+        self.state
+            .lock()
+            .map_err(|_| LogError::Storage("commit log state poisoned".into()))
+    }
+
+    /// Block until redb holds every entry before `upto`.
+    fn wait_flushed(&self, upto: u64) -> Result<(), LogError> {
+        let mut s = self.lock()?;
+        s.want = s.want.max(upto);
+        self.changed.notify_all();
+        while s.start < upto {
+            if let Some(e) = &s.failed {
+                return Err(e.clone());
+            }
+            s = self
+                .changed
+                .wait(s)
+                .map_err(|_| LogError::Storage("commit log state poisoned".into()))?;
+        }
+        Ok(())
+    }
 }
 
 /// The redb-backed [`CommitLog`].
@@ -217,6 +304,7 @@ pub struct RedbLog {
     next: watch::Receiver<u64>,
     stats: Arc<LogStats>,
     leaves: Arc<Mutex<RecentLeaves>>,
+    shared: Arc<Shared>,
 }
 
 impl std::fmt::Debug for RedbLog {
@@ -232,11 +320,93 @@ fn storage<E: std::fmt::Display>(e: E) -> LogError {
     LogError::Storage(e.to_string())
 }
 
+/// Write journal frames' payloads into `table` as rows (a payload over [`MAX_ROW_BYTES`] is
+/// split into several).
+fn put_payload(
+    table: &mut redb::Table<'_, u64, &'static [u8]>,
+    seq: u64,
+    count: u64,
+    payload: &[u8],
+) -> Result<(), LogError> {
+    if payload.len() <= MAX_ROW_BYTES {
+        table.insert(seq, payload).map_err(storage)?;
+        return Ok(());
+    }
+    let entries = unframe(payload)?;
+    if entries.len() as u64 != count {
+        return Err(LogError::Corrupt(format!(
+            "journal frame at {seq}: {} entries, header says {count}",
+            entries.len()
+        )));
+    }
+    let mut at = seq;
+    for row in rows(&entries, MAX_ROW_BYTES) {
+        put_row(table, at, row)?;
+        at += row.len() as u64;
+    }
+    Ok(())
+}
+
+/// Write into redb every journal frame of the log at `path` that redb does not hold yet (the
+/// log ends at `next`); returns where the log ends now.
+fn recover(db: &Database, path: &Path, next: u64) -> Result<u64, LogError> {
+    let files = wal::paths(path).map(|p| wal::read_file(&p));
+    let mut frames = Vec::new();
+    for (i, bytes) in files.iter().enumerate() {
+        let bytes = bytes.as_ref().map_err(Clone::clone)?;
+        frames.extend(wal::scan(bytes).into_iter().map(|f| (f, i)));
+    }
+    frames.sort_by_key(|(f, _)| f.seq);
+    let mut end = next;
+    let txn = db.begin_write().map_err(storage)?;
+    {
+        let mut table = txn.open_table(BATCHES).map_err(storage)?;
+        for (f, i) in frames {
+            if f.seq + f.count <= end {
+                continue; // in redb already
+            }
+            if f.seq != end {
+                return Err(LogError::Corrupt(format!(
+                    "journal {}: a frame of entries {}..{} where the log ends at {end}",
+                    wal::paths(path)[i].display(),
+                    f.seq,
+                    f.seq + f.count
+                )));
+            }
+            let bytes = files[i].as_ref().map_err(Clone::clone)?;
+            put_payload(&mut table, f.seq, f.count, &bytes[f.payload])?;
+            end += f.count;
+        }
+    }
+    if end > next {
+        txn.commit().map_err(storage)?;
+        tracing::info!(
+            entries = end - next,
+            from = next,
+            "commit log: entries recovered from the journal"
+        );
+    } else {
+        txn.abort().map_err(storage)?;
+    }
+    Ok(end)
+}
+
 impl RedbLog {
-    /// Open (or create) the log file at `path`. `queue_capacity` bounds the number of batches
-    /// waiting for the writer; `max_batch` bounds the entries committed per fsync. If another
-    /// handle in this process is still closing the file, waits up to 10 s for it.
+    /// Open (or create) the log file at `path` and its journal files beside it (see
+    /// [`JOURNAL_FILE_BYTES`]). `queue_capacity` bounds the number of batches waiting for the
+    /// writer; `max_batch` bounds the entries committed per fsync. If another handle in this
+    /// process is still closing the file, waits up to 10 s for it.
     pub fn open(path: &Path, queue_capacity: usize, max_batch: usize) -> Result<RedbLog, LogError> {
+        Self::open_with(path, queue_capacity, max_batch, JOURNAL_FILE_BYTES)
+    }
+
+    /// [`RedbLog::open`] with journal files of `journal_bytes` each.
+    pub fn open_with(
+        path: &Path,
+        queue_capacity: usize,
+        max_batch: usize,
+        journal_bytes: u64,
+    ) -> Result<RedbLog, LogError> {
         let deadline = Instant::now() + Duration::from_secs(10);
         let db = loop {
             match Database::builder().set_cache_size(CACHE_BYTES).create(path) {
@@ -260,6 +430,9 @@ impl RedbLog {
             }
         };
         txn.commit().map_err(storage)?;
+        // The journal's frames redb does not hold yet (appends answered before a crash).
+        let next = recover(&db, path, next)?;
+        let journal = Journal::open(path, journal_bytes)?;
 
         let (tx, rx) = sync_channel::<Request>(queue_capacity.max(1));
         let (next_tx, next_rx) = watch::channel(next);
@@ -269,16 +442,38 @@ impl RedbLog {
             hashes: VecDeque::new(),
             cap: RECENT_LEAVES,
         }));
-        let (wdb, wstats) = (db.clone(), stats.clone());
+        let shared = Arc::new(Shared {
+            state: Mutex::new(Unflushed {
+                start: next,
+                want: next,
+                ..Unflushed::default()
+            }),
+            changed: Condvar::new(),
+        });
+        let (cdb, cshared, cstats) = (db.clone(), shared.clone(), stats.clone());
+        let checkpointer = std::thread::Builder::new()
+            .name("log-checkpoint".into())
+            .spawn(move || checkpointer_loop(&cdb, &cshared, &cstats))
+            .map_err(storage)?;
         let writer_out = Written {
             next: next_tx,
-            stats: wstats,
+            stats: stats.clone(),
             leaves: leaves.clone(),
+            shared: shared.clone(),
         };
+        let wdb = db.clone();
         let max_batch = max_batch.max(1);
         let writer = std::thread::Builder::new()
             .name("commit-log".into())
-            .spawn(move || writer_loop(&wdb, rx, next, max_batch, &writer_out))
+            .spawn(move || {
+                writer_loop(&wdb, rx, next, max_batch, journal, &writer_out);
+                // Let the checkpointer take over what is left, then wait for it.
+                if let Ok(mut s) = writer_out.shared.lock() {
+                    s.closing = true;
+                    writer_out.shared.changed.notify_all();
+                }
+                let _ = checkpointer.join();
+            })
             .map_err(storage)?;
         Ok(RedbLog {
             path: path.to_path_buf(),
@@ -288,6 +483,7 @@ impl RedbLog {
             next: next_rx,
             stats,
             leaves,
+            shared,
         })
     }
 
@@ -296,7 +492,8 @@ impl RedbLog {
         self.stats.clone()
     }
 
-    /// Stop accepting appends, let the writer finish what it has, and wait for it.
+    /// Stop accepting appends, let the writer finish what it has and the checkpointer write it
+    /// into redb, and wait for both.
     pub fn close(&self) {
         if let Ok(mut q) = self.queue.lock() {
             q.take();
@@ -307,7 +504,46 @@ impl RedbLog {
         }
     }
 
-    fn read_sync(db: &Database, from: u64, max: usize) -> Result<super::Entries, LogError> {
+    /// Up to `max` entries from `from` on: those redb holds from redb, the newer ones from the
+    /// journal's frames kept in memory.
+    fn read_sync(&self, from: u64, max: usize) -> Result<super::Entries, LogError> {
+        // Taken first: redb holds everything before `start` from then on (a checkpoint that
+        // ends after this only moves more into redb).
+        let (start, groups): (u64, Vec<(u64, Arc<Vec<u8>>)>) = {
+            let s = self.shared.lock()?;
+            let upto = from.saturating_add(max as u64);
+            let groups = s
+                .groups
+                .iter()
+                .filter(|g| g.seq + g.count > from && g.seq < upto)
+                .map(|g| (g.seq, g.frame.clone()))
+                .collect();
+            (s.start, groups)
+        };
+        let mut out = if from < start {
+            let n = usize::try_from(start - from).map_or(max, |n| n.min(max));
+            Self::read_redb(&self.db, from, n)?
+        } else {
+            Vec::new()
+        };
+        for (seq, frame) in groups {
+            if out.len() >= max {
+                break;
+            }
+            for (seq, entry) in (seq..).zip(entries_of(&frame[wal::HEADER..])) {
+                let entry = entry?;
+                if seq >= from.max(start) {
+                    out.push((seq, entry.to_vec()));
+                    if out.len() >= max {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn read_redb(db: &Database, from: u64, max: usize) -> Result<super::Entries, LogError> {
         let txn = db.begin_read().map_err(storage)?;
         let table = match txn.open_table(BATCHES) {
             Ok(t) => t,
@@ -350,6 +586,7 @@ struct Written {
     next: watch::Sender<u64>,
     stats: Arc<LogStats>,
     leaves: Arc<Mutex<RecentLeaves>>,
+    shared: Arc<Shared>,
 }
 
 fn writer_loop(
@@ -357,6 +594,7 @@ fn writer_loop(
     rx: Receiver<Request>,
     mut next: u64,
     max_batch: usize,
+    mut journal: Journal,
     out: &Written,
 ) {
     let stats = &out.stats;
@@ -373,7 +611,7 @@ fn writer_loop(
             }
         }
         let started = Instant::now();
-        match commit_batch(db, next, &batch) {
+        match commit_batch(db, &mut journal, &out.shared, next, &batch) {
             Ok(end) => {
                 stats.commits.fetch_add(1, Ordering::Relaxed);
                 stats.entries.fetch_add(end - next, Ordering::Relaxed);
@@ -417,26 +655,134 @@ fn writer_loop(
     }
 }
 
-fn commit_batch(db: &Database, start: u64, batch: &[Request]) -> Result<u64, LogError> {
-    let entries: Vec<&[u8]> = batch
-        .iter()
-        .flat_map(|r| &r.entries)
-        .map(Vec::as_slice)
-        .collect();
-    if entries.is_empty() {
+/// Make `batch` durable as the entries from `start` on: one journal frame, or (larger than a
+/// journal file) one redb transaction once redb holds everything before it. Returns the next
+/// sequence number.
+fn commit_batch(
+    db: &Database,
+    journal: &mut Journal,
+    shared: &Shared,
+    start: u64,
+    batch: &[Request],
+) -> Result<u64, LogError> {
+    let entries = batch.iter().flat_map(|r| &r.entries);
+    let count = entries.clone().count() as u64;
+    if count == 0 {
         return Ok(start);
     }
-    let txn = db.begin_write().map_err(storage)?;
-    let mut seq = start;
-    {
-        let mut table = txn.open_table(BATCHES).map_err(storage)?;
-        for row in rows(&entries, MAX_ROW_BYTES) {
-            put_row(&mut table, seq, row)?;
-            seq += row.len() as u64;
+    let mut frame = wal::start_frame(entries.clone().map(|e| 4 + e.len()).sum());
+    for e in entries {
+        let len = u32::try_from(e.len())
+            .map_err(|_| LogError::Storage(format!("entry of {} bytes is too large", e.len())))?;
+        frame.extend_from_slice(&len.to_le_bytes());
+        frame.extend_from_slice(e);
+    }
+    let end = start + count;
+    if frame.len() as u64 > journal.size {
+        shared.wait_flushed(start)?;
+        let txn = db.begin_write().map_err(storage)?;
+        {
+            let mut table = txn.open_table(BATCHES).map_err(storage)?;
+            put_payload(&mut table, start, count, &frame[wal::HEADER..])?;
+        }
+        txn.commit().map_err(storage)?;
+        let mut s = shared.lock()?;
+        s.start = end;
+        s.want = s.want.max(end);
+        return Ok(end);
+    }
+    wal::seal(&mut frame, start, count)?;
+    if !journal.fits(frame.len()) {
+        // The other file may be written over once redb holds what it held.
+        shared.wait_flushed(journal.ends[1 - journal.current])?;
+        journal.switch();
+    }
+    journal.append(&frame, end)?;
+    let mut s = shared.lock()?;
+    s.bytes += frame.len();
+    s.groups.push_back(Group {
+        seq: start,
+        count,
+        frame: Arc::new(frame),
+        at: Instant::now(),
+    });
+    shared.changed.notify_all();
+    Ok(end)
+}
+
+/// Copy the journal's frames into redb (see the module documentation) until the writer stops
+/// and nothing is left.
+fn checkpointer_loop(db: &Database, shared: &Shared, stats: &LogStats) {
+    loop {
+        let groups: Vec<(u64, u64, Arc<Vec<u8>>)> = {
+            let Ok(mut s) = shared.lock() else { return };
+            loop {
+                let Some(oldest) = s.groups.front().map(|g| g.at) else {
+                    if s.closing {
+                        return;
+                    }
+                    s = match shared.changed.wait(s) {
+                        Ok(s) => s,
+                        Err(_) => return,
+                    };
+                    continue;
+                };
+                let due = s.closing
+                    || s.want > s.start
+                    || s.bytes >= CHECKPOINT_BYTES
+                    || oldest.elapsed() >= CHECKPOINT_INTERVAL;
+                if due {
+                    break;
+                }
+                let left = CHECKPOINT_INTERVAL.saturating_sub(oldest.elapsed());
+                s = match shared.changed.wait_timeout(s, left) {
+                    Ok((s, _)) => s,
+                    Err(_) => return,
+                };
+            }
+            s.groups
+                .iter()
+                .map(|g| (g.seq, g.count, g.frame.clone()))
+                .collect()
+        };
+        let started = Instant::now();
+        let res = (|| {
+            let txn = db.begin_write().map_err(storage)?;
+            {
+                let mut table = txn.open_table(BATCHES).map_err(storage)?;
+                for (seq, count, frame) in &groups {
+                    put_payload(&mut table, *seq, *count, &frame[wal::HEADER..])?;
+                }
+            }
+            txn.commit().map_err(storage)
+        })();
+        let Ok(mut s) = shared.lock() else { return };
+        match res {
+            Ok(()) => {
+                stats.checkpoints.fetch_add(1, Ordering::Relaxed);
+                metrics::histogram!("meridian_log_checkpoint_seconds")
+                    .record(started.elapsed().as_secs_f64());
+                for _ in 0..groups.len() {
+                    if let Some(g) = s.groups.pop_front() {
+                        s.bytes -= g.frame.len();
+                        s.start = g.seq + g.count;
+                    }
+                }
+                s.failed = None;
+                shared.changed.notify_all();
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "commit log checkpoint into redb failed (the journal keeps the entries; retrying)");
+                s.failed = Some(e);
+                shared.changed.notify_all();
+                if s.closing {
+                    return; // the next open writes them into redb from the journal
+                }
+                drop(s);
+                std::thread::sleep(CHECKPOINT_RETRY);
+            }
         }
     }
-    txn.commit().map_err(storage)?;
-    Ok(seq)
 }
 
 /// Split a commit's entries into rows of at most `max_bytes` framed bytes each (an entry
@@ -481,7 +827,7 @@ impl CommitLog for RedbLog {
     }
 
     fn read(&self, from: u64, max: usize) -> BoxFuture<'static, Result<super::Entries, LogError>> {
-        let res = Self::read_sync(&self.db, from, max);
+        let res = self.read_sync(from, max);
         Box::pin(async move { res })
     }
 
@@ -509,7 +855,9 @@ impl CommitLog for RedbLog {
             _ => max,
         }
         .min(READ_BACK_CHUNK);
-        let res = Self::read_sync(&self.db, from, max).and_then(|e| super::hash_entries(from, &e));
+        let res = self
+            .read_sync(from, max)
+            .and_then(|e| super::hash_entries(from, &e));
         Box::pin(async move { res })
     }
 
