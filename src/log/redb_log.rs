@@ -203,6 +203,9 @@ impl RecentLeaves {
 }
 
 type Reply = oneshot::Sender<Result<Range<u64>, LogError>>;
+/// A journal frame held in memory until the checkpointer has written it into redb: its first
+/// sequence number and the frame itself.
+type FrameRef = (u64, Arc<Vec<u8>>);
 
 struct Request {
     entries: Vec<Vec<u8>>,
@@ -509,7 +512,7 @@ impl RedbLog {
     fn read_sync(&self, from: u64, max: usize) -> Result<super::Entries, LogError> {
         // Taken first: redb holds everything before `start` from then on (a checkpoint that
         // ends after this only moves more into redb).
-        let (start, groups): (u64, Vec<(u64, Arc<Vec<u8>>)>) = {
+        let (start, groups): (u64, Vec<FrameRef>) = {
             let s = self.shared.lock()?;
             let upto = from.saturating_add(max as u64);
             let groups = s
