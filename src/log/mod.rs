@@ -3,7 +3,8 @@
 //! [`CommitLog`] is the backend-neutral contract: append a batch (answered only once durable),
 //! read from a sequence number, watch the next sequence number. It is shaped for a networked
 //! backend too (NATS JetStream's publish-with-expected-sequence fits `try_append`). The
-//! embedded default is [`RedbLog`]: one redb file, a writer thread doing group commit.
+//! embedded default is [`RedbLog`]: one redb file behind a write-ahead journal ([`wal`]), a
+//! writer thread doing group commit.
 //!
 //! Records are framed by [`encode_record`]: a version byte, a CRC-32 of the payload, and the
 //! payload (postcard + serde), so a record that does not read back exactly is detected.

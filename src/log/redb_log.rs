@@ -1,5 +1,5 @@
-//! The embedded commit log: one redb file, written by one thread with group commit through a
-//! write-ahead journal.
+//! The embedded commit log: one redb file and two journal files beside it, written by one
+//! thread with group commit through the write-ahead journal.
 //!
 //! Appenders hand batches to a bounded queue (`try_append` fails fast when it is full). The
 //! writer thread takes the first waiting batch plus every other already waiting, up to
@@ -205,7 +205,7 @@ impl RecentLeaves {
 type Reply = oneshot::Sender<Result<Range<u64>, LogError>>;
 /// A journal frame held in memory until the checkpointer has written it into redb: its first
 /// sequence number and the frame itself.
-type FrameRef = (u64, Arc<Vec<u8>>);
+type HeldFrame = (u64, Arc<Vec<u8>>);
 
 struct Request {
     entries: Vec<Vec<u8>>,
@@ -512,7 +512,7 @@ impl RedbLog {
     fn read_sync(&self, from: u64, max: usize) -> Result<super::Entries, LogError> {
         // Taken first: redb holds everything before `start` from then on (a checkpoint that
         // ends after this only moves more into redb).
-        let (start, groups): (u64, Vec<FrameRef>) = {
+        let (start, groups): (u64, Vec<HeldFrame>) = {
             let s = self.shared.lock()?;
             let upto = from.saturating_add(max as u64);
             let groups = s
@@ -1188,6 +1188,141 @@ mod tests {
             }
             assert!(unframe(&value[..cut]).is_err(), "cut at {cut}");
         }
+    }
+
+    /// A journal frame of `entries` as the writer makes it.
+    fn journal_frame(seq: u64, entries: &[&[u8]]) -> Vec<u8> {
+        let mut buf = wal::start_frame(64);
+        for e in entries {
+            buf.extend_from_slice(&(e.len() as u32).to_le_bytes());
+            buf.extend_from_slice(e);
+        }
+        wal::seal(&mut buf, seq, entries.len() as u64).expect("seal");
+        buf
+    }
+
+    #[tokio::test]
+    async fn answered_frames_the_checkpoint_missed_are_recovered_at_open() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("log.redb");
+        {
+            let log = RedbLog::open(&path, 8, 100).expect("open");
+            for i in 0..5u8 {
+                log.try_append(vec![vec![i]]).await.expect("append");
+            }
+            // Closing lets the checkpointer write 0..5 into redb.
+        }
+        // What a crash leaves when the writer has answered three more groups and the
+        // checkpointer has not run since: frames only in the journal, then a torn one.
+        {
+            let mut j = Journal::open(&path, JOURNAL_FILE_BYTES).expect("journal");
+            j.append(&journal_frame(5, &[b"five", b"six"]), 7)
+                .expect("frame");
+            j.append(&journal_frame(7, &[b"seven"]), 8).expect("frame");
+            let torn = journal_frame(8, &[b"eight-never-answered"]);
+            j.append(&torn[..torn.len() - 3], 9).expect("torn frame");
+        }
+        let log = RedbLog::open(&path, 8, 100).expect("reopen");
+        assert_eq!(
+            log.next_seq(),
+            8,
+            "the answered frames are back, the torn one is not"
+        );
+        let all = log.read(0, 100).await.expect("read");
+        let want: Vec<(u64, Vec<u8>)> = (0..5u8)
+            .map(|i| (u64::from(i), vec![i]))
+            .chain([
+                (5, b"five".to_vec()),
+                (6, b"six".to_vec()),
+                (7, b"seven".to_vec()),
+            ])
+            .collect();
+        assert_eq!(all, want);
+        leaf_hashes_match_records(&log).await;
+        // They are in redb now: a second reopen does not need the journal (and its frames,
+        // already held, are skipped rather than written twice).
+        drop(log);
+        for p in wal::paths(&path) {
+            std::fs::remove_file(p).expect("remove journal");
+        }
+        let log = RedbLog::open(&path, 8, 100).expect("reopen without journal");
+        assert_eq!(log.read(0, 100).await.expect("read"), want);
+        let r = log
+            .try_append(vec![b"eight".to_vec()])
+            .await
+            .expect("append");
+        assert_eq!(r, 8..9);
+    }
+
+    #[tokio::test]
+    async fn a_journal_frame_past_the_end_of_the_log_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("log.redb");
+        drop(RedbLog::open(&path, 8, 100).expect("open"));
+        {
+            let mut j = Journal::open(&path, JOURNAL_FILE_BYTES).expect("journal");
+            j.append(&journal_frame(3, &[b"after a gap"]), 4)
+                .expect("frame");
+        }
+        match RedbLog::open(&path, 8, 100) {
+            Err(LogError::Corrupt(why)) => assert!(why.contains("3..4"), "{why}"),
+            other => panic!(
+                "a gap before a journal frame was taken: {:?}",
+                other.map(|_| ())
+            ),
+        }
+    }
+
+    #[tokio::test]
+    async fn small_journals_switch_files_and_lose_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("log.redb");
+        let entry = |i: u32| {
+            let mut e = i.to_be_bytes().to_vec();
+            e.resize(100 + (i as usize % 50), b'a' + (i % 26) as u8);
+            e
+        };
+        let mut all = Vec::new();
+        {
+            // 4 KiB journal files: a file holds ~30 of these entries, so the writer switches
+            // files many times and waits for the checkpointer each time.
+            let log = RedbLog::open_with(&path, 64, 8, 4096).expect("open");
+            let mut i = 0u32;
+            for round in 0..20 {
+                let mut futs = Vec::new();
+                for _ in 0..16 {
+                    all.push(entry(i));
+                    futs.push(log.try_append(vec![entry(i)]));
+                    i += 1;
+                }
+                for r in futures::future::join_all(futs).await {
+                    r.expect("append");
+                }
+                if round == 10 {
+                    // One batch larger than a journal file goes straight into redb.
+                    let big: Vec<Vec<u8>> = (0..60).map(|k| entry(i + k)).collect();
+                    all.extend(big.iter().cloned());
+                    let r = log.try_append(big).await.expect("big append");
+                    assert_eq!(r, u64::from(i)..u64::from(i) + 60);
+                    i += 60;
+                }
+            }
+            assert_eq!(log.next_seq(), all.len() as u64);
+            let checkpoints = log.stats().checkpoints.load(Ordering::Relaxed);
+            assert!(checkpoints >= 3, "{checkpoints} checkpoints");
+            let back = log.read(0, 10_000).await.expect("read");
+            assert_eq!(back, expected(&all, 0, 10_000));
+            leaf_hashes_match_records(&log).await;
+        }
+        let log = RedbLog::open_with(&path, 64, 8, 4096).expect("reopen");
+        assert_eq!(
+            log.read(0, 10_000).await.expect("read"),
+            expected(&all, 0, 10_000)
+        );
+        assert_eq!(
+            log.read(137, 5).await.expect("read"),
+            expected(&all, 137, 5)
+        );
     }
 
     #[tokio::test]
