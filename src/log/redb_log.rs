@@ -16,12 +16,14 @@
 //! the checkpointer is behind, the writer waits for it: appends back up into the bounded queue).
 //! A batch larger than a journal file is committed straight into redb.
 //!
-//! Storage: one row per group commit in the `batches` table, keyed by the sequence number of
-//! its first entry, its value the entries each framed as `u32 LE length ‖ bytes` (a journal
-//! frame's payload is the same bytes). (One row per entry cost a B-tree insert, page
-//! allocations and copy-on-write of the tree's right edge per entry: a third of the hub's CPU
-//! under load.) A file in the older one-row-per-entry layout (`entries` table) is converted
-//! when opened.
+//! Storage: rows of consecutive entries in the `batches` table, keyed by the sequence number
+//! of their first entry, a row's value the entries each framed as `u32 LE length ‖ bytes` (a
+//! journal frame's payload is the same bytes, so a checkpoint fills each row with several
+//! group commits' payloads, up to [`CHECKPOINT_ROW_BYTES`]; a reader finds an entry in the
+//! last row starting at or before it, whatever the rows' sizes). (One row per entry cost a
+//! B-tree insert, page allocations and copy-on-write of the tree's right edge per entry: a
+//! third of the hub's CPU under load.) A file in the older one-row-per-entry layout
+//! (`entries` table) is converted when opened.
 //!
 //! The writer also hashes every entry it commits (RFC 6962 leaf hash) and keeps the most recent
 //! [`RECENT_LEAVES`] hashes in memory, so the reference chain builds its trees without reading
