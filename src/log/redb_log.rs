@@ -240,10 +240,10 @@ pub const CHECKPOINT_BYTES: usize = 2 << 20;
 pub const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(200);
 
 /// Most bytes in a row a checkpoint writes (consecutive group commits' payloads concatenated,
-/// see [`put_groups`]). redb keeps a value in a leaf page of a power-of-two size, so a row of
-/// one group commit (tens of KiB under load) left on average a third of its page unused: the
-/// checkpoints wrote 1.46× the journal's bytes. Fuller rows of up to 255 KiB fit a 256 KiB
-/// page with room for the page's header. Reading one entry loads its row (one read).
+/// see [`put_groups`]). redb keeps a value in a leaf page of a power-of-two size; 255 KiB
+/// leaves room for the page's header in a 256 KiB page. Under load (`benches/load.sh`, group
+/// commits of ~60 KiB) the checkpoints wrote 1.47× the journal's bytes with one row per group
+/// commit and 1.25× with rows filled up to this size. Reading one entry loads its row.
 const CHECKPOINT_ROW_BYTES: usize = (256 << 10) - (1 << 10);
 
 /// How long the checkpointer waits before it tries again after a failed redb commit.
