@@ -743,10 +743,21 @@ fn put_groups(
     table: &mut redb::Table<'_, u64, &'static [u8]>,
     groups: &[(u64, u64, Arc<Vec<u8>>)],
 ) -> Result<(), LogError> {
-    let mut row: Vec<u8> = Vec::new();
+    fn payload_of(seq: u64, frame: &[u8]) -> Result<&[u8], LogError> {
+        frame.get(wal::HEADER..).ok_or_else(|| {
+            LogError::Corrupt(format!("journal frame at {seq} is shorter than its header"))
+        })
+    }
+    // One buffer for the rows, sized for what there is (an idle hub's checkpoint holds a few
+    // bytes), at most one row.
+    let mut total = 0;
+    for (seq, _, frame) in groups {
+        total += payload_of(*seq, frame)?.len();
+    }
+    let mut row: Vec<u8> = Vec::with_capacity(total.min(CHECKPOINT_ROW_BYTES));
     let mut row_seq = 0;
     for (seq, count, frame) in groups {
-        let payload = frame.get(wal::HEADER..).unwrap_or_default();
+        let payload = payload_of(*seq, frame)?;
         if !row.is_empty() && row.len() + payload.len() > CHECKPOINT_ROW_BYTES {
             table.insert(row_seq, row.as_slice()).map_err(storage)?;
             row.clear();
@@ -757,7 +768,6 @@ fn put_groups(
         }
         if row.is_empty() {
             row_seq = *seq;
-            row.reserve(CHECKPOINT_ROW_BYTES);
         }
         row.extend_from_slice(payload);
     }
