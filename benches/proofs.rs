@@ -51,6 +51,51 @@ fn rfc6962_2_20(c: &mut Criterion) {
     g.finish();
 }
 
+/// Evidence of every event of one block, as the hub verifies a busy block's transfers: the
+/// plain check of each proof, beside the same proofs through a [`PathMemo`] that starts empty
+/// (in leaf order, and in a scrambled order).
+fn rfc6962_block_5000(c: &mut Criterion) {
+    let n: u64 = 5000;
+    let mut tree = rfc6962::MerkleTree::new();
+    let leaves: Vec<Vec<u8>> = (0..n).map(|i| i.to_be_bytes().repeat(9)).collect();
+    for l in &leaves {
+        tree.push(l);
+    }
+    let root = tree.root();
+    let proofs: Vec<(u64, Hash32, Vec<Hash32>)> = (0..n)
+        .map(|i| {
+            let p = tree.inclusion_proof(i, n).expect("proof");
+            (i, rfc6962::leaf_hash(&leaves[i as usize]), p)
+        })
+        .collect();
+    // 0, k, 2k, … mod n with k coprime to n: every leaf once, neighbours far apart.
+    let scrambled: Vec<usize> = (0..n as usize).map(|j| (j * 2039) % n as usize).collect();
+    let mut g = c.benchmark_group("rfc6962 every leaf of a 5000-leaf block");
+    g.bench_function("baseline: plain verify of each proof", |b| {
+        b.iter(|| {
+            for (i, leaf, p) in &proofs {
+                rfc6962::verify_inclusion(leaf, *i, n, black_box(p), &root).expect("valid");
+            }
+        })
+    });
+    for (name, order) in [
+        ("memo, leaf order", (0..n as usize).collect::<Vec<_>>()),
+        ("memo, scrambled order", scrambled),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut memo = meridian_proofs::audit::PathMemo::new(4, 1 << 15);
+                for &k in &order {
+                    let (i, leaf, p) = &proofs[k];
+                    rfc6962::verify_inclusion_memo(&mut memo, leaf, *i, n, black_box(p), &root)
+                        .expect("valid");
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
 fn mpt_100k(c: &mut Criterion) {
     let mut trie = eth::Trie::new();
     for i in 0u32..100_000 {
@@ -232,6 +277,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = rfc6962_2_20, mpt_100k, fisco_v2, shamap_10k, small_trees
+    targets = rfc6962_2_20, rfc6962_block_5000, mpt_100k, fisco_v2, shamap_10k, small_trees
 }
 criterion_main!(benches);

@@ -130,6 +130,21 @@ fn dapp_flow_submit_stream_deliver_and_verify_the_proof() {
         "{metrics}"
     );
     assert!(metrics.contains("meridian_log_fsync_seconds"), "{metrics}");
+    // The transfer's transitions on its route, and its commit-to-delivery time.
+    for state in ["committed", "finalized", "delivered"] {
+        let counted = metrics.lines().any(|l| {
+            l.starts_with("meridian_transfer_transitions_total{")
+                && l.contains(&format!("state=\"{state}\""))
+                && l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()) >= Some(1.0)
+        });
+        assert!(counted, "no {state} transition counted:\n{metrics}");
+    }
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("meridian_end_to_end_seconds_count{") && !l.ends_with(" 0")),
+        "{metrics}"
+    );
     let (code, api) = call(ureq::get(&s.url("/openapi.json")), None);
     assert_eq!(code, 200);
     assert!(api.contains("/v1/transfers/{id}/proof"));

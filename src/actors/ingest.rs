@@ -68,7 +68,9 @@ async fn run(
         let Ok(permit) = slots.clone().acquire_owned().await else {
             return;
         };
-        let mut batch = Vec::with_capacity(MAX_INGEST_BATCH);
+        // Sized for what is waiting (a batch of the most, ~170 KB, would be a fresh large
+        // allocation, its pages faulted in, on every batch).
+        let mut batch = Vec::with_capacity(rx.len().clamp(16, MAX_INGEST_BATCH));
         if rx.recv_many(&mut batch, MAX_INGEST_BATCH).await == 0 {
             return;
         }

@@ -109,6 +109,73 @@ struct TokenBucket {
 /// Shared chain and tenant names (three lookups per status event).
 type NameSet = HashSet<Arc<str>, foldhash::fast::RandomState>;
 
+type Fast = foldhash::fast::RandomState;
+
+/// One route's metric handles, registered on first use: transitions by state
+/// (`meridian_transfer_transitions_total`) and commit-to-delivery latency
+/// (`meridian_end_to_end_seconds`).
+#[derive(Default)]
+struct RouteMetrics {
+    transitions: [Option<metrics::Counter>; 8],
+    latency: Option<metrics::Histogram>,
+}
+
+/// Route metrics by source, then destination: looked up by the message's own names, without
+/// building a key.
+type MetricsMap = HashMap<ChainId, HashMap<ChainId, RouteMetrics, Fast>, Fast>;
+
+fn state_index(s: MessageState) -> usize {
+    match s {
+        MessageState::Submitted => 0,
+        MessageState::Verified => 1,
+        MessageState::Committed => 2,
+        MessageState::Finalized => 3,
+        MessageState::Delivered => 4,
+        MessageState::Rejected => 5,
+        MessageState::TimedOut => 6,
+        MessageState::Refunded => 7,
+    }
+}
+
+/// Count a message's entry into its current state on its route (and, once delivered, its
+/// commit-to-delivery time). Counted here, where the state changes, rather than from the
+/// status stream: that took a task wake-up and three name copies per event.
+fn count_transition(map: &mut MetricsMap, m: &MessageEntry) {
+    let (src, dst) = (&m.msg.source, &m.msg.destination);
+    if !map.get(src).is_some_and(|d| d.contains_key(dst)) {
+        map.entry(src.clone())
+            .or_default()
+            .insert(dst.clone(), RouteMetrics::default());
+    }
+    let Some(route) = map.get_mut(src).and_then(|d| d.get_mut(dst)) else {
+        return;
+    };
+    let state = m.state;
+    route.transitions[state_index(state)]
+        .get_or_insert_with(|| {
+            metrics::counter!(
+                "meridian_transfer_transitions_total",
+                "source" => src.0.clone(),
+                "destination" => dst.0.clone(),
+                "state" => crate::http::state_name(state)
+            )
+        })
+        .increment(1);
+    if state == MessageState::Delivered {
+        let secs = now_ms().saturating_sub(m.committed_at_ms) as f64 / 1000.0;
+        route
+            .latency
+            .get_or_insert_with(|| {
+                metrics::histogram!(
+                    "meridian_end_to_end_seconds",
+                    "source" => src.0.clone(),
+                    "destination" => dst.0.clone()
+                )
+            })
+            .record(secs);
+    }
+}
+
 /// The router actor.
 pub struct Router {
     state: HubState,
@@ -138,6 +205,8 @@ pub struct Router {
     paused: HashSet<(ChainId, ChainId)>,
     /// Chain and tenant names shared by the status events.
     names: NameSet,
+    /// Metric handles per route.
+    route_metrics: MetricsMap,
 }
 
 impl Router {
@@ -168,6 +237,7 @@ impl Router {
             failed: None,
             paused: HashSet::new(),
             names: NameSet::default(),
+            route_metrics: MetricsMap::default(),
         }
     }
 
@@ -252,17 +322,22 @@ impl Router {
         let seq = self.state.next_seq();
         match self.state.apply(seq, rec) {
             Ok(changed) => {
+                // Status events only while someone listens (an SSE client, a test).
+                let listened = self.events.receiver_count() > 0;
                 for id in changed {
                     if let Some(m) = self.state.message(&id) {
-                        let _ = self.events.send(StatusEvent {
-                            id,
-                            state: m.state,
-                            seq,
-                            source: Self::name(&mut self.names, &m.msg.source.0),
-                            destination: Self::name(&mut self.names, &m.msg.destination.0),
-                            tenant: Self::name(&mut self.names, &m.msg.tenant),
-                            committed_at_ms: m.committed_at_ms,
-                        });
+                        count_transition(&mut self.route_metrics, m);
+                        if listened {
+                            let _ = self.events.send(StatusEvent {
+                                id,
+                                state: m.state,
+                                seq,
+                                source: Self::name(&mut self.names, &m.msg.source.0),
+                                destination: Self::name(&mut self.names, &m.msg.destination.0),
+                                tenant: Self::name(&mut self.names, &m.msg.tenant),
+                                committed_at_ms: m.committed_at_ms,
+                            });
+                        }
                         if m.state == MessageState::Finalized {
                             self.dispatch(id);
                         }

@@ -77,55 +77,6 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
             .install_recorder()
             .ok();
-        // Metrics from the status stream: transitions per route and state, end-to-end latency.
-        let mut events = hub.subscribe();
-        actix_rt::spawn(async move {
-            use meridian::message::MessageState;
-            use std::collections::HashMap;
-            use std::sync::Arc;
-            // Handles per route (and state), looked up once: registering a labelled metric on
-            // every event cost a registry lookup and label copies, three times per transfer.
-            // (Seeded fast hashing: three lookups per transfer.)
-            type Fast = foldhash::fast::RandomState;
-            type Transitions =
-                HashMap<(Arc<str>, Arc<str>, MessageState), metrics::Counter, Fast>;
-            let mut transitions = Transitions::default();
-            let mut latency: HashMap<(Arc<str>, Arc<str>), metrics::Histogram, Fast> =
-                HashMap::default();
-            loop {
-                match events.recv().await {
-                    Ok(ev) => {
-                        let (src, dst) = (ev.source, ev.destination);
-                        transitions
-                            .entry((src.clone(), dst.clone(), ev.state))
-                            .or_insert_with(|| {
-                                metrics::counter!(
-                                    "meridian_transfer_transitions_total",
-                                    "source" => src.to_string(),
-                                    "destination" => dst.to_string(),
-                                    "state" => meridian::http::state_name(ev.state)
-                                )
-                            })
-                            .increment(1);
-                        if ev.state == MessageState::Delivered {
-                            let secs = now_ms().saturating_sub(ev.committed_at_ms) as f64 / 1000.0;
-                            latency
-                                .entry((src.clone(), dst.clone()))
-                                .or_insert_with(|| {
-                                    metrics::histogram!(
-                                        "meridian_end_to_end_seconds",
-                                        "source" => src.to_string(),
-                                        "destination" => dst.to_string()
-                                    )
-                                })
-                                .record(secs);
-                        }
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(_) => break,
-                }
-            }
-        });
         let api = web::Data::new(ApiState::new(
             hub.clone(),
             std::sync::Arc::new(config.clone()),

@@ -220,17 +220,16 @@ pub(super) async fn read_body(
             format!("request body is larger than {MAX_BODY} bytes"),
         )
     };
-    if let Some(len) = req
+    let declared = req
         .headers()
         .get("content-length")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok())
-    {
-        if len > MAX_BODY {
-            return Err(too_big());
-        }
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > MAX_BODY) {
+        return Err(too_big());
     }
-    let mut body = Vec::new();
+    // One allocation for a body of the declared length (no growth while chunks arrive).
+    let mut body = Vec::with_capacity(declared.unwrap_or(0));
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| ApiError::bad("body", e.to_string()))?;
         if body.len() + chunk.len() > MAX_BODY {
