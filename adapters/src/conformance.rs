@@ -143,6 +143,33 @@ pub fn run(chain: &mut dyn ConformanceChain) -> Report {
             Ok(())
         }),
     ));
+    // The same, by an adapter that has just accepted the genuine evidence of that block (and
+    // so holds whatever it keeps of it: a checked header, proven nodes).
+    r.checks.push((
+        "rejects every single-byte change of the proof and event after accepting the genuine one",
+        fresh(chain).and_then(|mut a| {
+            a.verify_event(&e1).map_err(|e| e.to_string())?;
+            for field in ["proof", "event"] {
+                let len = if field == "proof" {
+                    e1.proof.len()
+                } else {
+                    e1.event.len()
+                };
+                for i in 0..len {
+                    let mut ev = e1.clone();
+                    let target = if field == "proof" {
+                        &mut ev.proof
+                    } else {
+                        &mut ev.event
+                    };
+                    target[i] ^= 0x01;
+                    must_reject(a.as_mut(), &ev).map_err(|e| format!("{field}[{i}]: {e}"))?;
+                }
+            }
+            // And it still accepts the genuine evidence.
+            a.verify_event(&e1).map(|_| ()).map_err(|e| e.to_string())
+        }),
+    ));
     // Once relayed, the same event is a replay.
     r.checks.push((
         "rejects a replayed event",

@@ -25,12 +25,16 @@ impl MockConformance {
         }
     }
 
+    /// A block of five locks; the evidence of the fourth (a proof of three nodes, so the kit's
+    /// changes reach an audit path, and an adapter's memory of one).
     fn lock_on(chain: &MockChain, time: &mut u64) -> Evidence {
-        chain.lock("elsewhere", "alice", "bob", "USDT", 7);
+        for _ in 0..5 {
+            chain.lock("elsewhere", "alice", "bob", "USDT", 7);
+        }
         *time += 1;
         let (_, locators) = chain.produce_block(*time);
         locators
-            .first()
+            .get(3)
             .and_then(|l| chain.evidence(l))
             .unwrap_or_else(|| Evidence {
                 locator: vec![],
