@@ -28,9 +28,9 @@ pub struct MockAdapter {
     validators: Vec<VerifyingKey>,
     trusted: Trusted,
     chain: MockChain,
-    /// Locators already relayed, and headers already verified (seeded fast hashing: one
-    /// lookup of each per submission).
-    relayed: std::collections::HashSet<Vec<u8>, foldhash::fast::RandomState>,
+    /// Events already relayed, by their locator's (height, index), and headers already
+    /// verified (seeded fast hashing: one lookup of each per submission).
+    relayed: std::collections::HashSet<(u64, u64), foldhash::fast::RandomState>,
     verified_headers: std::collections::HashSet<Hash32, foldhash::fast::RandomState>,
     /// Signed headers of evidence already checked, by their exact bytes: what the evidence
     /// checks need of them (height, event count, events root).
@@ -151,7 +151,8 @@ impl ChainAdapter for MockAdapter {
     }
 
     fn verify_event(&mut self, ev: &Evidence) -> Result<LockEvent, AdapterError> {
-        if self.relayed.contains(&ev.locator) {
+        let (lh, li) = decode_locator(&ev.locator)?;
+        if self.relayed.contains(&(lh, li)) {
             return Err(AdapterError::Replay(hex::encode(&ev.locator)));
         }
         // Many events share a block: a signed header already checked (these exact bytes) is
@@ -181,7 +182,6 @@ impl ChainAdapter for MockAdapter {
             });
         }
         let (index, size, path) = decode_proof(&ev.proof)?;
-        let (lh, li) = decode_locator(&ev.locator)?;
         if lh != height || li != index || size != event_count {
             return Err(AdapterError::LocatorMismatch);
         }
@@ -207,7 +207,11 @@ impl ChainAdapter for MockAdapter {
     }
 
     fn mark_relayed(&mut self, locator: &[u8]) {
-        self.relayed.insert(locator.to_vec());
+        // Only verified events are marked, and their locators decode (one that does not could
+        // never verify: `verify_event` decodes it first).
+        if let Ok(at) = decode_locator(locator) {
+            self.relayed.insert(at);
+        }
     }
 
     fn encode_delivery(&self, d: &Delivery) -> Result<Vec<u8>, AdapterError> {
