@@ -64,6 +64,28 @@ fn must_reject(adapter: &mut dyn ChainAdapter, ev: &Evidence) -> Result<(), Stri
     }
 }
 
+/// Flip each byte of `ev`'s proof and event in turn; every changed evidence must be rejected.
+fn reject_every_byte_change(adapter: &mut dyn ChainAdapter, ev: &Evidence) -> Result<(), String> {
+    for field in ["proof", "event"] {
+        let len = if field == "proof" {
+            ev.proof.len()
+        } else {
+            ev.event.len()
+        };
+        for i in 0..len {
+            let mut changed = ev.clone();
+            let target = if field == "proof" {
+                &mut changed.proof
+            } else {
+                &mut changed.event
+            };
+            target[i] ^= 0x01;
+            must_reject(adapter, &changed).map_err(|e| format!("{field}[{i}]: {e}"))?;
+        }
+    }
+    Ok(())
+}
+
 /// Run every check against `chain`.
 pub fn run(chain: &mut dyn ConformanceChain) -> Report {
     let mut r = Report::default();
@@ -122,26 +144,7 @@ pub fn run(chain: &mut dyn ConformanceChain) -> Report {
     // Every single-byte change of the proof and of the event is rejected.
     r.checks.push((
         "rejects every single-byte change of the proof and event",
-        fresh(chain).and_then(|mut a| {
-            for field in ["proof", "event"] {
-                let bytes = if field == "proof" {
-                    &e1.proof
-                } else {
-                    &e1.event
-                };
-                for i in 0..bytes.len() {
-                    let mut ev = e1.clone();
-                    let target = if field == "proof" {
-                        &mut ev.proof
-                    } else {
-                        &mut ev.event
-                    };
-                    target[i] ^= 0x01;
-                    must_reject(a.as_mut(), &ev).map_err(|e| format!("{field}[{i}]: {e}"))?;
-                }
-            }
-            Ok(())
-        }),
+        fresh(chain).and_then(|mut a| reject_every_byte_change(a.as_mut(), &e1)),
     ));
     // The same, by an adapter that has just accepted the genuine evidence of that block (and
     // so holds whatever it keeps of it: a checked header, proven nodes).
@@ -149,23 +152,7 @@ pub fn run(chain: &mut dyn ConformanceChain) -> Report {
         "rejects every single-byte change of the proof and event after accepting the genuine one",
         fresh(chain).and_then(|mut a| {
             a.verify_event(&e1).map_err(|e| e.to_string())?;
-            for field in ["proof", "event"] {
-                let len = if field == "proof" {
-                    e1.proof.len()
-                } else {
-                    e1.event.len()
-                };
-                for i in 0..len {
-                    let mut ev = e1.clone();
-                    let target = if field == "proof" {
-                        &mut ev.proof
-                    } else {
-                        &mut ev.event
-                    };
-                    target[i] ^= 0x01;
-                    must_reject(a.as_mut(), &ev).map_err(|e| format!("{field}[{i}]: {e}"))?;
-                }
-            }
+            reject_every_byte_change(a.as_mut(), &e1)?;
             // And it still accepts the genuine evidence.
             a.verify_event(&e1).map(|_| ()).map_err(|e| e.to_string())
         }),

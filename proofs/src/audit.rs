@@ -34,15 +34,8 @@ pub fn path_len(index: u64, size: u64) -> usize {
     inner as usize + border
 }
 
-/// Fold `proof` into `leaf` along the path of `index` in a tree of `size` leaves
-/// (RFC 9162 §2.1.3.2), combining with `node(left, right)`; returns the root it leads to.
-pub fn fold_path(
-    leaf: &Hash32,
-    index: u64,
-    size: u64,
-    proof: &[Hash32],
-    node: impl Fn(&Hash32, &Hash32) -> Hash32,
-) -> Result<Hash32, PathError> {
+/// The index must lie in the tree and the proof have the length its position calls for.
+fn check_shape(index: u64, size: u64, proof: &[Hash32]) -> Result<(), PathError> {
     if index >= size {
         return Err(PathError::IndexOutOfRange { index, size });
     }
@@ -53,6 +46,19 @@ pub fn fold_path(
             got: proof.len(),
         });
     }
+    Ok(())
+}
+
+/// Fold `proof` into `leaf` along the path of `index` in a tree of `size` leaves
+/// (RFC 9162 §2.1.3.2), combining with `node(left, right)`; returns the root it leads to.
+pub fn fold_path(
+    leaf: &Hash32,
+    index: u64,
+    size: u64,
+    proof: &[Hash32],
+    node: impl Fn(&Hash32, &Hash32) -> Hash32,
+) -> Result<Hash32, PathError> {
+    check_shape(index, size, proof)?;
     let mut fnode = index;
     let mut snode = size - 1;
     let mut r = *leaf;
@@ -220,16 +226,7 @@ pub fn fold_path_memo(
     root: &Hash32,
     node: impl Fn(&Hash32, &Hash32) -> Hash32,
 ) -> Result<bool, PathError> {
-    if index >= size {
-        return Err(PathError::IndexOutOfRange { index, size });
-    }
-    let expected = path_len(index, size);
-    if proof.len() != expected {
-        return Err(PathError::ProofLength {
-            expected,
-            got: proof.len(),
-        });
-    }
+    check_shape(index, size, proof)?;
     let tree = memo.tree(root, size);
     // The steps computed here (not found in the memo), remembered if the proof holds.
     let mut fresh: Vec<((u32, u64), Known)> = Vec::new();
