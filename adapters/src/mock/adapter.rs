@@ -40,7 +40,7 @@ pub struct MockAdapter {
     paths: PathMemo,
 }
 
-/// Signed headers of evidence kept checked at most (then the cache starts again).
+/// Most checked signed headers of evidence kept at once (then the cache starts again).
 const EVIDENCE_HEADERS: usize = 4096;
 
 impl MockAdapter {
