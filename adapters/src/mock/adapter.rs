@@ -28,20 +28,28 @@ pub struct MockAdapter {
     validators: Vec<VerifyingKey>,
     trusted: Trusted,
     chain: MockChain,
-    /// Events already relayed, by their locator's (height, index), and headers already
-    /// verified (seeded fast hashing: one lookup of each per submission).
+    /// Events already relayed, by their locator's (height, index) (seeded fast hashing: one
+    /// lookup per submission).
     relayed: std::collections::HashSet<(u64, u64), foldhash::fast::RandomState>,
-    verified_headers: std::collections::HashSet<Hash32, foldhash::fast::RandomState>,
-    /// Signed headers of evidence already checked, by their exact bytes: what the evidence
-    /// checks need of them (height, event count, events root).
-    evidence_headers:
-        std::collections::HashMap<Box<[u8]>, (u64, u64, Hash32), foldhash::fast::RandomState>,
+    /// Signed headers already checked, by their exact bytes: many events share a block, and
+    /// its header is then neither decoded nor checked again.
+    checked: std::collections::HashMap<Box<[u8]>, Checked, foldhash::fast::RandomState>,
     /// Interior nodes of the events trees that earlier evidence led to their roots.
     paths: PathMemo,
 }
 
-/// Most checked signed headers of evidence kept at once (then the cache starts again).
-const EVIDENCE_HEADERS: usize = 4096;
+/// Most checked signed headers kept at once (then the cache starts again).
+const CHECKED_HEADERS: usize = 4096;
+
+/// What the checks need of a signed header that passed them.
+#[derive(Debug, Clone, Copy)]
+struct Checked {
+    height: u64,
+    prev_hash: Hash32,
+    hash: Hash32,
+    event_count: u64,
+    events_root: Hash32,
+}
 
 impl MockAdapter {
     /// An adapter trusting `validators` (ed25519 public keys) of the chain behind `chain`.
@@ -64,8 +72,7 @@ impl MockAdapter {
             },
             chain,
             relayed: std::collections::HashSet::default(),
-            verified_headers: std::collections::HashSet::default(),
-            evidence_headers: std::collections::HashMap::default(),
+            checked: std::collections::HashMap::default(),
             // Blocks of up to ~16k events each, a few blocks at a time (a few MB at most).
             paths: PathMemo::new(4, 1 << 15),
         })
@@ -75,8 +82,11 @@ impl MockAdapter {
         self.validators.len() * 2 / 3 + 1
     }
 
-    /// Check the header's chain id and validator signatures; returns the decoded header.
-    fn check_signed(&mut self, bytes: &[u8]) -> Result<SignedHeader, AdapterError> {
+    /// Check the header's chain id and validator signatures (once for the same bytes).
+    fn check_signed(&mut self, bytes: &[u8]) -> Result<Checked, AdapterError> {
+        if let Some(c) = self.checked.get(bytes) {
+            return Ok(*c);
+        }
         let sh = SignedHeader::decode(bytes)?;
         if sh.header.chain_id != self.chain_id {
             return Err(AdapterError::WrongChain {
@@ -84,13 +94,8 @@ impl MockAdapter {
                 found: sh.header.chain_id.clone(),
             });
         }
-        // Many events share a block: a signed header already checked (these exact bytes) is
-        // not checked again.
-        let digest = meridian_proofs::hash::sha256(&[bytes]);
-        if self.verified_headers.contains(&digest) {
-            return Ok(sh);
-        }
-        let msg = vote_message(&sh.header.hash());
+        let hash = sh.header.hash();
+        let msg = vote_message(&hash);
         let mut seen = BTreeSet::new();
         let mut valid = 0;
         for (i, sig) in &sh.signatures {
@@ -108,11 +113,19 @@ impl MockAdapter {
                 needed: self.quorum(),
             });
         }
-        if self.verified_headers.len() >= 4096 {
-            self.verified_headers.clear();
+        let h = &sh.header;
+        let c = Checked {
+            height: h.height,
+            prev_hash: h.prev_hash,
+            hash,
+            event_count: h.event_count,
+            events_root: h.events_root,
+        };
+        if self.checked.len() >= CHECKED_HEADERS {
+            self.checked.clear();
         }
-        self.verified_headers.insert(digest);
-        Ok(sh)
+        self.checked.insert(bytes.into(), c);
+        Ok(c)
     }
 }
 
@@ -126,8 +139,7 @@ impl ChainAdapter for MockAdapter {
     }
 
     fn verify_header(&mut self, header: &[u8]) -> Result<HeaderInfo, AdapterError> {
-        let sh = self.check_signed(header)?;
-        let h = &sh.header;
+        let h = self.check_signed(header)?;
         // Headers must extend the trusted one by exactly one block: a gap or a fork is refused.
         if h.height != self.trusted.height + 1 || h.prev_hash != self.trusted.hash {
             return Err(AdapterError::Fork {
@@ -142,7 +154,7 @@ impl ChainAdapter for MockAdapter {
         }
         self.trusted = Trusted {
             height: h.height,
-            hash: h.hash(),
+            hash: h.hash,
         };
         Ok(HeaderInfo {
             height: h.height,
@@ -155,25 +167,12 @@ impl ChainAdapter for MockAdapter {
         if self.relayed.contains(&(lh, li)) {
             return Err(AdapterError::Replay(hex::encode(&ev.locator)));
         }
-        // Many events share a block: a signed header already checked (these exact bytes) is
-        // neither decoded nor checked again.
-        let (height, event_count, events_root) = match self.evidence_headers.get(&ev.header[..]) {
-            Some(facts) => *facts,
-            None => {
-                let sh = self.check_signed(&ev.header)?;
-                let facts = (
-                    sh.header.height,
-                    sh.header.event_count,
-                    sh.header.events_root,
-                );
-                if self.evidence_headers.len() >= EVIDENCE_HEADERS {
-                    self.evidence_headers.clear();
-                }
-                self.evidence_headers
-                    .insert(ev.header.clone().into_boxed_slice(), facts);
-                facts
-            }
-        };
+        let Checked {
+            height,
+            event_count,
+            events_root,
+            ..
+        } = self.check_signed(&ev.header)?;
         let final_height = self.chain.final_height();
         if height > final_height {
             return Err(AdapterError::NotFinal {
