@@ -59,23 +59,43 @@ pub fn fold_path(
     node: impl Fn(&Hash32, &Hash32) -> Hash32,
 ) -> Result<Hash32, PathError> {
     check_shape(index, size, proof)?;
+    Ok(walk(leaf, index, size, proof, |_, l, r| node(l, r)))
+}
+
+/// The walk of [`fold_path`] over a proof of the right shape: `step(position, left, right)`
+/// gives each parent, `position` being its levels above the leaves and its index within that
+/// level (one subtree of this tree for each position).
+fn walk(
+    leaf: &Hash32,
+    index: u64,
+    size: u64,
+    proof: &[Hash32],
+    mut step: impl FnMut((u32, u64), &Hash32, &Hash32) -> Hash32,
+) -> Hash32 {
     let mut fnode = index;
     let mut snode = size - 1;
+    let mut level = 0u32;
     let mut r = *leaf;
     for p in proof {
-        if fnode & 1 == 1 || fnode == snode {
-            r = node(p, &r);
+        let left_sibling = fnode & 1 == 1 || fnode == snode;
+        if left_sibling {
+            // A last node without a right sibling moves up unchanged until it is a right child.
             while fnode & 1 == 0 && fnode != 0 {
                 fnode >>= 1;
                 snode >>= 1;
+                level += 1;
             }
-        } else {
-            r = node(&r, p);
         }
         fnode >>= 1;
         snode >>= 1;
+        level += 1;
+        r = if left_sibling {
+            step((level, fnode), p, &r)
+        } else {
+            step((level, fnode), &r, p)
+        };
     }
-    Ok(r)
+    r
 }
 
 /// The largest power of two strictly below `n` (n ≥ 2): where these trees split.
@@ -181,18 +201,14 @@ impl PathMemo {
         self.len() == 0
     }
 
-    fn tree(&self, root: &Hash32, size: u64) -> Option<&TreeMemo> {
+    fn position(&self, root: &Hash32, size: u64) -> Option<usize> {
         self.trees
             .iter()
-            .find(|t| t.size == size && &t.root == root)
+            .position(|t| t.size == size && &t.root == root)
     }
 
     fn remember(&mut self, root: &Hash32, size: u64, steps: &[((u32, u64), Known)]) {
-        let i = match self
-            .trees
-            .iter()
-            .position(|t| t.size == size && &t.root == root)
-        {
+        let i = match self.position(root, size) {
             Some(i) => i,
             None => {
                 if self.trees.len() >= self.max_trees {
@@ -227,38 +243,19 @@ pub fn fold_path_memo(
     node: impl Fn(&Hash32, &Hash32) -> Hash32,
 ) -> Result<bool, PathError> {
     check_shape(index, size, proof)?;
-    let tree = memo.tree(root, size);
+    let tree = memo.position(root, size).map(|i| &memo.trees[i]);
     // The steps computed here (not found in the memo), remembered if the proof holds.
     let mut fresh: Vec<((u32, u64), Known)> = Vec::new();
-    let mut fnode = index;
-    let mut snode = size - 1;
-    let mut level = 0u32;
-    let mut r = *leaf;
-    for p in proof {
-        let (left, right) = if fnode & 1 == 1 || fnode == snode {
-            // A last node without a right sibling moves up unchanged until it is a right child.
-            while fnode & 1 == 0 && fnode != 0 {
-                fnode >>= 1;
-                snode >>= 1;
-                level += 1;
-            }
-            (*p, r)
-        } else {
-            (r, *p)
-        };
-        fnode >>= 1;
-        snode >>= 1;
-        level += 1;
-        let key = (level, fnode);
-        r = match tree.and_then(|t| t.nodes.get(&key)) {
-            Some((l, rt, parent)) if *l == left && *rt == right => *parent,
+    let r = walk(leaf, index, size, proof, |key, left, right| {
+        match tree.and_then(|t| t.nodes.get(&key)) {
+            Some((l, rt, parent)) if l == left && rt == right => *parent,
             _ => {
-                let parent = node(&left, &right);
-                fresh.push((key, (left, right, parent)));
+                let parent = node(left, right);
+                fresh.push((key, (*left, *right, parent)));
                 parent
             }
-        };
-    }
+        }
+    });
     if &r != root {
         return Ok(false);
     }
