@@ -211,13 +211,18 @@ impl PathMemo {
         let i = match self.position(root, size) {
             Some(i) => i,
             None => {
-                if self.trees.len() >= self.max_trees {
-                    self.trees.remove(0);
-                }
+                // The oldest tree's table serves the new tree, emptied but with its room: a
+                // table grown anew for each block was rehashed into fresh memory as it filled.
+                let mut nodes = if self.trees.len() >= self.max_trees {
+                    self.trees.remove(0).nodes
+                } else {
+                    Default::default()
+                };
+                nodes.clear();
                 self.trees.push(TreeMemo {
                     root: *root,
                     size,
-                    nodes: Default::default(),
+                    nodes,
                 });
                 self.trees.len() - 1
             }
@@ -433,5 +438,35 @@ mod memo_tests {
             }
         }
         assert!(memo.trees.len() <= 2);
+    }
+
+    /// A new tree takes over the oldest tree's table: emptied of that tree's nodes, its room
+    /// kept.
+    #[test]
+    fn a_new_tree_reuses_the_oldest_table_emptied() {
+        let mut memo = PathMemo::new(1, 1 << 12);
+        let mut rooms = Vec::new();
+        for t in 0..3u8 {
+            let ls = leaves(256, t);
+            let root = root_of(&ls, &node).expect("root");
+            let path = path_of(&ls, 0, &node).expect("path");
+            assert!(fold_path_memo(&mut memo, &ls[0], 0, 256, &path, &root, node).expect("fold"));
+            // One proof of a 256-leaf tree: its 8 steps, none of the earlier tree's, in a
+            // table that already has the room the earlier tree grew it to.
+            assert_eq!(memo.len(), 8, "tree {t}");
+            let room = memo.trees.iter().map(|t| t.nodes.capacity()).sum::<usize>();
+            if let Some(before) = rooms.last() {
+                assert_eq!(room, *before, "tree {t} got a table of its own");
+            }
+            for i in 1..256 {
+                let path = path_of(&ls, i, &node).expect("path");
+                assert!(
+                    fold_path_memo(&mut memo, &ls[i], i as u64, 256, &path, &root, node)
+                        .expect("fold")
+                );
+            }
+            rooms.push(memo.trees.iter().map(|t| t.nodes.capacity()).sum::<usize>());
+        }
+        assert!(rooms.iter().all(|r| *r >= 255), "{rooms:?}");
     }
 }
