@@ -3,11 +3,13 @@
 //! # Layout
 //! - this file — the server, shared state, errors (4xx bodies name the field), auth and limits.
 //! - `transfers` — `/v1/transfers…` and `/v1/events` (tenant routes).
+//! - `submit_body` — a direct parse of the usual submission body (serde_json for the rest).
 //! - `network` — `/v1/chains`, `/v1/cities`, `/v1/refchain/…`, `/v1/stats`, the status page.
 //! - `ops` — `/healthz`, `/readyz`, `/metrics`, `/openapi.json`, admin routes, the dev lock route.
 
 mod network;
 mod ops;
+mod submit_body;
 mod transfers;
 
 pub use ops::ApiDoc;

@@ -325,7 +325,10 @@ pub async fn submit(
             return Ok(resp);
         }
     }
-    let r: TransferRequest = parse_json(&body)?;
+    let r: TransferRequest = match super::submit_body::parse(&body) {
+        Some(r) => r,
+        None => parse_json(&body)?,
+    };
     if let Some(t) = r.timeout_secs {
         if t == 0 || t > MAX_TIMEOUT_SECS {
             return Err(ApiError::bad(
