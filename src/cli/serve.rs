@@ -77,6 +77,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
             .install_recorder()
             .ok();
+        if let Some(handle) = &metrics {
+            meridian::http::spawn_metrics_upkeep(handle.clone());
+        }
         let api = web::Data::new(ApiState::new(
             hub.clone(),
             std::sync::Arc::new(config.clone()),

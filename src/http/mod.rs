@@ -12,7 +12,7 @@ mod ops;
 mod submit_body;
 mod transfers;
 
-pub use ops::ApiDoc;
+pub use ops::{spawn_metrics_upkeep, ApiDoc, METRICS_UPKEEP};
 pub use transfers::state_name;
 
 use crate::config::Config;

@@ -370,3 +370,68 @@ pub async fn rotate_relay_key(
         "city": city, "public_key": key, "relay_set_hash": hex::encode(set.hash()),
     })))
 }
+
+/// How often the metrics recorder folds recorded histogram samples into its summaries.
+pub const METRICS_UPKEEP: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Run the metrics recorder's upkeep every [`METRICS_UPKEEP`] on the current actix system,
+/// for as long as it runs. `install_recorder` starts no upkeep of its own: without one, every
+/// histogram sample recorded since the last scrape of `/metrics` stays in memory (the hub
+/// records several per transfer), so a hub nobody scrapes grew by them without a bound.
+pub fn spawn_metrics_upkeep(handle: metrics_exporter_prometheus::PrometheusHandle) {
+    spawn_every(METRICS_UPKEEP, move || handle.run_upkeep());
+}
+
+/// Call `f` every `period` (the first call one period from now) on the current actix system.
+fn spawn_every(period: std::time::Duration, mut f: impl FnMut() + 'static) {
+    actix_rt::spawn(async move {
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            f();
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+    use std::rc::Rc;
+    use std::time::Duration;
+
+    #[test]
+    fn upkeep_runs_once_a_period() {
+        actix_rt::System::new().block_on(async {
+            tokio::time::pause();
+            let runs = Rc::new(Cell::new(0u32));
+            let r = runs.clone();
+            spawn_every(Duration::from_secs(5), move || r.set(r.get() + 1));
+            tokio::time::sleep(Duration::from_millis(4_900)).await;
+            assert_eq!(runs.get(), 0, "ran before its first period");
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            assert_eq!(runs.get(), 2);
+        });
+    }
+
+    /// Upkeep folds samples into the summaries without losing any: what `/metrics` reports
+    /// after it is what it reported before.
+    #[test]
+    fn upkeep_keeps_every_sample() {
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        metrics::with_local_recorder(&recorder, || {
+            let h = metrics::histogram!("upkeep_test_seconds");
+            for i in 0..10_000 {
+                h.record(f64::from(i) / 1000.0);
+            }
+        });
+        handle.run_upkeep();
+        let text = handle.render();
+        assert!(
+            text.lines().any(|l| l == "upkeep_test_seconds_count 10000"),
+            "{text}"
+        );
+    }
+}
