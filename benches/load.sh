@@ -16,6 +16,8 @@
 #   DATA_PARENT=DIR where the hub's data directory is created (default: under $TMPDIR)
 #   BUILD=0         skip the cargo build (reuse target/release from an earlier run)
 #   KEEP=1          keep the work directory (request file, logs)
+#   HUB_BIN=PATH    the hub binary to measure (default target/release/meridian; benches/ab.sh
+#                   sets it to compare two builds)
 #
 # Every transfer needs its own evidence: a repeated body is answered 200 "existing" and is not
 # an accepted transfer. Only 202 counts as accepted; every other status is tallied apart.
@@ -108,7 +110,7 @@ HUB="http://127.0.0.1:$HUB_PORT"
 DATA=$(mktemp -d -p "${DATA_PARENT:-$WORK}" meridian-data.XXXX)
 [ -z "${DATA_PARENT:-}" ] || DATA_CLEAN=$DATA
 say "starting meridian serve on 127.0.0.1:$HUB_PORT (data $DATA)"
-"$ROOT/target/release/meridian" serve --listen "127.0.0.1:$HUB_PORT" --data-dir "$DATA" \
+"${HUB_BIN:-$ROOT/target/release/meridian}" serve --listen "127.0.0.1:$HUB_PORT" --data-dir "$DATA" \
     --config "$ROOT/config" >"$WORK/meridian.log" 2>&1 &
 HUB_PID=$!
 PIDS+=("$HUB_PID")
