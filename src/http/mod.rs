@@ -90,9 +90,15 @@ impl TenantsFile {
     }
 }
 
-/// SHA-256 hex of an API key.
-pub fn key_hash(key: &str) -> String {
-    faster_hex::hex_string(&Sha256::digest(key.as_bytes()))
+/// SHA-256 of an API key (what `config/tenants.toml` holds, in hex).
+pub fn key_hash(key: &str) -> [u8; 32] {
+    Sha256::digest(key.as_bytes()).into()
+}
+
+/// A configured key hash (64 hex digits, either case) as bytes; `None` when it is not one
+/// (`TenantsFile::load` refuses such a tenant; a hash that is not one matches no key).
+fn configured_hash(hex_digits: &str) -> Option<[u8; 32]> {
+    hex::decode(hex_digits).ok()?.try_into().ok()
 }
 
 /// Who is calling.
@@ -120,8 +126,9 @@ pub struct ApiState {
     pub config: Arc<Config>,
     /// In-process mock chains by id (the dev lock route and `meridian send` use them).
     pub mocks: HashMap<String, Arc<dyn DemoChain>>,
-    tenants: HashMap<String, Tenant>,
-    admin: Option<String>,
+    /// By the SHA-256 of their key.
+    tenants: HashMap<[u8; 32], Tenant, foldhash::fast::RandomState>,
+    admin: Option<[u8; 32]>,
     buckets: Mutex<HashMap<String, Bucket>>,
     idempotency: Mutex<HashMap<(String, String), Remembered>>,
     /// Routes (source, destination) paused by the operator.
@@ -148,9 +155,12 @@ impl ApiState {
             tenants: tenants
                 .tenants
                 .into_iter()
-                .map(|t| (t.key_sha256.to_lowercase(), t))
+                .filter_map(|t| Some((configured_hash(&t.key_sha256)?, t)))
                 .collect(),
-            admin: tenants.admin_key_sha256.map(|k| k.to_lowercase()),
+            admin: tenants
+                .admin_key_sha256
+                .as_deref()
+                .and_then(configured_hash),
             buckets: Mutex::new(HashMap::new()),
             idempotency: Mutex::new(HashMap::new()),
             paused: Mutex::new(HashSet::new()),
@@ -172,7 +182,7 @@ impl ApiState {
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(|| ApiError::unauthorized("Authorization must be `Bearer <api key>`"))?;
         let hash = key_hash(key.trim());
-        if self.admin.as_deref() == Some(hash.as_str()) {
+        if self.admin == Some(hash) {
             return Ok(Caller::Admin);
         }
         match self.tenants.get(&hash) {
@@ -425,4 +435,32 @@ pub fn default_service() -> actix_web::Route {
 /// Whether the hub is ready.
 pub fn is_ready(state: &ApiState) -> bool {
     state.ready.load(Ordering::Relaxed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A key matches the hash configured for it, written in either case; anything that is not
+    /// 64 hex digits matches no key.
+    #[test]
+    fn configured_hashes_match_their_keys() {
+        let key = "meridian-demo-key";
+        let lower = hex::encode(Sha256::digest(key.as_bytes()));
+        assert_eq!(configured_hash(&lower), Some(key_hash(key)));
+        assert_eq!(configured_hash(&lower.to_uppercase()), Some(key_hash(key)));
+        assert_ne!(
+            configured_hash(&lower),
+            Some(key_hash("meridian-demo-key-2"))
+        );
+        for bad in [
+            "",
+            "00",
+            &lower[1..],
+            &format!("{lower}00"),
+            &lower.replace('a', "g"),
+        ] {
+            assert_eq!(configured_hash(bad), None, "{bad:?}");
+        }
+    }
 }
