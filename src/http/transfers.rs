@@ -609,7 +609,7 @@ mod tests {
         for (i, state) in states.into_iter().enumerate() {
             for seq in [0, 7, 1_000_000 + i as u64, u64::MAX] {
                 for existing in [false, true] {
-                    let id = MessageId([i as u8 * 31 + 0xa5; 32]);
+                    let id = MessageId([(i as u8).wrapping_mul(31).wrapping_add(0xa5); 32]);
                     let want = serde_json::to_string(&TransferAccepted {
                         id: id.to_hex(),
                         status: state_name(state).into(),
