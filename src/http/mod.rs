@@ -78,7 +78,7 @@ impl TenantsFile {
         let f: TenantsFile =
             toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         for t in &f.tenants {
-            if hex::decode(&t.key_sha256).map(|b| b.len()) != Ok(32) {
+            if configured_hash(&t.key_sha256).is_none() {
                 return Err(format!(
                     "{}: tenant {:?}: key_sha256 must be 64 hex digits",
                     path.display(),

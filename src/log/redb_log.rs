@@ -219,10 +219,9 @@ impl RecentLeaves {
         let excess = (self.hashes.len() + hashes.len()).saturating_sub(self.cap);
         let dropped = excess.min(self.hashes.len());
         self.hashes.drain(..dropped);
-        self.start += dropped as u64;
-        let skip = excess - dropped;
-        self.start += skip as u64;
-        self.hashes.extend(hashes.into_iter().skip(skip));
+        self.start += excess as u64;
+        self.hashes
+            .extend(hashes.into_iter().skip(excess - dropped));
     }
 }
 
