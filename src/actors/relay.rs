@@ -45,17 +45,25 @@ impl RootCache {
         }
         // The block's leaves are the whole-log tree's leaves start..end: read the log once.
         self.extend_to(log, end).await?;
-        let root = {
-            let whole = self.whole.lock().map_err(|e| e.to_string())?;
+        let whole = self.whole.clone();
+        let root = off_thread(move || {
+            let leaves: Vec<Hash32> = {
+                let whole = whole.lock().map_err(|e| e.to_string())?;
+                (start..end)
+                    .map(|i| {
+                        whole
+                            .leaf(i)
+                            .ok_or_else(|| format!("log ends before entry {i}"))
+                    })
+                    .collect::<Result<_, _>>()?
+            };
             let mut tree = MerkleTree::new();
-            for i in start..end {
-                let leaf = whole
-                    .leaf(i)
-                    .ok_or_else(|| format!("log ends before entry {i}"))?;
+            for leaf in leaves {
                 tree.push_hash(leaf);
             }
-            tree.root()
-        };
+            Ok(tree.root())
+        })
+        .await?;
         if let Ok(mut m) = self.ranges.lock() {
             if m.len() > 4096 {
                 m.clear();
@@ -86,16 +94,20 @@ impl RootCache {
             hashes.extend(got);
         }
         hashes.truncate(usize::try_from(end - have).unwrap_or(usize::MAX));
-        let mut t = self.whole.lock().map_err(|e| e.to_string())?;
-        // Another caller may have extended it meanwhile: append only what is still missing.
-        let len = t.len();
-        for h in hashes
-            .into_iter()
-            .skip(usize::try_from(len - have).unwrap_or(0))
-        {
-            t.push_hash(h);
-        }
-        Ok(())
+        let whole = self.whole.clone();
+        off_thread(move || {
+            let mut t = whole.lock().map_err(|e| e.to_string())?;
+            // Another caller may have extended it meanwhile: append only what is still missing.
+            let len = t.len();
+            for h in hashes
+                .into_iter()
+                .skip(usize::try_from(len - have).unwrap_or(0))
+            {
+                t.push_hash(h);
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// The RFC 6962 root of the whole log `0..end`.
@@ -127,6 +139,22 @@ impl RootCache {
         self.extend_to(log, new).await?;
         let t = self.whole.lock().map_err(|e| e.to_string())?;
         t.consistency_proof(old, new).map_err(|e| e.to_string())
+    }
+}
+
+/// Run `f` on the runtime's blocking pool when there is a runtime, else here. A block's trees
+/// are tens of thousands of hashes (~10–20 ms at 25,000 entries), and the relays and the
+/// reference chain run on the actor system's thread: hashing there stalled the ingest, the
+/// router and every commit behind it, and left the other core idle meanwhile.
+async fn off_thread<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(rt) => rt
+            .spawn_blocking(f)
+            .await
+            .map_err(|e| format!("tree computation failed: {e}"))?,
+        Err(_) => f(),
     }
 }
 
@@ -263,5 +291,58 @@ impl Handler<SetKey> for CityRelayActor {
     type Result = ();
     fn handle(&mut self, m: SetKey, _ctx: &mut Context<Self>) {
         self.key = m.0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::RedbLog;
+    use meridian_proofs::rfc6962::leaf_hash;
+
+    fn tree_of(leaves: &[Hash32]) -> MerkleTree {
+        let mut t = MerkleTree::new();
+        for l in leaves {
+            t.push_hash(*l);
+        }
+        t
+    }
+
+    #[test]
+    fn trees_are_hashed_off_the_callers_thread_inside_a_runtime() {
+        let here = std::thread::current().id();
+        let inline = futures::executor::block_on(off_thread(|| Ok(std::thread::current().id())));
+        assert_eq!(inline.expect("ran"), here, "no runtime: runs where it is called");
+        actix_rt::System::new().block_on(async move {
+            let there = off_thread(|| Ok(std::thread::current().id()))
+                .await
+                .expect("ran");
+            assert_ne!(there, here, "inside a runtime: on its blocking pool");
+            let failed: Result<(), String> = off_thread(|| Err("no".to_string())).await;
+            assert_eq!(failed, Err("no".to_string()));
+        });
+    }
+
+    /// The cache's roots, computed off the thread in pieces (a range, then one overlapping it,
+    /// then the whole log), equal trees built directly over the records' leaf hashes.
+    #[actix_rt::test]
+    async fn cached_roots_equal_trees_over_the_records() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = RedbLog::open(&dir.path().join("log.redb"), 64, 1000).expect("open");
+        let records: Vec<Vec<u8>> = (0..1000u32).map(|i| i.to_le_bytes().repeat(3)).collect();
+        log.try_append(records.clone()).await.expect("append");
+        let leaves: Vec<Hash32> = records.iter().map(|r| leaf_hash(r)).collect();
+        let cache = RootCache::default();
+        for (start, end) in [(100u64, 600u64), (300, 1000), (0, 1000), (999, 1000)] {
+            let got = cache.root(&log, start, end).await.expect("root");
+            let want = tree_of(&leaves[start as usize..end as usize]).root();
+            assert_eq!(got, want, "{start}..{end}");
+        }
+        let whole = tree_of(&leaves);
+        for end in [1u64, 600, 1000] {
+            let got = cache.log_root(&log, end).await.expect("log root");
+            assert_eq!(got, whole.root_at(end).expect("root at"), "0..{end}");
+        }
+        assert!(cache.root(&log, 900, 1001).await.is_err(), "past the log's end");
     }
 }

@@ -78,7 +78,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .install_recorder()
             .ok();
         if let Some(handle) = &metrics {
-            meridian::http::spawn_metrics_upkeep(handle.clone());
+            meridian::http::spawn_metrics_upkeep(handle.clone())
+                .context("starting the metrics upkeep thread")?;
         }
         let api = web::Data::new(ApiState::new(
             hub.clone(),

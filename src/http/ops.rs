@@ -374,45 +374,67 @@ pub async fn rotate_relay_key(
 /// How often the metrics recorder folds recorded histogram samples into its summaries.
 pub const METRICS_UPKEEP: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Run the metrics recorder's upkeep every [`METRICS_UPKEEP`] on the current actix system,
-/// for as long as it runs. `install_recorder` starts no upkeep of its own: without one, every
-/// histogram sample recorded since the last scrape of `/metrics` stays in memory (the hub
-/// records several per transfer), so a hub nobody scrapes grew by them without a bound.
-pub fn spawn_metrics_upkeep(handle: metrics_exporter_prometheus::PrometheusHandle) {
-    spawn_every(METRICS_UPKEEP, move || handle.run_upkeep());
+/// Run the metrics recorder's upkeep every [`METRICS_UPKEEP`] on a thread of its own
+/// (`metrics-upkeep`), for as long as the process runs. `install_recorder` starts no upkeep
+/// of its own: without one, every histogram sample recorded since the last scrape of
+/// `/metrics` stays in memory (the hub records two per transfer), so a hub nobody scrapes grew
+/// by them without a bound. Not on the actor system's thread: under load one upkeep folds a
+/// few hundred thousand samples, tens of milliseconds during which that thread (ingest,
+/// router, commits) would stall and the rest of the hub would wait for it.
+pub fn spawn_metrics_upkeep(
+    handle: metrics_exporter_prometheus::PrometheusHandle,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    spawn_every("metrics-upkeep", METRICS_UPKEEP, move || {
+        handle.run_upkeep()
+    })
 }
 
-/// Call `f` every `period` (the first call one period from now) on the current actix system.
-fn spawn_every(period: std::time::Duration, mut f: impl FnMut() + 'static) {
-    actix_rt::spawn(async move {
-        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            f();
-        }
-    });
+/// Call `f` every `period` (the first call one period from now) on a new thread named `name`.
+fn spawn_every(
+    name: &str,
+    period: std::time::Duration,
+    mut f: impl FnMut() + Send + 'static,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name(name.to_string())
+        .spawn(move || {
+            let mut next = std::time::Instant::now() + period;
+            loop {
+                std::thread::sleep(next.saturating_duration_since(std::time::Instant::now()));
+                f();
+                // A late call does not make the next ones come sooner.
+                next = std::cmp::max(next + period, std::time::Instant::now());
+            }
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cell::Cell;
-    use std::rc::Rc;
     use std::time::Duration;
 
     #[test]
-    fn upkeep_runs_once_a_period() {
-        actix_rt::System::new().block_on(async {
-            tokio::time::pause();
-            let runs = Rc::new(Cell::new(0u32));
-            let r = runs.clone();
-            spawn_every(Duration::from_secs(5), move || r.set(r.get() + 1));
-            tokio::time::sleep(Duration::from_millis(4_900)).await;
-            assert_eq!(runs.get(), 0, "ran before its first period");
-            tokio::time::sleep(Duration::from_secs(10)).await;
-            assert_eq!(runs.get(), 2);
-        });
+    fn upkeep_runs_once_a_period_on_its_own_thread() {
+        let period = Duration::from_millis(200);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let started = std::time::Instant::now();
+        spawn_every("upkeep-test", period, move || {
+            let name = std::thread::current().name().map(str::to_string);
+            let _ = tx.send((started.elapsed(), name));
+        })
+        .expect("the upkeep thread starts");
+        let mut calls = Vec::new();
+        for _ in 0..3 {
+            calls.push(
+                rx.recv_timeout(Duration::from_secs(10))
+                    .expect("upkeep ran"),
+            );
+        }
+        for (i, (at, name)) in calls.iter().enumerate() {
+            assert_eq!(name.as_deref(), Some("upkeep-test"));
+            // The i-th call comes no sooner than i+1 periods after the start.
+            assert!(*at >= period * (i as u32 + 1), "call {i} at {at:?}");
+        }
     }
 
     /// Upkeep folds samples into the summaries without losing any: what `/metrics` reports
