@@ -8,8 +8,8 @@
 #   N=100000        transfer requests pre-generated (each body is sent exactly once)
 #   BATCH=5000      locks per POST /v1/dev/lock-batch call
 #   THREADS=2       wrk threads           CONNS=256  wrk connections (at 64 the hub is bound by commit latency)
-#   DURATION=20s    hub run limit (the window ends once all N are answered; wrk itself sleeps out
-#                   the full duration before it prints)
+#   DURATION=20s    hub run limit (each wrk thread stops once it has sent its share; wrk itself
+#                   sleeps out the full duration before it prints)
 #   BASE_DURATION=10s  each hello-world run (one before the hub run, one after; the higher counts),
 #                   and the floor run (the hub's requests against examples/sink, which does no work)
 #   SETTLE=30       most seconds to wait for deliveries after the run (GET /v1/stats)
@@ -20,7 +20,9 @@
 #                   sets it to compare two builds)
 #
 # Every transfer needs its own evidence: a repeated body is answered 200 "existing" and is not
-# an accepted transfer. Only 202 counts as accepted; every other status is tallied apart.
+# an accepted transfer. Only 202 counts as accepted; every other status is tallied apart (by the
+# hub's meridian_http_responses_total, and statuses >= 400 by wrk as well), and the hub must end
+# with every accepted transfer delivered.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -153,15 +155,23 @@ printf 'generated %d distinct requests (%s MB) in %.1f s\n' "$N" \
 # --- 6. wrk against POST /v1/transfers ------------------------------------------------------
 LUA="$WORK/transfers.lua"
 cat >"$LUA" <<'LUA'
--- Sends every request of this thread's file (requests.jsonl.<t>) exactly once, in order. Once
--- a thread has handed out its share it sends only GET /healthz fillers (not counted) and stops
--- as soon as every one of its requests has been answered. Counts statuses (202 = accepted).
--- No delay() on purpose: with one, wrk re-arms every connection through a timer and two
--- epoll_ctl calls per request (about 4.5 us of wrk CPU per request here), which the
--- hello-world run does not pay. So thread 0 starts sending while wrk still loads the later
--- threads' files: the window (first request sent to last answer) includes that loading, which
--- only lowers the figure. wrk calls request() once on thread 0 before the run only to check
--- the request parses, which must not use up a line.
+-- Sends every request of this thread's file (requests.jsonl.<t>) exactly once, in order, and
+-- stops the thread once it has handed out its share.
+-- * No response() callback: with one, wrk builds a Lua table of every answer's headers and
+--   calls into Lua per answer (~1.8 us of wrk CPU per request here, measured against the same
+--   hub), which the hello-world run does not pay. Statuses are counted instead by wrk itself
+--   (its summary counts every answer, and every status > 399 as an error) and by the hub
+--   (meridian_http_responses_total by status, read before and after; only this route answers
+--   202), and load.sh checks that the hub ends with all N delivered.
+-- * No delay() either: with one, wrk re-arms every connection through a timer and two
+--   epoll_ctl calls per request, which the hello-world run does not pay.
+-- * Timing: without pipelining, wrk calls request() once per connection to start and then
+--   once each time an answer on that connection completes, so the times of the calls after a
+--   thread's first <connections> are the times its answers arrived.
+-- * Each thread loads its file on its first call, on its own thread, so both start sending
+--   at about the same time (in init(), wrk's main thread would load them one after the other
+--   while thread 0 already sends). wrk calls request() once on thread 0 before the run only
+--   to check the request parses; that call loads nothing and uses up no line.
 local ffi = require("ffi")
 ffi.cdef[[
 typedef struct { long tv_sec; long tv_nsec; } mer_timespec;
@@ -183,90 +193,87 @@ function setup(thread)
 end
 
 -- running environment (one per thread)
-local reqs, nreqs, sent, answered = {}, 0, 0, 0
-local filler
+local reqs, nreqs, loaded = {}, 0, false
+local file, headers, filler
 local verify_call = nil
-statuses = {}          -- status code (as string) -> count, read back in done()
-accepted = 0
-acc_times = {}         -- when each 202 arrived (for the steady-state window)
-t_first, t_last = 0, 0
-share = 0
+calls = 0              -- request() calls after the load (read back in done())
+times = {}             -- when each call was made
+share, sent, fillers = 0, 0, 0
+conns = 0              -- this thread's connections (wrk splits them evenly)
+t_stop = 0             -- when this thread handed out its last request and stopped
 
 function init(args)
-  local headers = {
+  file = args[1] .. "." .. tid
+  headers = {
     ["Authorization"] = "Bearer " .. args[2],
     ["Content-Type"] = "application/json",
   }
-  for line in io.lines(args[1] .. "." .. tid) do
+  filler = wrk.format("GET", "/healthz", {}, nil)
+  conns = tonumber(args[3])
+  verify_call = (tid == 0)
+end
+
+local function load()
+  for line in io.lines(file) do
     nreqs = nreqs + 1
     reqs[nreqs] = wrk.format("POST", "/v1/transfers", headers, line)
   end
   share = nreqs
-  filler = wrk.format("GET", "/healthz", {}, nil)
-  verify_call = (tid == 0)
+  loaded = true
 end
 
 function request()
-  if verify_call then verify_call = false; return reqs[1] or filler end  -- wrk's parse check
-  if sent >= nreqs then return filler end  -- share handed out: wait for the last answers
-  if sent == 0 then t_first = now() end
+  if verify_call then verify_call = false; return filler end  -- wrk's parse check
+  if not loaded then load() end
+  local t = now()
+  calls = calls + 1
+  times[calls] = t
+  if sent >= nreqs then
+    -- Share handed out: stop this thread (its last answers still in flight are not counted
+    -- here; the hub's counters and delivered total account for them).
+    if t_stop == 0 then t_stop = t; wrk.thread:stop() end
+    fillers = fillers + 1
+    return filler
+  end
   sent = sent + 1
   return reqs[sent]
 end
 
-function response(status, headers, body)
-  if status == 200 and body == '{"status":"ok"}' then return end  -- filler, not a transfer
-  answered = answered + 1
-  local k = tostring(status)
-  statuses[k] = (statuses[k] or 0) + 1
-  t_last = now()
-  if status == 202 then accepted = accepted + 1; acc_times[accepted] = t_last end
-  if answered >= nreqs then wrk.thread:stop() end
-end
-
 function done(summary, latency, requests)
-  local acc, answered_all, first, last, shares = 0, 0, nil, 0, 0
-  local tally = {}
+  local shares, sent_all, fillers_all, first, last = 0, 0, 0, nil, 0
+  -- Steady state: from when answers were coming back on every thread (its first answer) to
+  -- when the first thread handed out its last request; answers counted in that window.
+  local s_start, s_end = 0, math.huge
   for _, t in ipairs(threads) do
-    acc = acc + t:get("accepted")
     shares = shares + t:get("share")
-    local f, l = t:get("t_first"), t:get("t_last")
-    if f > 0 and (first == nil or f < first) then first = f end
-    if l > last then last = l end
-    for k, v in pairs(t:get("statuses")) do
-      tally[k] = (tally[k] or 0) + v
-      answered_all = answered_all + v
-    end
+    sent_all = sent_all + t:get("sent")
+    fillers_all = fillers_all + t:get("fillers")
+    local ts_, n, per = t:get("times"), t:get("calls"), t:get("conns")
+    if n > 0 and (first == nil or ts_[1] < first) then first = ts_[1] end
+    local stop = t:get("t_stop")
+    if stop == 0 and n > 0 then stop = ts_[n] end
+    if stop > last then last = stop end
+    s_start = math.max(s_start, (n > per) and ts_[per + 1] or math.huge)
+    s_end = math.min(s_end, stop)
   end
-  local keys = {}
-  for k in pairs(tally) do table.insert(keys, k) end
-  table.sort(keys)
-  local parts = {}
-  for _, k in ipairs(keys) do table.insert(parts, k .. "=" .. tally[k]) end
-  local window = (first and last > first) and (last - first) or (summary.duration / 1e6)
-  -- Steady state: from when the last thread started sending to when the first one had all
-  -- its answers (before, one thread runs while wrk still loads the other's requests; after,
-  -- one finishes its share while the other still sends). 202s that arrived in that window.
-  local s_start, s_end, s_acc = 0, math.huge, 0
-  for _, t in ipairs(threads) do
-    s_start = math.max(s_start, t:get("t_first"))
-    s_end = math.min(s_end, t:get("t_last"))
-  end
+  local s_ans = 0
   if s_end > s_start then
     for _, t in ipairs(threads) do
-      for _, at in ipairs(t:get("acc_times")) do
-        if at >= s_start and at <= s_end then s_acc = s_acc + 1 end
+      local ts_, n, per = t:get("times"), t:get("calls"), t:get("conns")
+      for i = per + 1, n do
+        local at = ts_[i]
+        if at >= s_start and at <= s_end then s_ans = s_ans + 1 end
       end
     end
   end
-  io.write(string.format("RESULT steady_s=%.3f steady_accepted=%d\n", math.max(0, s_end - s_start), s_acc))
-  io.write(string.format("RESULT requests=%d answered=%d accepted=%d window_s=%.3f wrk_duration_s=%.3f p50_ms=%.3f p99_ms=%.3f exhausted=%s\n",
-    shares, answered_all, acc, window, summary.duration / 1e6,
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-    tostring(answered_all >= shares)))
+  local window = (first and last > first) and (last - first) or (summary.duration / 1e6)
+  io.write(string.format("RESULT steady_s=%.3f steady_answered=%d\n", math.max(0, s_end - s_start), s_ans))
+  io.write(string.format("RESULT requests=%d sent=%d answered=%d fillers=%d status_errors=%d window_s=%.3f wrk_duration_s=%.3f p50_ms=%.3f p99_ms=%.3f exhausted=%s\n",
+    shares, sent_all, summary.requests, fillers_all, summary.errors.status, window,
+    summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    tostring(sent_all >= shares)))
   io.write(string.format("RESULT errors connect=%d read=%d write=%d timeout=%d\n",
     summary.errors.connect, summary.errors.read, summary.errors.write, summary.errors.timeout))
-  io.write("RESULT statuses " .. table.concat(parts, " ") .. "\n")
 end
 LUA
 
@@ -281,7 +288,9 @@ with open(src) as f:
 for o in outs:
     o.close()
 PY
-HUB_CMD="wrk -t$THREADS -c$CONNS -d$DURATION --latency -s transfers.lua $HUB/v1/transfers -- requests.jsonl $KEY"
+PER_THREAD=$((CONNS / THREADS))
+[ $((PER_THREAD * THREADS)) -eq "$CONNS" ] || die "CONNS ($CONNS) must be a multiple of THREADS ($THREADS)"
+HUB_CMD="wrk -t$THREADS -c$CONNS -d$DURATION --latency -s transfers.lua $HUB/v1/transfers -- requests.jsonl $KEY $PER_THREAD"
 cpu_s() { awk '{print ($14 + $15) / '"$(getconf CLK_TCK)"'}' "/proc/$1/stat"; }
 say "hub: $HUB_CMD"
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -289,10 +298,15 @@ LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 log_counters() {
     curl -sf "$HUB/metrics" | awk '/^meridian_log_(fsync_seconds|batch_entries)_(sum|count)[ {]/ {print $1, $NF}' || true
 }
+# The hub's answers by status (every route; only POST /v1/transfers answers 202).
+statuses() {
+    curl -sf "$HUB/metrics" | sed -nE 's/^meridian_http_responses_total\{status="([0-9]+)"\} ([0-9.e+]+)$/\1 \2/p' || true
+}
 log_counters >"$WORK/metrics0.txt"
+statuses >"$WORK/statuses0.txt"
 cpu0=$(cpu_s "$HUB_PID")
 ( wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$LUA" "$HUB/v1/transfers" \
-    -- "$REQS" "$KEY"; times ) | tee "$WORK/wrk-hub.txt"
+    -- "$REQS" "$KEY" "$PER_THREAD"; times ) | tee "$WORK/wrk-hub.txt"
 # wrk's own CPU (user + system, from the subshell's `times`: its second line is the children's).
 mins_s() { echo "$1" | sed -E 's/^([0-9]+)m([0-9.]+)s$/\1 * 60 + \2/' | bc -l; }
 read -r W_USER W_SYS < <(grep -E '^[0-9]+m[0-9.]+s [0-9]+m[0-9.]+s$' "$WORK/wrk-hub.txt" | tail -1)
@@ -300,32 +314,29 @@ WRK_CPU=$(echo "$(mins_s "$W_USER") + $(mins_s "$W_SYS")" | bc -l)
 
 # One value from the RESULT lines transfers.lua printed into a file (keys are unique across them).
 result() { grep '^RESULT ' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
-# Accepted per second in steady state (both wrk threads sending, see transfers.lua: the whole
-# run includes wrk loading its second thread's requests while the first already sends), or over
-# the whole run (first request sent to last answer) when the steady window is too short.
+# Answers per second in steady state (see transfers.lua), or over the whole run (first request
+# sent to the last one handed out) when the steady window is too short.
 steady_rate() {
-    local win acc
+    local win ans
     win=$(result "$1" steady_s)
-    acc=$(result "$1" steady_accepted)
-    if [ "$(echo "$win > 0.5 && $acc > 0" | bc -l)" = 1 ]; then
-        echo "$acc / $win" | bc -l
+    ans=$(result "$1" steady_answered)
+    if [ "$(echo "$win > 0.5 && $ans > 0" | bc -l)" = 1 ]; then
+        echo "$ans / $win" | bc -l
     else
-        echo "$(result "$1" accepted) / $(result "$1" window_s)" | bc -l
+        echo "$(result "$1" answered) / $(result "$1" window_s)" | bc -l
     fi
 }
 res() { result "$WORK/wrk-hub.txt" "$1"; }
-H_REQ=$(res requests); H_ANS=$(res answered); H_ACC=$(res accepted)
+H_REQ=$(res requests); H_SENT=$(res sent); H_ANS=$(res answered); H_FILL=$(res fillers)
+H_SERR=$(res status_errors)
 H_WIN=$(res window_s); H_DUR=$(res wrk_duration_s)
 H_P50=$(res p50_ms); H_P99=$(res p99_ms); H_EXH=$(res exhausted)
-H_TALLY=$(sed -n 's/^RESULT statuses //p' "$WORK/wrk-hub.txt")
 H_ERR=$(sed -n 's/^RESULT errors //p' "$WORK/wrk-hub.txt")
-[ -n "$H_ACC" ] || die "wrk printed no result (see above)"
-[ "$H_ACC" -gt 0 ] || die "no transfer was accepted (statuses: $H_TALLY; hub log: $WORK/meridian.log)"
-# Accepted transfers per second: 202s over the time the requests were in flight (first request
-# sent to last answer); that is wrk's duration unless all N were answered before it ended.
-H_RATE=$(echo "$H_ACC / $H_WIN" | bc -l)
-S_WIN=$(res steady_s); S_ACC=$(res steady_accepted)
-S_RATE=$(steady_rate "$WORK/wrk-hub.txt")
+[ -n "$H_ANS" ] || die "wrk printed no result (see above)"
+[ "$H_ANS" -gt 0 ] || die "wrk counted no answer (hub log: $WORK/meridian.log)"
+H_ANS_RATE=$(echo "$H_ANS / $H_WIN" | bc -l)
+S_WIN=$(res steady_s); S_ANS=$(res steady_answered)
+S_ANS_RATE=$(steady_rate "$WORK/wrk-hub.txt")
 
 say "waiting up to ${SETTLE}s for deliveries (GET /v1/stats; stops early once nothing is pending)"
 STATS='{}'
@@ -339,6 +350,27 @@ SETTLED=$i
 # wait above add a little), per accepted transfer: what one transfer costs the hub end to end.
 cpu2=$(cpu_s "$HUB_PID")
 log_counters >"$WORK/metrics1.txt"
+statuses >"$WORK/statuses1.txt"
+# Statuses of this run: the hub's counters after it less before. The 200s include the wrk
+# threads' closing GET /healthz fillers and load.sh's own requests (GET /v1/stats, /metrics).
+H_TALLY=$(python3 - "$WORK/statuses0.txt" "$WORK/statuses1.txt" <<'PY'
+import sys
+def load(p):
+    return {k: float(v) for k, v in (l.split() for l in open(p) if l.strip())}
+a, b = load(sys.argv[1]), load(sys.argv[2])
+print(" ".join(f"{k}={b[k] - a.get(k, 0):.0f}" for k in sorted(b) if b[k] - a.get(k, 0) > 0))
+PY
+)
+H_ACC=$(echo "$H_TALLY" | tr ' ' '\n' | sed -n 's/^202=//p')
+H_ACC=${H_ACC:-0}
+[ "$H_ACC" -gt 0 ] || die "no transfer was accepted (statuses: $H_TALLY; hub log: $WORK/meridian.log)"
+[ "$H_ACC" -le "$H_REQ" ] || die "the hub counted $H_ACC 202s for $H_REQ requests"
+# Accepted per second: answers per second times the share of the N requests answered 202 (1
+# when every one was; each request is sent once and only this route answers 202).
+ACC_SHARE=$(echo "$H_ACC / $H_REQ" | bc -l)
+H_RATE=$(echo "$H_ANS_RATE * $ACC_SHARE" | bc -l)
+S_RATE=$(echo "$S_ANS_RATE * $ACC_SHARE" | bc -l)
+S_ACC=$(printf '%.0f' "$(echo "$S_ANS * $ACC_SHARE" | bc -l)")
 LOG_LINE=$(python3 - "$WORK/metrics0.txt" "$WORK/metrics1.txt" <<'PY'
 import sys
 def load(p):
@@ -371,12 +403,13 @@ SINK_PID=$!
 PIDS+=("$SINK_PID")
 wait_http "http://127.0.0.1:$SINK_PORT/healthz" "$SINK_PID" sink
 wrk -t"$THREADS" -c"$CONNS" -d"$BASE_DURATION" --latency -s "$LUA" \
-    "http://127.0.0.1:$SINK_PORT/v1/transfers" -- "$REQS" "$KEY" >"$WORK/wrk-sink.txt"
+    "http://127.0.0.1:$SINK_PORT/v1/transfers" -- "$REQS" "$KEY" "$PER_THREAD" >"$WORK/wrk-sink.txt"
 kill "$SINK_PID" 2>/dev/null || true
 wait "$SINK_PID" 2>/dev/null || true
 rm -f "$REQS" "$REQS".*   # hundreds of MB; not needed any more
-F_ACC=$(result "$WORK/wrk-sink.txt" accepted)
-[ -n "$F_ACC" ] && [ "$F_ACC" -gt 0 ] || die "the floor run answered no 202 (see $WORK/wrk-sink.txt)"
+F_ANS=$(result "$WORK/wrk-sink.txt" answered)
+[ -n "$F_ANS" ] && [ "$F_ANS" -gt 0 ] || die "the floor run answered nothing (see $WORK/wrk-sink.txt)"
+[ "$(result "$WORK/wrk-sink.txt" status_errors)" = 0 ] || die "the floor run had error statuses (see $WORK/wrk-sink.txt)"
 F_RATE=$(steady_rate "$WORK/wrk-sink.txt")
 
 # --- 8. baseline again, after the hub ----------------------------------------------------------
@@ -399,9 +432,9 @@ RATIO_WHOLE=$(echo "$H_RATE / $B_RATE" | bc -l)
 
 # --- 9. report ---------------------------------------------------------------------------------
 if [ "$H_EXH" = true ]; then
-    how="all $H_REQ requests answered after $(printf '%.2f' "$H_WIN") s (before the ${DURATION} limit)"
+    how="all $H_REQ requests sent within $(printf '%.2f' "$H_WIN") s of the first (before the ${DURATION} limit); the hub answered $H_ACC of them 202"
 else
-    how="$H_ANS of $H_REQ requests answered in the ${DURATION} run"
+    how="$H_SENT of $H_REQ requests sent in the ${DURATION} run; the hub answered $H_ACC of them 202"
 fi
 cat <<EOF
 
@@ -413,16 +446,16 @@ Hub: N=$N distinct transfer requests (mock-a → mock-b, each with its own evide
 | | throughput | p50 | p99 |
 |---|---|---|---|
 | hub: \`POST /v1/transfers\` accepted (202), steady state | $(printf '%.0f' "$S_RATE") transfers/s | $(printf '%.2f' "$H_P50") ms | $(printf '%.2f' "$H_P99") ms |
-| hub: the same, whole run (first request to last answer) | $(printf '%.0f' "$H_RATE") transfers/s | | |
+| hub: the same, whole run (first request to the last one sent) | $(printf '%.0f' "$H_RATE") transfers/s | | |
 | baseline: actix-web hello world \`GET /\` (2 workers), the higher of two runs | $(printf '%.0f' "$B_RATE") requests/s | $(printf '%.2f' "$B_P50") ms | $(printf '%.2f' "$B_P99") ms |
 | ratio hub / hello (steady state; whole run) | $(printf '%.3f' "$RATIO")×; $(printf '%.3f' "$RATIO_WHOLE")× | | |
 | floor: the same requests and wrk script against \`examples/sink\` (reads the body, answers a 202 of the hub's shape, no other work), steady state | $(printf '%.0f' "$F_RATE") requests/s ($(printf '%.3f' "$(echo "$F_RATE / $B_RATE" | bc -l)")× hello; hub / floor $(printf '%.3f' "$(echo "$S_RATE / $F_RATE" | bc -l)")×) | | |
 
-- steady state: $S_ACC transfers accepted in $(printf '%.2f' "$S_WIN") s, from when both wrk threads were sending to when the first had all its answers; whole run: $H_ACC in $(printf '%.2f' "$H_WIN") s
+- steady state: $S_ANS answers in $(printf '%.2f' "$S_WIN") s, from when answers were coming back on every wrk thread to when the first thread had sent its last request; whole run: $H_ANS answers from the first request to the last one sent, $(printf '%.2f' "$H_WIN") s (wrk counts answers; each rate is multiplied by the share of the $H_REQ requests the hub answered 202: $H_ACC)
 - hello world before the hub run $(printf '%.0f' "$B_BEFORE") requests/s, after it $(printf '%.0f' "$B_AFTER") requests/s (the ratio uses the higher)
-- statuses: $H_TALLY (202 = accepted; anything else is not counted)
+- the hub's answers during the run by status (\`meridian_http_responses_total\`, after less before): $H_TALLY (202 = accepted; the 200s are the wrk threads' closing \`GET /healthz\` fillers, $H_FILL, and load.sh's own requests); wrk: $H_SERR answers with a status ≥ 400
 - socket errors: $H_ERR
-- CPU per accepted transfer: hub $(printf '%.1f' "$(echo "($cpu2 - $cpu0) / $H_ACC * 1000000" | bc -l)") µs (accept and deliver), wrk $(printf '%.1f' "$(echo "$WRK_CPU / $H_ANS * 1000000" | bc -l)") µs per request; $(nproc) cores × window $(printf '%.2f' "$H_WIN") s = $(printf '%.1f' "$(echo "$(nproc) * $H_WIN / $H_ACC * 1000000" | bc -l)") µs of machine per transfer
+- CPU per accepted transfer: hub $(printf '%.1f' "$(echo "($cpu2 - $cpu0) / $H_ACC * 1000000" | bc -l)") µs (accept and deliver), wrk $(printf '%.1f' "$(echo "$WRK_CPU / $H_SENT * 1000000" | bc -l)") µs per request (loading its requests included); $(nproc) cores × window $(printf '%.2f' "$H_WIN") s / $H_ANS answers = $(printf '%.1f' "$(echo "$(nproc) * $H_WIN / $H_ANS * 1000000" | bc -l)") µs of machine per transfer
 - commit log over the run: $LOG_LINE
 - delivered afterwards (\`GET /v1/stats\`, ${SETTLED} s after the run): $DELIVERED — $STATS
 - load average before the hub run: $LOAD0 (other processes on the machine skew both runs)
