@@ -89,14 +89,21 @@ async fn process(
 ) {
     // Group by source chain (a handful of chains: a linear scan, no hashing or name copies
     // per item); replies and the rest of each item kept by position.
+    // Each group's vectors are sized for the whole batch (usually there is one source chain),
+    // so no regrowth copies of the evidence as they fill.
+    let n = batch.len();
     let mut groups: Vec<(ChainId, Vec<usize>, Vec<Evidence>)> = Vec::new();
-    let mut replies: Vec<Option<Reply>> = Vec::with_capacity(batch.len());
-    let mut meta: Vec<Option<Pending>> = Vec::with_capacity(batch.len());
+    let mut replies: Vec<Option<Reply>> = Vec::with_capacity(n);
+    let mut meta: Vec<Option<Pending>> = Vec::with_capacity(n);
     for (i, item) in batch.into_iter().enumerate() {
         let g = match groups.iter().position(|(c, _, _)| *c == item.source) {
             Some(g) => g,
             None => {
-                groups.push((item.source.clone(), Vec::new(), Vec::new()));
+                groups.push((
+                    item.source.clone(),
+                    Vec::with_capacity(n - i),
+                    Vec::with_capacity(n - i),
+                ));
                 groups.len() - 1
             }
         };
@@ -112,6 +119,7 @@ async fn process(
             let _ = reply.send(out);
         }
     };
+    let sources: Vec<ChainId> = groups.iter().map(|(c, _, _)| c.clone()).collect();
     // Verify every group on its chain actor, concurrently.
     let mut verifications = Vec::new();
     for (source, idx, evs) in groups {
@@ -127,9 +135,14 @@ async fn process(
             (idx, res)
         });
     }
-    let mut submits = Vec::new();
-    let mut submitted: Vec<usize> = Vec::new();
-    for (idx, res) in futures::future::join_all(verifications).await {
+    let mut submits = Vec::with_capacity(n);
+    // Per submission: its position in the batch and its group (the source chain to tell).
+    let mut submitted: Vec<(usize, usize)> = Vec::with_capacity(n);
+    for (g, (idx, res)) in futures::future::join_all(verifications)
+        .await
+        .into_iter()
+        .enumerate()
+    {
         let results = match res {
             Ok(v) => v,
             Err(e) => {
@@ -153,7 +166,7 @@ async fn process(
                         timeout_secs,
                         tenant,
                     });
-                    submitted.push(i);
+                    submitted.push((i, g));
                 }
                 Err(e) => {
                     // The same evidence again is the first message, even though it no longer
@@ -176,10 +189,7 @@ async fn process(
     if submits.is_empty() {
         return;
     }
-    let locators: Vec<(ChainId, Vec<u8>)> = submits
-        .iter()
-        .map(|s| (s.source.clone(), s.evidence.locator.clone()))
-        .collect();
+    let locators: Vec<Vec<u8>> = submits.iter().map(|s| s.evidence.locator.clone()).collect();
     let n = submits.len();
     let outcomes = match router.send(SubmitBatch(submits)).await {
         Ok(v) if v.len() == n => v,
@@ -192,16 +202,22 @@ async fn process(
         ],
         Err(e) => vec![Err(SubmitError::Overloaded(e.to_string())); n],
     };
-    // Durable now: the source chains' adapters treat these events as relayed.
-    let mut relayed: HashMap<ChainId, Vec<Vec<u8>>> = HashMap::new();
-    for ((i, out), (source, locator)) in submitted.into_iter().zip(outcomes).zip(locators) {
+    // Durable now: the source chains' adapters treat these events as relayed (one list per
+    // group, that is per source chain).
+    let mut relayed: Vec<Vec<Vec<u8>>> = vec![Vec::new(); sources.len()];
+    for (((i, g), out), locator) in submitted.into_iter().zip(outcomes).zip(locators) {
         if out.is_ok() {
-            relayed.entry(source).or_default().push(locator);
+            if let Some(r) = relayed.get_mut(g) {
+                r.push(locator);
+            }
         }
         answer(i, out);
     }
-    for (source, locators) in relayed {
-        if let Some(c) = chains.get(&source) {
+    for (source, locators) in sources.iter().zip(relayed) {
+        if locators.is_empty() {
+            continue;
+        }
+        if let Some(c) = chains.get(source) {
             c.do_send(MarkRelayedBatch(locators));
         }
     }

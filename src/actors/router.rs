@@ -751,8 +751,8 @@ impl Router {
         let n = batch.len();
         let mut results: Vec<Option<SubmitResult>> = Vec::with_capacity(n);
         let mut waits = Vec::new();
-        let mut appends = Vec::new();
-        let mut recs = Vec::new();
+        let mut appends = Vec::with_capacity(n);
+        let mut recs = Vec::with_capacity(n);
         for (i, msg) in batch.into_iter().enumerate() {
             results.push(None);
             match self.admit(msg) {
