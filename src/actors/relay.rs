@@ -312,7 +312,11 @@ mod tests {
     fn trees_are_hashed_off_the_callers_thread_inside_a_runtime() {
         let here = std::thread::current().id();
         let inline = futures::executor::block_on(off_thread(|| Ok(std::thread::current().id())));
-        assert_eq!(inline.expect("ran"), here, "no runtime: runs where it is called");
+        assert_eq!(
+            inline.expect("ran"),
+            here,
+            "no runtime: runs where it is called"
+        );
         actix_rt::System::new().block_on(async move {
             let there = off_thread(|| Ok(std::thread::current().id()))
                 .await
@@ -343,6 +347,9 @@ mod tests {
             let got = cache.log_root(&log, end).await.expect("log root");
             assert_eq!(got, whole.root_at(end).expect("root at"), "0..{end}");
         }
-        assert!(cache.root(&log, 900, 1001).await.is_err(), "past the log's end");
+        assert!(
+            cache.root(&log, 900, 1001).await.is_err(),
+            "past the log's end"
+        );
     }
 }
