@@ -329,7 +329,7 @@ steady_rate() {
 res() { result "$WORK/wrk-hub.txt" "$1"; }
 H_REQ=$(res requests); H_SENT=$(res sent); H_ANS=$(res answered); H_FILL=$(res fillers)
 H_SERR=$(res status_errors)
-H_WIN=$(res window_s); H_DUR=$(res wrk_duration_s)
+H_WIN=$(res window_s)
 H_P50=$(res p50_ms); H_P99=$(res p99_ms); H_EXH=$(res exhausted)
 H_ERR=$(sed -n 's/^RESULT errors //p' "$WORK/wrk-hub.txt")
 [ -n "$H_ANS" ] || die "wrk printed no result (see above)"

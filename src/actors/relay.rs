@@ -298,15 +298,6 @@ impl Handler<SetKey> for CityRelayActor {
 mod tests {
     use super::*;
     use crate::log::RedbLog;
-    use meridian_proofs::rfc6962::leaf_hash;
-
-    fn tree_of(leaves: &[Hash32]) -> MerkleTree {
-        let mut t = MerkleTree::new();
-        for l in leaves {
-            t.push_hash(*l);
-        }
-        t
-    }
 
     #[test]
     fn trees_are_hashed_off_the_callers_thread_inside_a_runtime() {
@@ -335,14 +326,13 @@ mod tests {
         let log = RedbLog::open(&dir.path().join("log.redb"), 64, 1000).expect("open");
         let records: Vec<Vec<u8>> = (0..1000u32).map(|i| i.to_le_bytes().repeat(3)).collect();
         log.try_append(records.clone()).await.expect("append");
-        let leaves: Vec<Hash32> = records.iter().map(|r| leaf_hash(r)).collect();
         let cache = RootCache::default();
         for (start, end) in [(100u64, 600u64), (300, 1000), (0, 1000), (999, 1000)] {
             let got = cache.root(&log, start, end).await.expect("root");
-            let want = tree_of(&leaves[start as usize..end as usize]).root();
+            let want = MerkleTree::from_leaves(&records[start as usize..end as usize]).root();
             assert_eq!(got, want, "{start}..{end}");
         }
-        let whole = tree_of(&leaves);
+        let whole = MerkleTree::from_leaves(&records);
         for end in [1u64, 600, 1000] {
             let got = cache.log_root(&log, end).await.expect("log root");
             assert_eq!(got, whole.root_at(end).expect("root at"), "0..{end}");
