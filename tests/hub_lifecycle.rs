@@ -666,3 +666,34 @@ async fn concurrent_submissions_batch_without_loss_or_duplicates() {
     nonces.sort_unstable();
     assert_eq!(nonces, (0..300).collect::<Vec<u64>>(), "gap-free nonces");
 }
+
+/// The router answers a new submission as soon as its record is durable, before it applies
+/// the batch; a lookup sent after the answer must still find the message, at the answered
+/// sequence number (read your writes), for every one of many concurrent submissions.
+#[actix_rt::test]
+async fn an_accepted_transfer_is_visible_to_the_next_read() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let net = Net::new();
+    let hub = Hub::start(&config(), dir.path(), net.specs(), HubOptions::default())
+        .await
+        .expect("hub");
+    let evidence = net.lock_on_a(400, 4);
+    let src = ChainId::from("chain-a");
+    let hub = &hub;
+    let src = &src;
+    let seen = futures::future::join_all(evidence.into_iter().map(|ev| async move {
+        let out = hub.submit(src, ev, None).await.expect("accepted");
+        assert!(!out.existing);
+        let m = hub.message(out.id).await;
+        (out, m)
+    }))
+    .await;
+    for (out, m) in &seen {
+        let m = m
+            .as_ref()
+            .unwrap_or_else(|| panic!("message {:?} answered but not found", out.id));
+        assert_eq!(m.seq, out.seq, "the answered sequence number");
+        assert_eq!(out.state, MessageState::Committed);
+    }
+    assert_eq!(seen.len(), 400);
+}

@@ -114,11 +114,11 @@ async fn process(
         replies.push(Some(item.reply));
         meta.push(Some((item.tenant, item.source, item.timeout_secs)));
     }
-    let mut answer = |i: usize, out: Result<SubmitOutcome, SubmitError>| {
+    fn answer(replies: &mut [Option<Reply>], i: usize, out: Result<SubmitOutcome, SubmitError>) {
         if let Some(reply) = replies.get_mut(i).and_then(Option::take) {
             let _ = reply.send(out);
         }
-    };
+    }
     let sources: Vec<ChainId> = groups.iter().map(|(c, _, _)| c.clone()).collect();
     // Verify every group on its chain actor, concurrently.
     let mut verifications = Vec::new();
@@ -147,7 +147,7 @@ async fn process(
             Ok(v) => v,
             Err(e) => {
                 for i in idx {
-                    answer(i, Err(e.clone()));
+                    answer(&mut replies, i, Err(e.clone()));
                 }
                 continue;
             }
@@ -159,12 +159,14 @@ async fn process(
             };
             match verified {
                 Ok(event) => {
+                    // The router answers the submitter itself, as soon as it knows.
                     submits.push(Submit {
                         source,
                         event,
                         evidence,
                         timeout_secs,
                         tenant,
+                        reply: replies.get_mut(i).and_then(Option::take),
                     });
                     submitted.push((i, g));
                 }
@@ -181,7 +183,7 @@ async fn process(
                         }),
                         None => Err(SubmitError::Rejected(e.to_string())),
                     };
-                    answer(i, out);
+                    answer(&mut replies, i, out);
                 }
             }
         }
@@ -211,7 +213,7 @@ async fn process(
                 r.push(locator);
             }
         }
-        answer(i, out);
+        answer(&mut replies, i, out);
     }
     for (source, locators) in sources.iter().zip(relayed) {
         if locators.is_empty() {

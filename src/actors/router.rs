@@ -280,6 +280,17 @@ impl Router {
         &mut self,
         records: Vec<LogRecord>,
     ) -> impl ActorFuture<Self, Output = Result<std::ops::Range<u64>, LogError>> {
+        self.append_then(records, |_, _| ())
+            .map(|(res, ()), _, _| res)
+    }
+
+    /// [`Router::append`], calling `durable` with the outcome once the log has answered and
+    /// before the records are applied; resolves to the outcome and what `durable` returned.
+    fn append_then<T: 'static>(
+        &mut self,
+        records: Vec<LogRecord>,
+        durable: impl FnOnce(&mut Router, &Result<std::ops::Range<u64>, LogError>) -> T + 'static,
+    ) -> impl ActorFuture<Self, Output = (Result<std::ops::Range<u64>, LogError>, T)> {
         // Take the queue position now, in handler order: the log order then follows the order
         // in which the router assigned nonces, whatever order actix polls the futures in.
         let fut: futures::future::BoxFuture<'static, _> = match records
@@ -291,6 +302,7 @@ impl Router {
             Err(e) => Box::pin(async move { Err(e) }),
         };
         fut.into_actor(self).map(move |res, act: &mut Router, ctx| {
+            let out = durable(act, &res);
             match &res {
                 Ok(range) => {
                     if !records.is_empty() {
@@ -304,7 +316,7 @@ impl Router {
                     act.failed = Some(e.to_string());
                 }
             }
-            res
+            (res, out)
         })
     }
 
@@ -601,6 +613,11 @@ pub struct Submit {
     pub timeout_secs: Option<u64>,
     /// The submitting tenant.
     pub tenant: String,
+    /// Where to answer as well, as soon as the outcome is known: for a new message that is
+    /// once its record is durable, before the router applies it (the caller's 202 need not
+    /// wait for the batch's state updates; a read sent after the answer still sees the
+    /// message, as the router applies the batch before it takes its next mail).
+    pub reply: Option<oneshot::Sender<SubmitResult>>,
 }
 
 /// Submit several verified lock events at once: one commit-log append for all that are new.
@@ -746,18 +763,30 @@ impl Router {
         out
     }
 
-    /// Admit every submission, append the new ones in one go, answer all in order.
+    /// Admit every submission, append the new ones in one go, answer all in order. A
+    /// submission that brought a reply sender is answered there as well, as early as its
+    /// outcome is known: a refusal at once, a new message once its record is durable and
+    /// before the batch is applied.
     fn submit_many(&mut self, batch: Vec<Submit>) -> ResponseActFuture<Self, Vec<SubmitResult>> {
         let n = batch.len();
         let mut results: Vec<Option<SubmitResult>> = Vec::with_capacity(n);
+        let mut replies: Vec<Option<oneshot::Sender<SubmitResult>>> = Vec::with_capacity(n);
         let mut waits = Vec::new();
         let mut appends = Vec::with_capacity(n);
         let mut recs = Vec::with_capacity(n);
-        for (i, msg) in batch.into_iter().enumerate() {
-            results.push(None);
+        for (i, mut msg) in batch.into_iter().enumerate() {
+            let mut reply = msg.reply.take();
             match self.admit(msg) {
-                Admission::Done(r) => results[i] = Some(r),
-                Admission::Wait(rx) => waits.push((i, rx)),
+                Admission::Done(r) => {
+                    if let Some(tx) = reply.take() {
+                        let _ = tx.send(r.clone());
+                    }
+                    results.push(Some(r));
+                }
+                Admission::Wait(rx) => {
+                    waits.push((i, rx));
+                    results.push(None);
+                }
                 Admission::Append {
                     id,
                     route,
@@ -766,53 +795,72 @@ impl Router {
                 } => {
                     appends.push((i, id, route, route_nonce));
                     recs.push(*rec);
+                    results.push(None);
                 }
             }
+            replies.push(reply);
         }
-        let appended: Box<
-            dyn ActorFuture<Router, Output = Result<std::ops::Range<u64>, LogError>> + Unpin,
-        > = if recs.is_empty() {
-            Box::new(actix::fut::ready(Ok(0..0)))
-        } else {
-            Box::new(self.append(recs))
+        // The appended submissions' outcomes, answered as soon as the log has answered.
+        let durable = move |act: &mut Router, res: &Result<std::ops::Range<u64>, LogError>| {
+            // Later nonces first, so each can be given back on an overloaded log.
+            for (k, (i, id, route, nonce)) in appends.into_iter().enumerate().rev() {
+                let r = match res {
+                    Ok(range) => Ok(range.start + k as u64),
+                    Err(e) => Err(e),
+                };
+                let out = act.complete(id, &route, nonce, r);
+                if let Some(tx) = replies.get_mut(i).and_then(Option::take) {
+                    let _ = tx.send(out.clone());
+                }
+                if let Some(slot) = results.get_mut(i) {
+                    *slot = Some(out);
+                }
+            }
+            (results, replies)
         };
-        Box::pin(
-            appended
-                .map(move |res, act: &mut Router, _| {
-                    // Later nonces first, so each can be given back on an overloaded log.
-                    for (k, (i, id, route, nonce)) in appends.into_iter().enumerate().rev() {
-                        let r = match &res {
-                            Ok(range) => Ok(range.start + k as u64),
-                            Err(e) => Err(e),
-                        };
-                        results[i] = Some(act.complete(id, &route, nonce, r));
+        type Answered = (
+            Vec<Option<SubmitResult>>,
+            Vec<Option<oneshot::Sender<SubmitResult>>>,
+        );
+        let appended: Box<dyn ActorFuture<Router, Output = Answered> + Unpin> = if recs.is_empty() {
+            Box::new(actix::fut::ready(durable(self, &Ok(0..0))))
+        } else {
+            Box::new(self.append_then(recs, durable).map(|(_, out), _, _| out))
+        };
+        Box::pin(appended.then(move |(mut results, mut replies), act, _| {
+            async move {
+                for (i, rx) in waits {
+                    let out = match rx.await {
+                        Ok(Ok(o)) => Ok(SubmitOutcome {
+                            existing: true,
+                            ..o
+                        }),
+                        Ok(Err(e)) => Err(e),
+                        Err(_) => Err(SubmitError::Overloaded("router restarted".into())),
+                    };
+                    if let Some(tx) = replies.get_mut(i).and_then(Option::take) {
+                        let _ = tx.send(out.clone());
                     }
-                    (results, waits)
-                })
-                .then(|(mut results, waits), act, _| {
-                    async move {
-                        for (i, rx) in waits {
-                            results[i] = Some(match rx.await {
-                                Ok(Ok(o)) => Ok(SubmitOutcome {
-                                    existing: true,
-                                    ..o
-                                }),
-                                Ok(Err(e)) => Err(e),
-                                Err(_) => Err(SubmitError::Overloaded("router restarted".into())),
-                            });
+                    if let Some(slot) = results.get_mut(i) {
+                        *slot = Some(out);
+                    }
+                }
+                results
+                    .into_iter()
+                    .zip(replies)
+                    .map(|(r, reply)| {
+                        let r = r.unwrap_or_else(|| {
+                            Err(SubmitError::Overloaded("submission not answered".into()))
+                        });
+                        if let Some(tx) = reply {
+                            let _ = tx.send(r.clone());
                         }
-                        results
-                            .into_iter()
-                            .map(|r| {
-                                r.unwrap_or_else(|| {
-                                    Err(SubmitError::Overloaded("submission not answered".into()))
-                                })
-                            })
-                            .collect()
-                    }
-                    .into_actor(act)
-                }),
-        )
+                        r
+                    })
+                    .collect()
+            }
+            .into_actor(act)
+        }))
     }
 }
 
