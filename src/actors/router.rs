@@ -417,10 +417,15 @@ impl Router {
         }
         self.dispatching.insert(id);
         let delivery = Self::delivery_for(entry, false);
-        self.outbox
-            .entry(entry.msg.destination.clone())
-            .or_default()
-            .push((id, delivery));
+        // The destination's name is copied only for the first delivery to it since the last
+        // flush (not once per message, as `entry` would).
+        match self.outbox.get_mut(&entry.msg.destination) {
+            Some(out) => out.push((id, delivery)),
+            None => {
+                self.outbox
+                    .insert(entry.msg.destination.clone(), vec![(id, delivery)]);
+            }
+        }
     }
 
     /// Send the outbox: one [`DeliverBatch`] per destination (at most
@@ -428,10 +433,15 @@ impl Router {
     /// failed deliveries are retried on the tick.
     fn flush(&mut self, ctx: &mut Context<Self>) {
         let outbox = std::mem::take(&mut self.outbox);
-        for (dest_id, mut all) in outbox {
-            while !all.is_empty() {
-                let rest = all.split_off(all.len().min(MAX_DELIVERY_BATCH));
-                let batch = std::mem::replace(&mut all, rest);
+        for (dest_id, all) in outbox {
+            // Each delivery moved once, in order (splitting the front off the rest copied
+            // the remainder of the outbox once per batch).
+            let mut items = all.into_iter();
+            loop {
+                let batch: Vec<_> = items.by_ref().take(MAX_DELIVERY_BATCH).collect();
+                if batch.is_empty() {
+                    break;
+                }
                 self.send_batch(&dest_id, batch, ctx);
             }
         }
