@@ -763,7 +763,7 @@ mod tests {
                     id[31] = 255;
                     let d = Delivery {
                         message_id: id,
-                        refund: n % 2 == 0,
+                        refund: n.is_multiple_of(2),
                         account: account.to_string(),
                         asset: asset.to_string(),
                         amount,
@@ -792,7 +792,7 @@ mod tests {
         let ds: Vec<Delivery> = (0u8..20)
             .map(|i| Delivery {
                 message_id: [i; 32],
-                refund: i % 5 == 0,
+                refund: i.is_multiple_of(5),
                 account: format!("acct \"{i}\""),
                 asset: "CNY".into(),
                 amount: u128::from(i) * 1_000_000_000_000_000_000_000,
