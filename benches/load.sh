@@ -267,7 +267,9 @@ function done(summary, latency, requests)
     end
   end
   local window = (first and last > first) and (last - first) or (summary.duration / 1e6)
-  io.write(string.format("RESULT steady_s=%.3f steady_answered=%d\n", math.max(0, s_end - s_start), s_ans))
+  io.write(string.format("RESULT steady_s=%.3f steady_answered=%d steady_from=%.6f steady_to=%.6f\n",
+    math.max(0, s_end - s_start), s_ans, (s_start < math.huge) and s_start or 0,
+    (s_end < math.huge) and s_end or 0))
   io.write(string.format("RESULT requests=%d sent=%d answered=%d fillers=%d status_errors=%d window_s=%.3f wrk_duration_s=%.3f p50_ms=%.3f p99_ms=%.3f exhausted=%s\n",
     shares, sent_all, summary.requests, fillers_all, summary.errors.status, window,
     summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
@@ -305,8 +307,21 @@ statuses() {
 log_counters >"$WORK/metrics0.txt"
 statuses >"$WORK/statuses0.txt"
 cpu0=$(cpu_s "$HUB_PID")
+# The machine's CPU counters (/proc/stat) every 50 ms during the run, stamped with the clock the
+# wrk script times with (CLOCK_MONOTONIC), for the idle share of the steady window.
+python3 -c '
+import sys, time
+with open(sys.argv[1], "w", buffering=1) as out:
+    while True:
+        with open("/proc/stat") as f:
+            out.write(f"{time.monotonic():.6f} {f.readline().split(None, 1)[1]}")
+        time.sleep(0.05)
+' "$WORK/cpu-samples.txt" &
+SAMPLER=$!
+PIDS+=("$SAMPLER")
 ( wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$LUA" "$HUB/v1/transfers" \
     -- "$REQS" "$KEY" "$PER_THREAD"; times ) | tee "$WORK/wrk-hub.txt"
+kill "$SAMPLER" 2>/dev/null || true
 # wrk's own CPU (user + system, from the subshell's `times`: its second line is the children's).
 mins_s() { echo "$1" | sed -E 's/^([0-9]+)m([0-9.]+)s$/\1 * 60 + \2/' | bc -l; }
 read -r W_USER W_SYS < <(grep -E '^[0-9]+m[0-9.]+s [0-9]+m[0-9.]+s$' "$WORK/wrk-hub.txt" | tail -1)
@@ -337,6 +352,27 @@ H_ERR=$(sed -n 's/^RESULT errors //p' "$WORK/wrk-hub.txt")
 H_ANS_RATE=$(echo "$H_ANS / $H_WIN" | bc -l)
 S_WIN=$(res steady_s); S_ANS=$(res steady_answered)
 S_ANS_RATE=$(steady_rate "$WORK/wrk-hub.txt")
+# Share of the machine idle (and waiting for I/O) in the steady window: the samples nearest
+# inside its bounds.
+IDLE_LINE=$(python3 - "$WORK/cpu-samples.txt" "$(res steady_from)" "$(res steady_to)" <<'PY'
+import sys
+t0, t1 = float(sys.argv[2] or 0), float(sys.argv[3] or 0)
+rows = []
+for line in open(sys.argv[1]):
+    f = line.split()
+    if len(f) >= 6:
+        rows.append((float(f[0]), [int(x) for x in f[1:]]))
+inside = [r for r in rows if t0 <= r[0] <= t1]
+if t1 <= t0 or len(inside) < 2:
+    print("not measured (steady window too short)")
+else:
+    a, b = inside[0][1], inside[-1][1]
+    d = [y - x for x, y in zip(a, b)]
+    total = sum(d[:8]) or 1
+    print(f"{d[3] / total:.1%} idle, {d[4] / total:.1%} waiting for I/O, {d[6] / total:.1%} softirq "
+          f"({inside[-1][0] - inside[0][0]:.2f} s of /proc/stat inside the window)")
+PY
+)
 
 say "waiting up to ${SETTLE}s for deliveries (GET /v1/stats; stops early once nothing is pending)"
 STATS='{}'
@@ -456,6 +492,7 @@ Hub: N=$N distinct transfer requests (mock-a → mock-b, each with its own evide
 - the hub's answers during the run by status (\`meridian_http_responses_total\`, after less before): $H_TALLY (202 = accepted; the 200s are the wrk threads' closing \`GET /healthz\` fillers, $H_FILL, and load.sh's own requests); wrk: $H_SERR answers with a status ≥ 400
 - socket errors: $H_ERR
 - CPU per accepted transfer: hub $(printf '%.1f' "$(echo "($cpu2 - $cpu0) / $H_ACC * 1000000" | bc -l)") µs (accept and deliver), wrk $(printf '%.1f' "$(echo "$WRK_CPU / $H_SENT * 1000000" | bc -l)") µs per request (loading its requests included); $(nproc) cores × window $(printf '%.2f' "$H_WIN") s / $H_ANS answers = $(printf '%.1f' "$(echo "$(nproc) * $H_WIN / $H_ANS * 1000000" | bc -l)") µs of machine per transfer
+- the machine during the steady window: $IDLE_LINE
 - commit log over the run: $LOG_LINE
 - delivered afterwards (\`GET /v1/stats\`, ${SETTLED} s after the run): $DELIVERED — $STATS
 - load average before the hub run: $LOAD0 (other processes on the machine skew both runs)
