@@ -208,12 +208,15 @@ async fn process(
     // group, that is per source chain).
     let mut relayed: Vec<Vec<Vec<u8>>> = vec![Vec::new(); sources.len()];
     for (((i, g), out), locator) in submitted.into_iter().zip(outcomes).zip(locators) {
+        // Each of these went to the router with its reply and the router answered it (had its
+        // mailbox refused the batch, the reply was dropped and the submitter reports the hub
+        // stopped): only the relayed events are left to mark.
+        debug_assert!(replies.get(i).is_none_or(Option::is_none));
         if out.is_ok() {
             if let Some(r) = relayed.get_mut(g) {
                 r.push(locator);
             }
         }
-        answer(&mut replies, i, out);
     }
     for (source, locators) in sources.iter().zip(relayed) {
         if locators.is_empty() {
