@@ -244,11 +244,13 @@ function done(summary, latency, requests)
   -- Steady state: from when answers were coming back on every thread (its first answer) to
   -- when the first thread handed out its last request; answers counted in that window.
   local s_start, s_end = 0, math.huge
+  local got = {}   -- each thread's times, calls and connections (t:get copies a table across)
   for _, t in ipairs(threads) do
     shares = shares + t:get("share")
     sent_all = sent_all + t:get("sent")
     fillers_all = fillers_all + t:get("fillers")
     local ts_, n, per = t:get("times"), t:get("calls"), t:get("conns")
+    table.insert(got, {ts_, n, per})
     if n > 0 and (first == nil or ts_[1] < first) then first = ts_[1] end
     local stop = t:get("t_stop")
     if stop == 0 and n > 0 then stop = ts_[n] end
@@ -258,8 +260,8 @@ function done(summary, latency, requests)
   end
   local s_ans = 0
   if s_end > s_start then
-    for _, t in ipairs(threads) do
-      local ts_, n, per = t:get("times"), t:get("calls"), t:get("conns")
+    for _, g in ipairs(got) do
+      local ts_, n, per = g[1], g[2], g[3]
       for i = per + 1, n do
         local at = ts_[i]
         if at >= s_start and at <= s_end then s_ans = s_ans + 1 end
@@ -296,16 +298,17 @@ HUB_CMD="wrk -t$THREADS -c$CONNS -d$DURATION --latency -s transfers.lua $HUB/v1/
 cpu_s() { awk '{print ($14 + $15) / '"$(getconf CLK_TCK)"'}' "/proc/$1/stat"; }
 say "hub: $HUB_CMD"
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
-# Commit-log counters (Prometheus summaries: _sum and _count) before and after, for the report.
-log_counters() {
-    curl -sf "$HUB/metrics" | awk '/^meridian_log_(fsync_seconds|batch_entries)_(sum|count)[ {]/ {print $1, $NF}' || true
+# One scrape of /metrics before the run (0) and one after it (1), and from each: the commit-log
+# counters (Prometheus summaries: _sum and _count) and the hub's answers by status (every
+# route; only POST /v1/transfers answers 202).
+scrape() {
+    curl -sf "$HUB/metrics" >"$WORK/scrape$1.txt" || true
+    awk '/^meridian_log_(fsync_seconds|batch_entries)_(sum|count)[ {]/ {print $1, $NF}' \
+        "$WORK/scrape$1.txt" >"$WORK/metrics$1.txt"
+    sed -nE 's/^meridian_http_responses_total\{status="([0-9]+)"\} ([0-9.e+]+)$/\1 \2/p' \
+        "$WORK/scrape$1.txt" >"$WORK/statuses$1.txt"
 }
-# The hub's answers by status (every route; only POST /v1/transfers answers 202).
-statuses() {
-    curl -sf "$HUB/metrics" | sed -nE 's/^meridian_http_responses_total\{status="([0-9]+)"\} ([0-9.e+]+)$/\1 \2/p' || true
-}
-log_counters >"$WORK/metrics0.txt"
-statuses >"$WORK/statuses0.txt"
+scrape 0
 cpu0=$(cpu_s "$HUB_PID")
 # The machine's CPU counters (/proc/stat) every 50 ms during the run, stamped with the clock the
 # wrk script times with (CLOCK_MONOTONIC), for the idle share of the steady window.
@@ -385,8 +388,7 @@ SETTLED=$i
 # Hub CPU from the start of the wrk run until everything was delivered (idle seconds of the
 # wait above add a little), per accepted transfer: what one transfer costs the hub end to end.
 cpu2=$(cpu_s "$HUB_PID")
-log_counters >"$WORK/metrics1.txt"
-statuses >"$WORK/statuses1.txt"
+scrape 1
 # Statuses of this run: the hub's counters after it less before. The 200s include the wrk
 # threads' closing GET /healthz fillers and load.sh's own requests (GET /v1/stats, /metrics).
 H_TALLY=$(python3 - "$WORK/statuses0.txt" "$WORK/statuses1.txt" <<'PY'
