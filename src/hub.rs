@@ -275,7 +275,7 @@ impl Hub {
                 .map_err(|e| HubError::Log(e.to_string()))?
                 .map_err(HubError::Log)?;
         }
-        let ingest = crate::actors::ingest::start(chain_addrs.clone(), router.clone());
+        let ingest = crate::actors::ingest::start(chain_addrs.clone(), router.clone(), log.clone());
         Ok(Hub {
             router,
             ingest,

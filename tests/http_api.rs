@@ -148,6 +148,30 @@ fn dapp_flow_submit_stream_deliver_and_verify_the_proof() {
     let (code, api) = call(ureq::get(&s.url("/openapi.json")), None);
     assert_eq!(code, 200);
     assert!(api.contains("/v1/transfers/{id}/proof"));
+    // Each parameter is where the route takes it: a path parameter only where the path has
+    // its `{name}`, filters in the query.
+    let api: serde_json::Value = serde_json::from_str(&api).expect("openapi json");
+    let paths = api["paths"].as_object().expect("paths");
+    let mut query_params = 0;
+    for (path, item) in paths {
+        for (method, op) in item.as_object().expect("path item") {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let name = p["name"].as_str().expect("name");
+                match p["in"].as_str() {
+                    Some("path") => assert!(
+                        path.contains(&format!("{{{name}}}")),
+                        "{method} {path}: path parameter {name} not in the path"
+                    ),
+                    Some("query") => query_params += 1,
+                    _ => {}
+                }
+            }
+        }
+    }
+    assert!(
+        query_params >= 9,
+        "the list, events and blocks filters: {query_params}"
+    );
 }
 
 #[test]
@@ -190,9 +214,32 @@ fn bad_input_is_a_4xx_naming_the_field() {
             Some(KEY),
             "{\"source\":".into(),
             400,
-            None,
+            Some("source"),
         ),
-        ("not an object", Some(KEY), "[1,2]".into(), 400, None),
+        ("not json", Some(KEY), "{bad".into(), 400, Some("body")),
+        ("empty body", Some(KEY), String::new(), 400, Some("body")),
+        (
+            "not an object",
+            Some(KEY),
+            "[1,2]".into(),
+            400,
+            Some("body"),
+        ),
+        ("null", Some(KEY), "null".into(), 400, Some("body")),
+        (
+            "cut inside the evidence",
+            Some(KEY),
+            "{\"source\":\"mock-a\",\"evidence\":{\"locator\":\"00\",".into(),
+            400,
+            Some("evidence"),
+        ),
+        (
+            "duplicate key",
+            Some(KEY),
+            "{\"source\":\"mock-a\",\"source\":\"mock-b\"}".into(),
+            400,
+            Some("source"),
+        ),
         (
             "wrong type",
             Some(KEY),
@@ -297,6 +344,19 @@ fn bad_input_is_a_4xx_naming_the_field() {
         assert_eq!(code, want, "{path}: {resp}");
         assert!(error_field(&resp).is_some(), "{path}: {resp}");
     }
+    // Query and path parameters that do not parse are named.
+    for (path, field) in [
+        ("/v1/transfers?limit=abc", "limit"),
+        ("/v1/transfers?limit=", "limit"),
+        ("/v1/transfers?limit=1&limit=2", "limit"),
+        ("/v1/transfers?colour=red", "colour"),
+        ("/v1/refchain/blocks?before=x", "before"),
+        ("/v1/refchain/blocks/notanumber", "height"),
+    ] {
+        let (code, resp) = call(ureq::get(&s.url(path)).set("Authorization", KEY), None);
+        assert_eq!(code, 400, "{path}: {resp}");
+        assert_eq!(error_field(&resp).as_deref(), Some(field), "{path}: {resp}");
+    }
     // Relay key rotation is an operator route.
     let rot = |auth: &str, city: &str| {
         call(
@@ -330,6 +390,147 @@ fn bad_input_is_a_4xx_naming_the_field() {
     assert_eq!(code, 200);
     let (code, resp) = post(Some(KEY), &good[1].to_string());
     assert_eq!(code, 202, "resumed: {resp}");
+}
+
+/// Submit `body` as `auth`: (status, body, whether the answer was an idempotent replay).
+fn submit(s: &common::Server, auth: &str, key: Option<&str>, body: &str) -> (u16, String, bool) {
+    let mut r = ureq::post(&s.url("/v1/transfers"))
+        .set("Authorization", auth)
+        .set("Content-Type", "application/json");
+    if let Some(k) = key {
+        r = r.set("Idempotency-Key", k);
+    }
+    let resp = match r.send_string(body) {
+        Ok(resp) | Err(ureq::Error::Status(_, resp)) => resp,
+        Err(e) => return (0, e.to_string(), false),
+    };
+    let replayed = resp.header("Idempotent-Replayed") == Some("true");
+    (
+        resp.status(),
+        resp.into_string().unwrap_or_default(),
+        replayed,
+    )
+}
+
+/// Evidence already used is the existing message only for the tenant that submitted it and
+/// only when it is the same evidence: another tenant learns nothing of it (409, no id), and
+/// forged evidence under a used locator is refused as forged (422), whoever sends it.
+#[test]
+fn replayed_evidence_is_the_message_only_for_its_tenant_and_only_when_identical() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = Server::start(&dir.path().join("data"));
+    let good = s.lock_batch(2, "replay");
+    let body = good[0].to_string();
+    let (code, resp, _) = submit(&s, KEY, None, &body);
+    assert_eq!(code, 202, "{resp}");
+    let id = serde_json::from_str::<serde_json::Value>(&resp).expect("json")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    // Once delivered its evidence no longer verifies (relayed): a replay takes the path that
+    // looks the message up.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, t) = call(
+            ureq::get(&s.url(&format!("/v1/transfers/{id}"))).set("Authorization", KEY),
+            None,
+        );
+        if t.contains("\"status\":\"delivered\"") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not delivered: {t}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (code, resp, _) = submit(&s, KEY, None, &body);
+    assert_eq!(code, 200, "{resp}");
+    assert!(
+        resp.contains(&id) && resp.contains("\"existing\":true"),
+        "{resp}"
+    );
+    let (code, resp, _) = submit(&s, OTHER, None, &body);
+    assert_eq!(code, 409, "{resp}");
+    assert_eq!(
+        error_field(&resp).as_deref(),
+        Some("evidence.locator"),
+        "{resp}"
+    );
+    assert!(
+        !resp.contains(&id[2..]),
+        "another tenant's id leaked: {resp}"
+    );
+    let (code, resp, _) = submit(&s, ADMIN, None, &body);
+    assert_eq!(code, 200, "the operator sees every transfer: {resp}");
+    // The same locator with other header, proof or event bytes.
+    for field in ["header", "proof", "event"] {
+        let mut forged = good[0].clone();
+        forged["evidence"][field] = "0x00".into();
+        for auth in [KEY, OTHER] {
+            let (code, resp, _) = submit(&s, auth, None, &forged.to_string());
+            assert_eq!(code, 422, "forged {field}: {resp}");
+            assert!(
+                !resp.contains(&id[2..]),
+                "forged {field} got the id: {resp}"
+            );
+        }
+    }
+    // Two tenants sending the same fresh evidence at once: one transfer, one owner.
+    let second = good[1].to_string();
+    let answers: Vec<(u16, String, bool)> = std::thread::scope(|sc| {
+        let a = sc.spawn(|| submit(&s, KEY, None, &second));
+        let b = sc.spawn(|| submit(&s, OTHER, None, &second));
+        vec![a.join().expect("a"), b.join().expect("b")]
+    });
+    let codes: Vec<u16> = answers.iter().map(|a| a.0).collect();
+    assert!(codes == [202, 409] || codes == [409, 202], "{answers:?}");
+}
+
+/// Concurrent requests with one `Idempotency-Key` commit at most one transfer: while the first
+/// is being answered the others get 409 (or, once it is, its replay), never a second transfer.
+#[test]
+fn an_idempotency_key_commits_once_under_concurrent_requests() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = Server::start(&dir.path().join("data"));
+    let bodies: Vec<String> = s
+        .lock_batch(7, "idem")
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    // Different bodies under one key: one is committed; the rest are refused and stay new.
+    let answers: Vec<(u16, String, bool)> = std::thread::scope(|sc| {
+        let hs: Vec<_> = bodies[..6]
+            .iter()
+            .map(|b| sc.spawn(|| submit(&s, KEY, Some("race-1"), b)))
+            .collect();
+        hs.into_iter().map(|h| h.join().expect("join")).collect()
+    });
+    let accepted: Vec<usize> = (0..6).filter(|&i| answers[i].0 == 202).collect();
+    assert_eq!(accepted.len(), 1, "{answers:?}");
+    for (i, a) in answers.iter().enumerate() {
+        assert!([202, 409, 422].contains(&a.0), "{a:?}");
+        if a.0 != 202 {
+            let (code, resp, _) = submit(&s, KEY, None, &bodies[i]);
+            assert_eq!(code, 202, "body {i} was committed under the key: {resp}");
+        }
+    }
+    // The same body under one key: one transfer; the others wait (409) or replay its answer.
+    let answers: Vec<(u16, String, bool)> = std::thread::scope(|sc| {
+        let hs: Vec<_> = (0..8)
+            .map(|_| sc.spawn(|| submit(&s, KEY, Some("race-2"), &bodies[6])))
+            .collect();
+        hs.into_iter().map(|h| h.join().expect("join")).collect()
+    });
+    let first: Vec<&(u16, String, bool)> = answers.iter().filter(|a| a.0 == 202 && !a.2).collect();
+    assert_eq!(first.len(), 1, "{answers:?}");
+    for a in &answers {
+        assert!(
+            (a.0 == 202 && (!a.2 || a.1 == first[0].1)) || a.0 == 409,
+            "{a:?} beside {first:?}"
+        );
+    }
+    // Settled: the key replays the one answer.
+    let (code, resp, replayed) = submit(&s, KEY, Some("race-2"), &bodies[6]);
+    assert_eq!((code, replayed), (202, true), "{resp}");
+    assert_eq!(resp, first[0].1);
 }
 
 fn json_value() -> impl Strategy<Value = serde_json::Value> {

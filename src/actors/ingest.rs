@@ -11,8 +11,10 @@
 //! and form the next batch.
 
 use super::chain::{ChainActor, MarkRelayedBatch, VerifyBatch};
-use super::router::{GetMessage, Router, Submit, SubmitBatch, SubmitError, SubmitOutcome};
+use super::router::{may_see, GetMessage, Router, Submit, SubmitBatch, SubmitError, SubmitOutcome};
+use crate::log::{decode_record, CommitLog};
 use crate::message::{ChainId, MessageId};
+use crate::record::LogRecord;
 use actix::Addr;
 use meridian_adapters::Evidence;
 use std::collections::HashMap;
@@ -51,9 +53,10 @@ pub struct IngestItem {
 pub fn start(
     chains: HashMap<ChainId, Addr<ChainActor>>,
     router: Addr<Router>,
+    log: Arc<dyn CommitLog>,
 ) -> mpsc::Sender<IngestItem> {
     let (tx, rx) = mpsc::channel(INGEST_QUEUE);
-    actix_rt::spawn(run(rx, Arc::new(chains), router));
+    actix_rt::spawn(run(rx, Arc::new(chains), router, log));
     tx
 }
 
@@ -61,6 +64,7 @@ async fn run(
     mut rx: mpsc::Receiver<IngestItem>,
     chains: Arc<HashMap<ChainId, Addr<ChainActor>>>,
     router: Addr<Router>,
+    log: Arc<dyn CommitLog>,
 ) {
     let slots = Arc::new(Semaphore::new(MAX_INGEST_INFLIGHT));
     loop {
@@ -74,11 +78,29 @@ async fn run(
         if rx.recv_many(&mut batch, MAX_INGEST_BATCH).await == 0 {
             return;
         }
-        let (chains, router) = (chains.clone(), router.clone());
+        let (chains, router, log) = (chains.clone(), router.clone(), log.clone());
         actix_rt::spawn(async move {
-            process(batch, &chains, &router).await;
+            process(batch, &chains, &router, log.as_ref()).await;
             drop(permit);
         });
+    }
+}
+
+/// Whether the message's `Accepted` record at `seq` holds exactly this evidence.
+async fn same_evidence(log: &dyn CommitLog, seq: u64, ev: &Evidence) -> bool {
+    let Ok(rows) = log.read(seq, 1).await else {
+        return false;
+    };
+    match rows.first() {
+        Some((s, bytes)) if *s == seq => matches!(
+            decode_record(bytes),
+            Ok(LogRecord::Accepted { msg, .. })
+                if msg.evidence.locator == ev.locator
+                    && msg.evidence.header == ev.header
+                    && msg.evidence.proof == ev.proof
+                    && msg.evidence.event == ev.event
+        ),
+        _ => false,
     }
 }
 
@@ -86,6 +108,7 @@ async fn process(
     batch: Vec<IngestItem>,
     chains: &HashMap<ChainId, Addr<ChainActor>>,
     router: &Addr<Router>,
+    log: &dyn CommitLog,
 ) {
     // Group by source chain (a handful of chains: a linear scan, no hashing or name copies
     // per item); replies and the rest of each item kept by position.
@@ -172,16 +195,25 @@ async fn process(
                 }
                 Err(e) => {
                     // The same evidence again is the first message, even though it no longer
-                    // verifies (relayed already, or its block left the light client's window).
+                    // verifies (relayed already, or its block left the light client's window):
+                    // the same evidence byte for byte as the message's record holds, not just
+                    // its locator (anything else is answered as the failure it is, and tells
+                    // nothing of the message), and only to a submitter who may see it.
                     let id = MessageId::derive(&source, &evidence.locator);
                     let out = match router.send(GetMessage(id)).await.ok().flatten() {
-                        Some(m) => Ok(SubmitOutcome {
-                            id,
-                            seq: m.seq,
-                            state: m.state,
-                            existing: true,
-                        }),
-                        None => Err(SubmitError::Rejected(e.to_string())),
+                        Some(m) if same_evidence(log, m.seq, &evidence).await => {
+                            if may_see(&m.msg.tenant, &tenant) {
+                                Ok(SubmitOutcome {
+                                    id,
+                                    seq: m.seq,
+                                    state: m.state,
+                                    existing: true,
+                                })
+                            } else {
+                                Err(SubmitError::OtherTenant)
+                            }
+                        }
+                        _ => Err(SubmitError::Rejected(e.to_string())),
                     };
                     answer(&mut replies, i, out);
                 }

@@ -66,6 +66,15 @@ pub enum SubmitError {
     /// The commit log failed; nothing was accepted.
     #[error("commit log: {0}")]
     Log(String),
+    /// This evidence is another tenant's transfer: nothing about it is told (409).
+    #[error("this evidence was submitted by another tenant")]
+    OtherTenant,
+}
+
+/// Whether a submission by `caller` may be answered with a message `owner` submitted: the
+/// operator (and in-process callers, the empty tenant) may, a tenant only its own.
+pub fn may_see(owner: &str, caller: &str) -> bool {
+    caller.is_empty() || owner == caller
 }
 
 /// The answer to an accepted (or already known) submission.
@@ -184,7 +193,8 @@ pub struct Router {
     cfg: RouterSection,
     buckets: RouteMap<TokenBucket>,
     next_nonce: RouteMap<u64>,
-    inflight: IdMap<Vec<oneshot::Sender<Result<SubmitOutcome, SubmitError>>>>,
+    /// Messages being appended: the submitting tenant and who else waits for the outcome.
+    inflight: IdMap<(String, Vec<oneshot::Sender<SubmitResult>>)>,
     /// Durable records not applied yet: each appended batch under its first sequence number
     /// (batches are consecutive records; one entry per batch keeps the big records in place).
     reorder: BTreeMap<u64, Vec<LogRecord>>,
@@ -658,6 +668,9 @@ impl Router {
     fn admit(&mut self, msg: Submit) -> Admission {
         let id = MessageId::derive(&msg.source, &msg.event.locator);
         if let Some(e) = self.state.message(&id) {
+            if !may_see(&e.msg.tenant, &msg.tenant) {
+                return Admission::Done(Err(SubmitError::OtherTenant));
+            }
             return Admission::Done(Ok(SubmitOutcome {
                 id,
                 seq: e.seq,
@@ -665,7 +678,10 @@ impl Router {
                 existing: true,
             }));
         }
-        if let Some(waiters) = self.inflight.get_mut(&id) {
+        if let Some((owner, waiters)) = self.inflight.get_mut(&id) {
+            if !may_see(owner, &msg.tenant) {
+                return Admission::Done(Err(SubmitError::OtherTenant));
+            }
             let (tx, rx) = oneshot::channel();
             waiters.push(tx);
             return Admission::Wait(rx);
@@ -724,7 +740,8 @@ impl Router {
             },
             tenant: msg.tenant,
         };
-        self.inflight.insert(id, Vec::new());
+        self.inflight
+            .insert(id, (message.tenant.clone(), Vec::new()));
         Admission::Append {
             id,
             route,
@@ -745,7 +762,7 @@ impl Router {
         route_nonce: u64,
         res: Result<u64, &LogError>,
     ) -> SubmitResult {
-        let waiters = self.inflight.remove(&id).unwrap_or_default();
+        let (_, waiters) = self.inflight.remove(&id).unwrap_or_default();
         let out = match res {
             Ok(seq) => Ok(SubmitOutcome {
                 id,

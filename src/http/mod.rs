@@ -110,8 +110,61 @@ pub enum Caller {
     Admin,
 }
 
-/// An answer kept for an `Idempotency-Key`: body hash, status, body.
-type Remembered = (String, u16, String);
+/// Most answers kept for `Idempotency-Key`s (all tenants); past it the oldest are forgotten.
+pub const IDEMPOTENCY_KEYS: usize = 200_000;
+
+/// What is kept for one `(tenant, Idempotency-Key)`.
+enum Remembered {
+    /// A request with this key is being answered (its body's hash).
+    Pending(String),
+    /// The answer given: body hash, status, body.
+    Done(String, u16, String),
+}
+
+/// The answers kept for `Idempotency-Key`s, forgotten oldest first past [`IDEMPOTENCY_KEYS`].
+#[derive(Default)]
+struct IdempotencyStore {
+    map: HashMap<(String, String), Remembered>,
+    /// Keys of the `Done` entries, oldest first.
+    order: std::collections::VecDeque<(String, String)>,
+}
+
+/// A key reserved by [`ApiState::claim`] for the request that holds it. Dropped without
+/// [`Claim::answer`] (the request failed, or its client went away), it frees the key again.
+pub struct Claim {
+    state: web::Data<ApiState>,
+    key: Option<(String, String)>,
+}
+
+impl Claim {
+    /// Keep `status` and `body` as the key's answer.
+    pub fn answer(mut self, body_hash: String, status: u16, body: String) {
+        let Some(key) = self.key.take() else { return };
+        if let Ok(mut store) = self.state.idempotency.lock() {
+            store
+                .map
+                .insert(key.clone(), Remembered::Done(body_hash, status, body));
+            store.order.push_back(key);
+            while store.order.len() > IDEMPOTENCY_KEYS {
+                if let Some(old) = store.order.pop_front() {
+                    store.map.remove(&old);
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            if let Ok(mut store) = self.state.idempotency.lock() {
+                if matches!(store.map.get(&key), Some(Remembered::Pending(_))) {
+                    store.map.remove(&key);
+                }
+            }
+        }
+    }
+}
 
 struct Bucket {
     tokens: f64,
@@ -130,7 +183,7 @@ pub struct ApiState {
     tenants: HashMap<[u8; 32], Tenant, foldhash::fast::RandomState>,
     admin: Option<[u8; 32]>,
     buckets: Mutex<HashMap<String, Bucket>>,
-    idempotency: Mutex<HashMap<(String, String), Remembered>>,
+    idempotency: Mutex<IdempotencyStore>,
     /// Routes (source, destination) paused by the operator.
     pub paused: Mutex<HashSet<(String, String)>>,
     /// The Prometheus recorder's handle, if installed.
@@ -162,7 +215,7 @@ impl ApiState {
                 .as_deref()
                 .and_then(configured_hash),
             buckets: Mutex::new(HashMap::new()),
-            idempotency: Mutex::new(HashMap::new()),
+            idempotency: Mutex::new(IdempotencyStore::default()),
             paused: Mutex::new(HashSet::new()),
             metrics,
             ready: AtomicBool::new(true),
@@ -245,43 +298,50 @@ impl ApiState {
         }
     }
 
-    /// A remembered answer for `(tenant, Idempotency-Key)`: `Ok(Some)` replays it, `Err` when
-    /// the key was used with another body.
-    fn idempotent(
-        &self,
+    /// Reserve `(tenant, Idempotency-Key)` for this request: `Ok(Err(answer))` replays the
+    /// answer kept for it; a key in use with another body is 422, a key whose first request is
+    /// still being answered 409 (retry shortly: it then replays that answer).
+    pub fn claim(
+        state: &web::Data<ApiState>,
         tenant: &str,
         key: &str,
         body_hash: &str,
-    ) -> Result<Option<HttpResponse>, ApiError> {
-        let map = self
+    ) -> Result<Result<Claim, HttpResponse>, ApiError> {
+        let mut store = state
             .idempotency
             .lock()
             .map_err(|_| ApiError::unavailable("idempotency store unavailable"))?;
-        match map.get(&(tenant.to_string(), key.to_string())) {
-            Some((h, status, body)) if h == body_hash => Ok(Some(
+        let k = (tenant.to_string(), key.to_string());
+        let other_body = || {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("Idempotency-Key"),
+                "this Idempotency-Key was used with a different request body",
+            )
+        };
+        match store.map.get(&k) {
+            Some(Remembered::Done(h, status, body)) if h == body_hash => Ok(Err(
                 HttpResponse::build(StatusCode::from_u16(*status).unwrap_or(StatusCode::OK))
                     .content_type("application/json")
                     .insert_header(("Idempotent-Replayed", "true"))
                     .body(body.clone()),
             )),
-            Some(_) => Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
+            Some(Remembered::Pending(h)) if h == body_hash => Err(ApiError::new(
+                StatusCode::CONFLICT,
                 Some("Idempotency-Key"),
-                "this Idempotency-Key was used with a different request body",
-            )),
-            None => Ok(None),
-        }
-    }
-
-    fn remember(&self, tenant: &str, key: &str, body_hash: String, status: u16, body: String) {
-        if let Ok(mut map) = self.idempotency.lock() {
-            if map.len() > 200_000 {
-                map.clear();
+                "a request with this Idempotency-Key is still being answered; retry",
+            )
+            .retry_after(1)),
+            Some(_) => Err(other_body()),
+            None => {
+                store
+                    .map
+                    .insert(k.clone(), Remembered::Pending(body_hash.to_string()));
+                Ok(Ok(Claim {
+                    state: state.clone(),
+                    key: Some(k),
+                }))
             }
-            map.insert(
-                (tenant.to_string(), key.to_string()),
-                (body_hash, status, body),
-            );
         }
     }
 }
@@ -376,49 +436,88 @@ impl ResponseError for ApiError {
 
 /// Parse a JSON body, naming the field at fault (`evidence.proof`, `timeout_secs`, …).
 pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    // Every body is an object (serde would also take a struct from an array, by position).
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => {}
+        None => return Err(ApiError::bad("body", "empty body: expected a JSON object")),
+        Some(_) => return Err(ApiError::bad("body", "expected a JSON object")),
+    }
     // Well-formed bodies (nearly all) parse without tracking the path; only a body that fails
     // is parsed again with tracking, to name the field.
     if let Ok(v) = serde_json::from_slice(body) {
         return Ok(v);
     }
     let mut de = serde_json::Deserializer::from_slice(body);
-    let v: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.inner();
-        let msg = inner.to_string();
-        // serde names missing and unknown fields in its message, not in the path.
-        let named = if msg.starts_with("missing field") || msg.starts_with("unknown field") {
-            msg.split('`').nth(1).map(str::to_string)
-        } else {
-            None
-        };
-        let field = match (path.as_str(), named) {
-            ("." | "", n) => n,
-            (p, Some(n)) if !p.ends_with(&n) => Some(format!("{p}.{n}")),
-            (p, _) => Some(p.to_string()),
-        };
-        ApiError {
-            status: StatusCode::BAD_REQUEST,
-            field,
-            reason: inner.to_string(),
-            retry_after: None,
-        }
-    })?;
+    let v: T = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| ApiError::bad(&field_of(&e, "body"), e.inner().to_string()))?;
     de.end().map_err(|e| ApiError::bad("body", e.to_string()))?;
     Ok(v)
 }
 
+/// Name the field at fault from a `serde_path_to_error` error: its path (segments serde could
+/// not name, `?`, cut off), or the field serde names in its message (missing, unknown or
+/// duplicate fields); `whole` when neither says more.
+fn field_of<E: std::fmt::Display>(e: &serde_path_to_error::Error<E>, whole: &str) -> String {
+    let path: Vec<String> = e
+        .path()
+        .iter()
+        .map(|s| s.to_string())
+        .take_while(|s| s != "?")
+        .collect();
+    let msg = e.inner().to_string();
+    let named = ["missing field", "unknown field", "duplicate field"]
+        .iter()
+        .any(|p| msg.starts_with(p))
+        .then(|| msg.split('`').nth(1).map(str::to_string))
+        .flatten();
+    let path = path.join(".");
+    match (path.is_empty(), named) {
+        (true, Some(n)) => n,
+        (true, None) => whole.to_string(),
+        (false, Some(n)) if !path.ends_with(&n) => format!("{path}.{n}"),
+        (false, _) => path,
+    }
+}
+
+/// A query string deserialized into `T`, with errors naming the parameter at fault (actix's
+/// own `web::Query` reports only that the query did not parse).
+pub struct Query<T>(pub T);
+
+impl<T> std::ops::Deref for Query<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// Parse a query string into `T`, naming the parameter at fault.
+pub fn parse_query<T: serde::de::DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(de)
+        .map_err(|e| ApiError::bad(&field_of(&e, "query"), e.inner().to_string()))
+}
+
+impl<T: serde::de::DeserializeOwned> actix_web::FromRequest for Query<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready(parse_query(req.query_string()).map(Query))
+    }
+}
+
 /// Register every route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(web::PayloadConfig::new(MAX_BODY))
-        .app_data(
-            web::PathConfig::default()
-                .error_handler(|e, _| ApiError::bad("path", e.to_string()).into()),
-        )
-        .app_data(
-            web::QueryConfig::default()
-                .error_handler(|e, _| ApiError::bad("query", e.to_string()).into()),
-        );
+    cfg.app_data(web::PayloadConfig::new(MAX_BODY)).app_data(
+        web::PathConfig::default().error_handler(|e, req| {
+            // A route with one parameter names it (`height`, `id`, …).
+            let mut names = req.match_info().iter().map(|(k, _)| k);
+            let field = match (names.next(), names.next()) {
+                (Some(name), None) => name.to_string(),
+                _ => "path".to_string(),
+            };
+            ApiError::bad(&field, e.to_string()).into()
+        }),
+    );
     transfers::routes(cfg);
     network::routes(cfg);
     ops::routes(cfg);

@@ -174,6 +174,7 @@ pub async fn head(state: web::Data<ApiState>) -> HttpResponse {
 
 /// Query of `GET /v1/refchain/blocks`.
 #[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct BlocksQuery {
     /// Highest height wanted (default: the head).
@@ -186,7 +187,7 @@ pub struct BlocksQuery {
 #[utoipa::path(get, path = "/v1/refchain/blocks", params(BlocksQuery), responses((status = 200, body = [BlockView])))]
 pub async fn blocks(
     state: web::Data<ApiState>,
-    q: web::Query<BlocksQuery>,
+    q: super::Query<BlocksQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = q.limit.unwrap_or(10);
     if limit == 0 || limit > 100 {

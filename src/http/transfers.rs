@@ -123,6 +123,7 @@ pub struct TransferPage {
 
 /// Filters of `GET /v1/transfers`.
 #[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Only transfers from or to this chain.
@@ -139,6 +140,7 @@ pub struct ListQuery {
 
 /// Filters of `GET /v1/events`.
 #[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EventsQuery {
     /// Only events of transfers from or to this chain.
@@ -280,6 +282,11 @@ fn submit_error(e: SubmitError) -> ApiError {
         .retry_after(retry_after_ms.div_ceil(1000).max(1)),
         SubmitError::Overloaded(r) => ApiError::unavailable(format!("hub overloaded: {r}")),
         SubmitError::Log(r) => ApiError::unavailable(format!("commit log: {r}")),
+        SubmitError::OtherTenant => ApiError::new(
+            StatusCode::CONFLICT,
+            Some("evidence.locator"),
+            "this evidence was submitted by another tenant",
+        ),
     }
 }
 
@@ -292,6 +299,7 @@ fn submit_error(e: SubmitError) -> ApiError {
         (status = 400, description = "malformed: names the field", body = super::ErrorBody),
         (status = 401, body = super::ErrorBody), (status = 413, body = super::ErrorBody),
         (status = 422, description = "the proof does not verify", body = super::ErrorBody),
+        (status = 409, description = "the route is paused, the evidence is another tenant's transfer, or a request with this Idempotency-Key is still being answered", body = super::ErrorBody),
         (status = 429, body = super::ErrorBody), (status = 503, body = super::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn submit(
@@ -317,12 +325,15 @@ pub async fn submit(
     } else {
         String::new()
     };
+    // Held until the answer is kept (or dropped, freeing the key, if this request fails).
+    let mut claim = None;
     if let Some(k) = &idem {
         if k.is_empty() || k.len() > 255 {
             return Err(ApiError::bad("Idempotency-Key", "1 to 255 characters"));
         }
-        if let Some(resp) = state.idempotent(&tenant, k, &body_hash)? {
-            return Ok(resp);
+        match ApiState::claim(&state, &tenant, k, &body_hash)? {
+            Ok(c) => claim = Some(c),
+            Err(replay) => return Ok(replay),
         }
     }
     let r: TransferRequest = match super::submit_body::parse(&body) {
@@ -363,8 +374,8 @@ pub async fn submit(
         StatusCode::ACCEPTED
     };
     let body = accepted_body(&out.id, out.state, out.seq, out.existing);
-    if let Some(k) = &idem {
-        state.remember(&tenant, k, body_hash, status.as_u16(), body.clone());
+    if let Some(c) = claim {
+        c.answer(body_hash, status.as_u16(), body.clone());
     }
     Ok(HttpResponse::build(status)
         .content_type("application/json")
@@ -483,7 +494,7 @@ pub async fn proof(
 pub async fn list(
     state: web::Data<ApiState>,
     req: HttpRequest,
-    q: web::Query<ListQuery>,
+    q: super::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = state.caller(&req)?;
     let limit = q.limit.unwrap_or(100);
@@ -534,7 +545,7 @@ pub async fn list(
 pub async fn events(
     state: web::Data<ApiState>,
     req: HttpRequest,
-    q: web::Query<EventsQuery>,
+    q: super::Query<EventsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let caller = if req.headers().contains_key("authorization") {
         Some(state.caller(&req)?)
