@@ -131,6 +131,9 @@ impl DemoChain for MockChain {
 }
 
 impl DemoChain for crate::ethereum::EthereumMock {
+    fn head(&self) -> u64 {
+        self.head_height()
+    }
     fn chain_id(&self) -> String {
         self.config().map(|c| c.chain_id).unwrap_or_default()
     }
@@ -169,6 +172,9 @@ impl DemoChain for crate::ethereum::EthereumMock {
 }
 
 impl DemoChain for crate::fisco::FiscoChain {
+    fn head(&self) -> u64 {
+        self.head_height()
+    }
     fn chain_id(&self) -> String {
         self.config().chain_id
     }
@@ -197,6 +203,9 @@ impl DemoChain for crate::fisco::FiscoChain {
 }
 
 impl DemoChain for crate::chainsql::ChainSqlMock {
+    fn head(&self) -> u64 {
+        self.head_height()
+    }
     fn chain_id(&self) -> String {
         self.config().chain_id
     }
@@ -229,6 +238,9 @@ impl DemoChain for crate::chainsql::ChainSqlMock {
 }
 
 impl DemoChain for crate::eos::EosChain {
+    fn head(&self) -> u64 {
+        self.head_height()
+    }
     fn chain_id(&self) -> String {
         self.config().chain_id
     }
@@ -282,6 +294,9 @@ impl DemoChain for crate::eos::EosChain {
 }
 
 impl DemoChain for crate::xuper::XuperChain {
+    fn head(&self) -> u64 {
+        self.head_height()
+    }
     fn chain_id(&self) -> String {
         self.config().bcname
     }
@@ -323,6 +338,9 @@ impl DemoChain for crate::xuper::XuperChain {
 }
 
 impl DemoChain for crate::fabric::FabricChain {
+    fn head(&self) -> u64 {
+        self.head_height()
+    }
     fn chain_id(&self) -> String {
         self.config().channel_id
     }
@@ -357,15 +375,25 @@ mod tests {
     /// `POST /v1/dev/lock` and `meridian send` hand to the hub for a transfer from that chain.
     #[test]
     fn each_familys_lock_verifies_on_its_adapter() {
+        use crate::chainsql::ChainSqlMock;
+        use crate::eos::EosChain;
+        use crate::ethereum::EthereumMock;
+        use crate::fabric::FabricChain;
+        use crate::fisco::FiscoChain;
+        use crate::xuper::XuperChain;
+        use meridian_proofs::xrpl::XrplHash;
+        // As `meridian serve` builds them (src/cli/serve.rs), 4 validators each.
         let chains: Vec<Box<dyn DemoChain>> = vec![
-            Box::new(crate::eos::EosChain::new(
-                "eos-main", "eos-main", "prod", b"eos", 4, false,
-            )),
-            Box::new(crate::eos::EosChain::new(
-                "eos-sv", "eos-sv", "prod", b"eos", 4, true,
-            )),
+            Box::new(EthereumMock::new("eth", 1337, 4)),
+            Box::new(FiscoChain::new("fisco", 1, 1, b"fisco", 4)),
+            Box::new(ChainSqlMock::new("chainsql", 0, XrplHash::Sha512Half)),
+            Box::new(XuperChain::new("xuper", b"xuper", 4)),
+            Box::new(FabricChain::new("fabric", b"orderers", b"peers")),
+            Box::new(EosChain::new("eos", "eos", "prod", b"eos", 4, false)),
+            Box::new(EosChain::new("eos-sv", "eos-sv", "prod", b"eos", 4, true)),
         ];
         for c in chains {
+            let before = c.head();
             let ev = c
                 .lock("other-chain", "alice", "bob", "EOS", 5)
                 .unwrap_or_else(|e| panic!("{}: lock: {e}", c.chain_id()));
@@ -373,8 +401,14 @@ mod tests {
             let event = a
                 .verify_event(&ev)
                 .unwrap_or_else(|e| panic!("{}: verify: {e}", c.chain_id()));
-            assert_eq!(event.destination, "other-chain");
-            assert_eq!(event.amount, 5);
+            assert_eq!(event.destination, "other-chain", "{}", c.chain_id());
+            assert_eq!(event.amount, 5, "{}", c.chain_id());
+            assert!(
+                c.head() > before,
+                "{}: head {} after the lock, {before} before",
+                c.chain_id(),
+                c.head()
+            );
         }
     }
 }

@@ -153,6 +153,14 @@ pub fn metadata(index: u32, delivered: Option<u64>, result: u8) -> Result<Vec<u8
 }
 
 impl ChainSqlMock {
+    /// The height of the newest block (0 before any).
+    pub fn head_height(&self) -> u64 {
+        self.state()
+            .ledgers
+            .last()
+            .map_or(0, |l| u64::from(l.header.seq))
+    }
+
     /// A network `chain_id` with `NetworkID` `network_id`, hashing with `alg`, and a UNL of 5.
     pub fn new(chain_id: &str, network_id: u32, alg: XrplHash) -> Self {
         ChainSqlMock {

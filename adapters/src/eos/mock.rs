@@ -83,6 +83,14 @@ fn n(s: &str) -> u64 {
 }
 
 impl EosChain {
+    /// The height of the newest block (0 before any).
+    pub fn head_height(&self) -> u64 {
+        self.state()
+            .blocks
+            .last()
+            .map_or(0, |b| u64::from(b.signed.header.block_num()))
+    }
+
     /// A chain `chain_id` whose genesis is `genesis_tag`, with `producers` producers named
     /// `<prefix>1…` whose keys derive from `key_salt`, legacy or Savanna merkle.
     pub fn new(

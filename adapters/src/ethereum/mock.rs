@@ -139,6 +139,14 @@ const GENESIS_TIME: u64 = 1_700_000_000;
 const GAS_LIMIT: u64 = 30_000_000;
 
 impl EthereumMock {
+    /// The height of the newest block (0 before any).
+    pub fn head_height(&self) -> u64 {
+        self.lock_state()
+            .blocks
+            .last()
+            .map_or(0, |b| b.fields.number)
+    }
+
     /// A network `chain_id` (EIP-155 id `eip155`) sealed by `signers` deterministic keys.
     pub fn new(chain_id: &str, eip155: u64, signers: usize) -> Self {
         Self::with_signer_salt(chain_id, eip155, signers, b"")

@@ -213,6 +213,11 @@ pub struct FabricChain {
 const ORGS: usize = 3;
 
 impl FabricChain {
+    /// The height of the newest block (0 before any).
+    pub fn head_height(&self) -> u64 {
+        (self.state().blocks.len() as u64).saturating_sub(1)
+    }
+
     /// Channel `channel` with 3 orderer orgs (keys from `orderer_salt`) and 3 peer orgs (keys
     /// from `peer_salt`), policies 2 of 3; the bridge chaincode is `bridge`.
     pub fn new(channel: &str, orderer_salt: &[u8], peer_salt: &[u8]) -> Self {

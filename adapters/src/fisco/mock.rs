@@ -76,6 +76,11 @@ fn key(salt: &[u8], i: usize) -> Option<SigningKey> {
 }
 
 impl FiscoChain {
+    /// The height of the newest block (0 before any).
+    pub fn head_height(&self) -> u64 {
+        (self.state().blocks.len() as u64).saturating_sub(1)
+    }
+
     /// A group `group_id` of FISCO chain `fisco_chain_id`, with `sealers` sealers whose keys
     /// derive from `key_salt` (same salt = same nodes).
     pub fn new(

@@ -68,6 +68,11 @@ pub fn user_address(name: &str) -> String {
 }
 
 impl XuperChain {
+    /// The height of the newest block (0 before any).
+    pub fn head_height(&self) -> u64 {
+        (self.state().blocks.len() as u64).saturating_sub(1)
+    }
+
     /// A chain `bcname` with `validators` P-256 validators whose keys derive from `key_salt`
     /// (same salt = same keys). Block 0 is produced at once.
     pub fn new(bcname: &str, key_salt: &[u8], validators: usize) -> Self {
