@@ -344,6 +344,22 @@ fn bad_input_is_a_4xx_naming_the_field() {
         assert_eq!(code, want, "{path}: {resp}");
         assert!(error_field(&resp).is_some(), "{path}: {resp}");
     }
+    // A known path with a method it does not take: 405 with `Allow`, as JSON.
+    for (method, path, allow) in [
+        ("DELETE", format!("/v1/transfers/{id}"), "GET"),
+        ("PUT", "/v1/transfers".to_string(), "GET, POST"),
+        ("POST", "/v1/refchain/head".to_string(), "GET"),
+    ] {
+        let r = ureq::request(method, &s.url(&path)).set("Authorization", KEY);
+        let resp = match r.call() {
+            Ok(resp) | Err(ureq::Error::Status(_, resp)) => resp,
+            Err(e) => panic!("{method} {path}: {e}"),
+        };
+        assert_eq!(resp.status(), 405, "{method} {path}");
+        assert_eq!(resp.header("Allow"), Some(allow), "{method} {path}");
+        let body = resp.into_string().unwrap_or_default();
+        assert_eq!(error_field(&body).as_deref(), Some("method"), "{body}");
+    }
     // Query and path parameters that do not parse are named.
     for (path, field) in [
         ("/v1/transfers?limit=abc", "limit"),

@@ -523,6 +523,29 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     ops::routes(cfg);
 }
 
+/// A resource at `path` answering any method it has no route for with 405, `Allow: allow`
+/// and the JSON error body (a bare `cfg.route` per method falls through to the 404 of an
+/// unknown path instead).
+pub(super) fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move |req: HttpRequest| async move {
+        let mut r = ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            Some("method"),
+            format!(
+                "{} is not allowed on {}; allowed: {allow}",
+                req.method(),
+                req.path()
+            ),
+        )
+        .error_response();
+        r.headers_mut().insert(
+            actix_web::http::header::ALLOW,
+            actix_web::http::header::HeaderValue::from_static(allow),
+        );
+        r
+    }))
+}
+
 /// Body-size errors (413) and unknown routes (404) as JSON, and HTTP metrics.
 pub fn default_service() -> actix_web::Route {
     web::to(|req: HttpRequest| async move {

@@ -8,13 +8,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(status_page))
-        .route("/v1/chains", web::get().to(chains))
-        .route("/v1/cities", web::get().to(cities))
-        .route("/v1/refchain/head", web::get().to(head))
-        .route("/v1/refchain/blocks", web::get().to(blocks))
-        .route("/v1/refchain/blocks/{height}", web::get().to(block))
-        .route("/v1/stats", web::get().to(stats));
+    use super::resource;
+    cfg.service(resource("/", "GET").route(web::get().to(status_page)))
+        .service(resource("/v1/chains", "GET").route(web::get().to(chains)))
+        .service(resource("/v1/cities", "GET").route(web::get().to(cities)))
+        .service(resource("/v1/refchain/head", "GET").route(web::get().to(head)))
+        .service(resource("/v1/refchain/blocks", "GET").route(web::get().to(blocks)))
+        .service(resource("/v1/refchain/blocks/{height}", "GET").route(web::get().to(block)))
+        .service(resource("/v1/stats", "GET").route(web::get().to(stats)));
 }
 
 const STATUS_PAGE: &str = include_str!("status.html");

@@ -16,11 +16,15 @@ use std::time::Instant;
 use utoipa::{IntoParams, ToSchema};
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/transfers", web::post().to(submit))
-        .route("/v1/transfers", web::get().to(list))
-        .route("/v1/transfers/{id}", web::get().to(get))
-        .route("/v1/transfers/{id}/proof", web::get().to(proof))
-        .route("/v1/events", web::get().to(events));
+    use super::resource;
+    cfg.service(
+        resource("/v1/transfers", "GET, POST")
+            .route(web::post().to(submit))
+            .route(web::get().to(list)),
+    )
+    .service(resource("/v1/transfers/{id}", "GET").route(web::get().to(get)))
+    .service(resource("/v1/transfers/{id}/proof", "GET").route(web::get().to(proof)))
+    .service(resource("/v1/events", "GET").route(web::get().to(events)));
 }
 
 /// Longest delivery timeout a transfer may ask for (7 days).
