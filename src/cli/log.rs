@@ -3,7 +3,7 @@
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use meridian::config::Config;
-use meridian::log::{decode_record, CommitLog, RedbLog};
+use meridian::log::{decode_record, CommitLog, ReadOnlyLog};
 use meridian::record::LogRecord;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,8 +57,9 @@ fn inspect(args: InspectArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     rt.block_on(async move {
+        // Read only: nothing in the data directory is written or created.
         let log =
-            RedbLog::open(&path, 16, 16).with_context(|| format!("opening {}", path.display()))?;
+            ReadOnlyLog::open(&path).with_context(|| format!("opening {}", path.display()))?;
         let state = meridian::hub::replay(&log).await?;
         let entries = log.read(args.from, args.limit).await?;
         for (seq, bytes) in &entries {

@@ -12,7 +12,7 @@
 mod redb_log;
 pub mod wal;
 
-pub use redb_log::{LogStats, RedbLog};
+pub use redb_log::{LogStats, ReadOnlyLog, RedbLog};
 
 use crate::record::LogRecord;
 use futures::future::BoxFuture;

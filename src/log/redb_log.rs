@@ -558,7 +558,7 @@ impl RedbLog {
         };
         let mut out = if from < start {
             let n = usize::try_from(start - from).map_or(max, |n| n.min(max));
-            Self::read_redb(&self.db, from, n)?
+            Self::read_redb(self.db.as_ref(), from, n)?
         } else {
             Vec::new()
         };
@@ -579,7 +579,11 @@ impl RedbLog {
         Ok(out)
     }
 
-    fn read_redb(db: &Database, from: u64, max: usize) -> Result<super::Entries, LogError> {
+    fn read_redb<D: ReadableDatabase>(
+        db: &D,
+        from: u64,
+        max: usize,
+    ) -> Result<super::Entries, LogError> {
         let txn = db.begin_read().map_err(storage)?;
         let table = match txn.open_table(BATCHES) {
             Ok(t) => t,
@@ -608,6 +612,194 @@ impl RedbLog {
             }
         }
         Ok(out)
+    }
+}
+
+/// A stopped hub's commit log, read without writing anything (`meridian log inspect`): redb
+/// opened read-only, the journal's frames past what redb holds read from its files into memory.
+/// [`RedbLog::open`] would recover those frames into redb, create missing journal files and
+/// take the file's lock for writing.
+pub struct ReadOnlyLog {
+    db: ReadDb,
+    /// Where redb's entries end; the frames' entries follow, in order.
+    redb_end: u64,
+    frames: Vec<Vec<u8>>,
+    next: watch::Sender<u64>,
+}
+
+/// The redb file a [`ReadOnlyLog`] reads: the log's own, opened read-only, or — when it was
+/// not closed cleanly (the hub was killed) and redb would have to repair it — a copy repaired
+/// in the temporary directory and removed again on drop.
+enum ReadDb {
+    Own(redb::ReadOnlyDatabase),
+    Copy(Database, PathBuf),
+}
+
+impl Drop for ReadDb {
+    fn drop(&mut self) {
+        if let ReadDb::Copy(_, path) = self {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+impl ReadDb {
+    fn open(path: &Path) -> Result<ReadDb, LogError> {
+        let builder = || {
+            let mut b = Database::builder();
+            b.set_cache_size(CACHE_BYTES);
+            b
+        };
+        match builder().open_read_only(path) {
+            Ok(db) => Ok(ReadDb::Own(db)),
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) => Err(LogError::Storage(format!(
+                "{} is open in a running hub: stop it to inspect its log",
+                path.display()
+            ))),
+            Err(redb::DatabaseError::RepairAborted) => {
+                let copy = std::env::temp_dir().join(format!(
+                    "meridian-log-inspect-{}-{}.redb",
+                    std::process::id(),
+                    unix_nanos()
+                ));
+                tracing::warn!(
+                    log = %path.display(),
+                    copy = %copy.display(),
+                    "the log was not closed cleanly: reading a repaired copy"
+                );
+                std::fs::copy(path, &copy)
+                    .map_err(|e| LogError::Storage(format!("copying {}: {e}", path.display())))?;
+                match builder().create(&copy) {
+                    Ok(db) => Ok(ReadDb::Copy(db, copy)),
+                    Err(e) => {
+                        let _ = std::fs::remove_file(&copy);
+                        Err(LogError::Storage(format!("{}: {e}", path.display())))
+                    }
+                }
+            }
+            Err(e) => Err(LogError::Storage(format!("{}: {e}", path.display()))),
+        }
+    }
+
+    fn begin_read(&self) -> Result<redb::ReadTransaction, LogError> {
+        match self {
+            ReadDb::Own(db) => db.begin_read(),
+            ReadDb::Copy(db, _) => db.begin_read(),
+        }
+        .map_err(storage)
+    }
+
+    fn read(&self, from: u64, max: usize) -> Result<super::Entries, LogError> {
+        match self {
+            ReadDb::Own(db) => RedbLog::read_redb(db, from, max),
+            ReadDb::Copy(db, _) => RedbLog::read_redb(db, from, max),
+        }
+    }
+}
+
+/// Nanoseconds of the wall clock, to name a temporary file.
+fn unix_nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
+impl ReadOnlyLog {
+    /// Open the log at `path` for reading only.
+    pub fn open(path: &Path) -> Result<ReadOnlyLog, LogError> {
+        let db = ReadDb::open(path)?;
+        let txn = db.begin_read()?;
+        if txn.open_table(ENTRIES).is_ok() {
+            return Err(LogError::Storage(format!(
+                "{} is in the older one-row-per-entry layout: start the hub on it once to convert it",
+                path.display()
+            )));
+        }
+        let redb_end = match txn.open_table(BATCHES) {
+            Ok(t) => match t.last().map_err(storage)? {
+                Some((k, v)) => k.value() + unframe(v.value())?.len() as u64,
+                None => 0,
+            },
+            Err(redb::TableError::TableDoesNotExist(_)) => 0,
+            Err(e) => return Err(storage(e)),
+        };
+        // The journal's frames redb does not hold yet, as `recover` would write them.
+        let paths = wal::paths(path);
+        let mut found = Vec::new();
+        for p in &paths {
+            let bytes = wal::read_file(p)?;
+            for f in wal::scan(&bytes) {
+                found.push((f.seq, f.count, bytes[f.payload].to_vec(), p.clone()));
+            }
+        }
+        found.sort_by_key(|f| f.0);
+        let mut end = redb_end;
+        let mut frames = Vec::new();
+        for (seq, count, payload, p) in found {
+            if seq + count <= end {
+                continue;
+            }
+            if seq != end {
+                return Err(LogError::Corrupt(format!(
+                    "journal {}: a frame of entries {seq}..{} where the log ends at {end}",
+                    p.display(),
+                    seq + count
+                )));
+            }
+            end += count;
+            frames.push(payload);
+        }
+        Ok(ReadOnlyLog {
+            db,
+            redb_end,
+            frames,
+            next: watch::channel(end).0,
+        })
+    }
+
+    fn read_sync(&self, from: u64, max: usize) -> Result<super::Entries, LogError> {
+        let mut out = if from < self.redb_end {
+            let n = usize::try_from(self.redb_end - from).map_or(max, |n| n.min(max));
+            self.db.read(from, n)?
+        } else {
+            Vec::new()
+        };
+        let mut seq = self.redb_end;
+        for payload in &self.frames {
+            for entry in entries_of(payload) {
+                if out.len() >= max {
+                    return Ok(out);
+                }
+                let entry = entry?;
+                if seq >= from {
+                    out.push((seq, entry.to_vec()));
+                }
+                seq += 1;
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl CommitLog for ReadOnlyLog {
+    fn try_append(
+        &self,
+        _entries: Vec<Vec<u8>>,
+    ) -> BoxFuture<'static, Result<Range<u64>, LogError>> {
+        Box::pin(async { Err(LogError::Closed) })
+    }
+
+    fn read(&self, from: u64, max: usize) -> BoxFuture<'static, Result<super::Entries, LogError>> {
+        let r = self.read_sync(from, max);
+        Box::pin(async move { r })
+    }
+
+    fn next_seq(&self) -> u64 {
+        *self.next.borrow()
+    }
+
+    fn subscribe(&self) -> watch::Receiver<u64> {
+        self.next.subscribe()
     }
 }
 
@@ -1359,6 +1551,90 @@ mod tests {
         frame_into(&mut buf, entries.iter().copied()).expect("frame");
         wal::seal(&mut buf, seq, entries.len() as u64).expect("seal");
         buf
+    }
+
+    /// `meridian log inspect`'s view: every answered entry, from redb and from the journal
+    /// frames a crash left, with nothing in the directory written, created or locked for
+    /// writing; refused while a hub has the log open.
+    #[tokio::test]
+    async fn the_read_only_view_reads_redb_and_the_journal_and_writes_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("log.redb");
+        {
+            let log = RedbLog::open(&path, 8, 100).expect("open");
+            for i in 0..5u8 {
+                log.try_append(vec![vec![i]]).await.expect("append");
+            }
+            // Held open: a reader is refused with a message naming the running hub.
+            let res = ReadOnlyLog::open(&path);
+            assert!(
+                matches!(&res, Err(LogError::Storage(m)) if m.contains("running hub")),
+                "{:?}",
+                res.err()
+            );
+        }
+        {
+            let mut j = Journal::open(&path, JOURNAL_FILE_BYTES).expect("journal");
+            j.append(&journal_frame(5, &[b"five", b"six"]), 7)
+                .expect("frame");
+            j.append(&journal_frame(7, &[b"seven"]), 8).expect("frame");
+            let torn = journal_frame(8, &[b"eight-never-answered"]);
+            j.append(&torn[..torn.len() - 3], 9).expect("torn frame");
+        }
+        let snapshot = || {
+            let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir.path())
+                .expect("dir")
+                .map(|e| {
+                    let e = e.expect("entry");
+                    let bytes = std::fs::read(e.path()).expect("read");
+                    (e.file_name().to_string_lossy().into_owned(), bytes)
+                })
+                .collect();
+            files.sort();
+            files
+        };
+        let before = snapshot();
+        let want: Vec<(u64, Vec<u8>)> = (0..5u8)
+            .map(|i| (u64::from(i), vec![i]))
+            .chain([
+                (5, b"five".to_vec()),
+                (6, b"six".to_vec()),
+                (7, b"seven".to_vec()),
+            ])
+            .collect();
+        {
+            let log = ReadOnlyLog::open(&path).expect("read-only open");
+            assert_eq!(log.next_seq(), 8);
+            assert_eq!(log.read(0, 100).await.expect("read"), want);
+            for (from, max) in [(3u64, 3usize), (5, 1), (6, 10), (8, 5), (0, 0)] {
+                let got = log.read(from, max).await.expect("read");
+                let w: Vec<_> = want
+                    .iter()
+                    .filter(|(s, _)| *s >= from)
+                    .take(max)
+                    .cloned()
+                    .collect();
+                assert_eq!(got, w, "from {from} max {max}");
+            }
+            assert_eq!(
+                log.try_append(vec![b"x".to_vec()]).await,
+                Err(LogError::Closed)
+            );
+            // Two readers at once are fine.
+            let again = ReadOnlyLog::open(&path).expect("second reader");
+            assert_eq!(again.next_seq(), 8);
+        }
+        assert!(
+            before == snapshot(),
+            "the read-only view changed the directory"
+        );
+        // Without journal files it reads what redb holds and creates none.
+        for p in wal::paths(&path) {
+            std::fs::remove_file(p).expect("remove journal");
+        }
+        let log = ReadOnlyLog::open(&path).expect("open without journal");
+        assert_eq!(log.read(0, 100).await.expect("read"), want[..5].to_vec());
+        assert!(wal::paths(&path).iter().all(|p| !p.exists()));
     }
 
     #[tokio::test]
