@@ -2,8 +2,10 @@
 //! read with `deny_unknown_fields`, then checked once by [`Config::validate`] before anything
 //! starts. Errors name the file, the key and the reason.
 
+use crate::http::TenantsFile;
 use serde::Deserialize;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -36,6 +38,18 @@ pub enum ConfigError {
         /// Why.
         reason: String,
     },
+    /// A `MERIDIAN_*` environment variable is not a hub.toml override, or its value is not
+    /// acceptable.
+    #[error("{var}: {reason}")]
+    Env {
+        /// The variable's name (lossily decoded when it is not UTF-8).
+        var: String,
+        /// Why.
+        reason: String,
+    },
+    /// tenants.toml could not be read or parsed (the message names the file).
+    #[error("{0}")]
+    Tenants(String),
 }
 
 /// `[hub]` of hub.toml.
@@ -81,6 +95,11 @@ pub struct RouterSection {
     /// Token-bucket size per route.
     pub route_burst: u64,
 }
+
+/// Largest `log.queue_capacity`: the queue's slots are allocated when the log opens.
+pub const MAX_QUEUE_CAPACITY: usize = 1 << 20;
+/// Largest `log.max_batch_entries`.
+pub const MAX_BATCH_ENTRIES: usize = 1 << 20;
 
 /// hub.toml.
 #[derive(Debug, Clone, Deserialize)]
@@ -314,9 +333,17 @@ impl Config {
     /// Read and validate the configuration in `dir`, applying `MERIDIAN_<SECTION>_<KEY>`
     /// environment overrides to hub.toml.
     pub fn load(dir: &Path) -> Result<Self, ConfigError> {
+        Self::load_with_env(dir, std::env::vars_os())
+    }
+
+    /// [`Config::load`] with the environment given as `vars`.
+    pub fn load_with_env(
+        dir: &Path,
+        vars: impl IntoIterator<Item = (OsString, OsString)>,
+    ) -> Result<Self, ConfigError> {
         let hub_path = dir.join("hub.toml");
         let mut hub_value: toml::Table = parse(&hub_path, &read(&hub_path)?)?;
-        apply_env_overrides(&mut hub_value, std::env::vars());
+        let overrides = apply_env_overrides(&mut hub_value, vars)?;
         let hub: HubFile =
             hub_value
                 .try_into()
@@ -352,13 +379,15 @@ impl Config {
             cities: cities.city,
             chains: chains.iter().map(|(_, c)| c.clone()).collect(),
         };
-        cfg.validate(&hub_path, &cities_path, &chains)?;
+        cfg.validate(&hub_path, &overrides, &cities_path, &chains)?;
         Ok(cfg)
     }
 
+    /// `overrides`: the hub.toml keys set from the environment, with the variable that set each.
     fn validate(
         &self,
         hub_path: &Path,
+        overrides: &Overrides,
         cities_path: &Path,
         chains: &[(PathBuf, ChainConfig)],
     ) -> Result<(), ConfigError> {
@@ -367,41 +396,52 @@ impl Config {
             key: key.to_string(),
             reason,
         };
+        // A hub.toml value that came from the environment is blamed on its variable.
+        let bad_hub = |key: &str, reason: String| match overrides.get(key) {
+            Some(var) => ConfigError::Env {
+                var: var.clone(),
+                reason,
+            },
+            None => bad(hub_path, key, reason),
+        };
         let h = &self.hub;
         if h.hub.listen.parse::<std::net::SocketAddr>().is_err() {
-            return Err(bad(
-                hub_path,
+            return Err(bad_hub(
                 "hub.listen",
                 format!("{:?} is not IP:PORT", h.hub.listen),
             ));
         }
         if h.log.backend != "redb" {
-            return Err(bad(
-                hub_path,
+            return Err(bad_hub(
                 "log.backend",
                 format!("{:?}: only \"redb\" is available", h.log.backend),
             ));
         }
-        if h.log.max_batch_entries == 0 || h.log.queue_capacity == 0 {
-            return Err(bad(
-                hub_path,
-                "log.max_batch_entries/queue_capacity",
-                "must be positive".into(),
-            ));
+        for (key, value, max) in [
+            (
+                "log.max_batch_entries",
+                h.log.max_batch_entries,
+                MAX_BATCH_ENTRIES,
+            ),
+            (
+                "log.queue_capacity",
+                h.log.queue_capacity,
+                MAX_QUEUE_CAPACITY,
+            ),
+        ] {
+            if value == 0 || value > max {
+                return Err(bad_hub(key, format!("{value}: must be 1..={max}")));
+            }
         }
-        if h.refchain.seal_interval_ms == 0 || h.refchain.seal_max_entries == 0 {
-            return Err(bad(
-                hub_path,
-                "refchain.seal_interval_ms/seal_max_entries",
-                "must be positive".into(),
-            ));
-        }
-        if h.router.route_rate_per_sec == 0 || h.router.route_burst == 0 {
-            return Err(bad(
-                hub_path,
-                "router.route_rate_per_sec/route_burst",
-                "must be positive".into(),
-            ));
+        for (key, value) in [
+            ("refchain.seal_interval_ms", h.refchain.seal_interval_ms),
+            ("refchain.seal_max_entries", h.refchain.seal_max_entries),
+            ("router.route_rate_per_sec", h.router.route_rate_per_sec),
+            ("router.route_burst", h.router.route_burst),
+        ] {
+            if value == 0 {
+                return Err(bad_hub(key, "must be positive".into()));
+            }
         }
         if self.cities.is_empty() || self.cities.len() > usize::from(u16::MAX) {
             return Err(bad(
@@ -442,12 +482,11 @@ impl Config {
         }
         let mut chain_ids = HashSet::new();
         for (path, c) in chains {
-            if c.id.is_empty() || !chain_ids.insert(c.id.as_str()) {
-                return Err(bad(
-                    path,
-                    "id",
-                    format!("{:?} is empty or used twice", c.id),
-                ));
+            if let Err(reason) = check_chain_id(&c.id) {
+                return Err(bad(path, "id", reason));
+            }
+            if !chain_ids.insert(c.id.as_str()) {
+                return Err(bad(path, "id", format!("{:?} is used twice", c.id)));
             }
             if !FAMILIES.contains(&c.family.as_str()) {
                 return Err(bad(
@@ -499,29 +538,203 @@ impl Config {
     }
 }
 
-/// Apply `MERIDIAN_<SECTION>_<KEY>=value` overrides: the value is parsed as a TOML value when it
-/// can be (numbers, booleans), else taken as a string.
-pub fn apply_env_overrides(table: &mut toml::Table, vars: impl Iterator<Item = (String, String)>) {
-    for (k, v) in vars {
-        let Some(rest) = k.strip_prefix("MERIDIAN_") else {
+/// Longest chain id (it names files and URL path segments).
+pub const MAX_CHAIN_ID_LEN: usize = 64;
+
+/// A chain id is a plain name: 1 to [`MAX_CHAIN_ID_LEN`] of `A-Z a-z 0-9 . _ -`, not starting
+/// with `.` (it names the chain's journal file under the data directory, and URL segments).
+pub fn check_chain_id(id: &str) -> Result<(), String> {
+    if id.is_empty() || id.len() > MAX_CHAIN_ID_LEN {
+        return Err(format!(
+            "{id:?}: must be 1 to {MAX_CHAIN_ID_LEN} characters"
+        ));
+    }
+    if !id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    {
+        return Err(format!("{id:?}: use only A-Z, a-z, 0-9, '.', '_' and '-'"));
+    }
+    if id.starts_with('.') {
+        return Err(format!("{id:?}: must not start with '.'"));
+    }
+    Ok(())
+}
+
+/// The environment variables named `MERIDIAN_*` that are not hub.toml overrides.
+const NOT_OVERRIDES: &[&str] = &["MERIDIAN_API_KEY"];
+
+/// What a hub.toml key takes from its environment variable.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    /// Taken as it is.
+    Text,
+    /// A whole number, 0 or more.
+    Count,
+}
+
+/// Every key of hub.toml, by section: what `MERIDIAN_<SECTION>_<KEY>` may override.
+const HUB_KEYS: &[(&str, &str, Kind)] = &[
+    ("hub", "listen", Kind::Text),
+    ("hub", "data_dir", Kind::Text),
+    ("log", "backend", Kind::Text),
+    ("log", "max_batch_entries", Kind::Count),
+    ("log", "queue_capacity", Kind::Count),
+    ("refchain", "seal_interval_ms", Kind::Count),
+    ("refchain", "seal_max_entries", Kind::Count),
+    ("router", "default_timeout_secs", Kind::Count),
+    ("router", "route_rate_per_sec", Kind::Count),
+    ("router", "route_burst", Kind::Count),
+];
+
+/// The hub.toml keys (`section.key`) set from the environment, with the variable that set each.
+pub type Overrides = BTreeMap<String, String>;
+
+/// Apply `MERIDIAN_<SECTION>_<KEY>=value` overrides to hub.toml's `table`: a text key takes the
+/// value as it is, a numeric one a whole number. Variables not named `MERIDIAN_*` are none of
+/// ours and are skipped (also when not UTF-8); a `MERIDIAN_*` one that is not UTF-8, names no
+/// hub.toml key or has a malformed value is an error naming it.
+pub fn apply_env_overrides(
+    table: &mut toml::Table,
+    vars: impl IntoIterator<Item = (OsString, OsString)>,
+) -> Result<Overrides, ConfigError> {
+    let by_var: HashMap<String, (&str, &str, Kind)> = HUB_KEYS
+        .iter()
+        .map(|&(section, key, kind)| {
+            (
+                format!("MERIDIAN_{section}_{key}").to_ascii_uppercase(),
+                (section, key, kind),
+            )
+        })
+        .collect();
+    let mut applied = Overrides::new();
+    for (name, value) in vars {
+        if !name.as_encoded_bytes().starts_with(b"MERIDIAN_") {
             continue;
+        }
+        let env_err = |reason: String| ConfigError::Env {
+            var: name.to_string_lossy().into_owned(),
+            reason,
         };
-        let lower = rest.to_ascii_lowercase();
-        let sections: Vec<String> = table.keys().cloned().collect();
-        for section in sections {
-            let Some(key) = lower.strip_prefix(&format!("{section}_")) else {
-                continue;
-            };
-            let value = format!("v = {v}")
-                .parse::<toml::Table>()
-                .ok()
-                .and_then(|mut t| t.remove("v"))
-                .unwrap_or(toml::Value::String(v.clone()));
-            if let Some(toml::Value::Table(t)) = table.get_mut(&section) {
+        let Some(var) = name.to_str() else {
+            return Err(env_err("the variable's name is not UTF-8".into()));
+        };
+        if NOT_OVERRIDES.contains(&var) {
+            continue;
+        }
+        let Some(&(section, key, kind)) = by_var.get(var) else {
+            return Err(env_err(format!(
+                "not a hub.toml key (MERIDIAN_<SECTION>_<KEY>, one of: {})",
+                HUB_KEYS
+                    .iter()
+                    .map(|(s, k, _)| format!("{s}.{k}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        };
+        let Some(text) = value.to_str() else {
+            return Err(env_err("the value is not UTF-8".into()));
+        };
+        let value = match kind {
+            Kind::Text => toml::Value::String(text.to_string()),
+            Kind::Count => match text.trim().parse::<i64>() {
+                Ok(n) if n >= 0 => toml::Value::Integer(n),
+                _ => {
+                    return Err(env_err(format!(
+                        "{text:?} is not a whole number (0 to {})",
+                        i64::MAX
+                    )))
+                }
+            },
+        };
+        match table.get_mut(section) {
+            Some(toml::Value::Table(t)) => {
                 t.insert(key.to_string(), value);
             }
+            _ => {
+                let mut t = toml::Table::new();
+                t.insert(key.to_string(), value);
+                table.insert(section.to_string(), toml::Value::Table(t));
+            }
+        }
+        applied.insert(format!("{section}.{key}"), var.to_string());
+    }
+    Ok(applied)
+}
+
+/// Load `dir/tenants.toml` as `serve` uses it, refusing what [`TenantsFile::load`] lets
+/// through (see [`check_tenants`]).
+pub fn load_tenants(dir: &Path) -> Result<TenantsFile, ConfigError> {
+    let tenants = TenantsFile::load(dir).map_err(ConfigError::Tenants)?;
+    check_tenants(&dir.join("tenants.toml"), &tenants)?;
+    Ok(tenants)
+}
+
+/// A configured key hash: 64 hex digits, either case, no `0x`.
+fn key_hash_bytes(hex_digits: &str) -> Option<[u8; 32]> {
+    if hex_digits.len() != 64 {
+        return None;
+    }
+    hex::decode(hex_digits).ok()?.try_into().ok()
+}
+
+/// Check tenants.toml (`path`, for the messages): the admin key hash is 64 hex digits, no two
+/// tenants share an id or a key hash, and no tenant has the admin's key hash. (The API keys
+/// tenants by key hash, so of two with one hash the last silently replaced the other, and the
+/// admin's hash shadows a tenant's; two with one id share its rate limit and its transfers.)
+pub fn check_tenants(path: &Path, t: &TenantsFile) -> Result<(), ConfigError> {
+    let bad = |key: String, reason: String| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        key,
+        reason,
+    };
+    let admin = match &t.admin_key_sha256 {
+        Some(h) => Some(key_hash_bytes(h).ok_or_else(|| {
+            bad(
+                "admin_key_sha256".into(),
+                format!("{h:?} is not 64 hex digits (the key's SHA-256, without 0x)"),
+            )
+        })?),
+        None => None,
+    };
+    let mut ids: HashMap<&str, usize> = HashMap::new();
+    let mut hashes: HashMap<[u8; 32], (usize, &str)> = HashMap::new();
+    for (i, tenant) in t.tenants.iter().enumerate() {
+        if let Some(j) = ids.insert(tenant.id.as_str(), i) {
+            return Err(bad(
+                format!("tenant[{i}].id"),
+                format!("{:?} is also tenant[{j}]'s id", tenant.id),
+            ));
+        }
+        let hash = key_hash_bytes(&tenant.key_sha256).ok_or_else(|| {
+            bad(
+                format!("tenant[{i}].key_sha256"),
+                format!(
+                    "tenant {:?}: {:?} is not 64 hex digits",
+                    tenant.id, tenant.key_sha256
+                ),
+            )
+        })?;
+        if admin == Some(hash) {
+            return Err(bad(
+                format!("tenant[{i}].key_sha256"),
+                format!(
+                    "tenant {:?} has the admin's key (admin_key_sha256): its key would be the operator's",
+                    tenant.id
+                ),
+            ));
+        }
+        if let Some((j, other)) = hashes.insert(hash, (i, tenant.id.as_str())) {
+            return Err(bad(
+                format!("tenant[{i}].key_sha256"),
+                format!(
+                    "tenant {:?} has the same key hash as tenant[{j}] {other:?}",
+                    tenant.id
+                ),
+            ));
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -554,25 +767,193 @@ mod tests {
         assert!(!c.chains.is_empty());
     }
 
+    fn env(vars: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
+        vars.iter()
+            .map(|(k, v)| (OsString::from(k), OsString::from(v)))
+            .collect()
+    }
+
     #[test]
     fn env_overrides_apply_typed_values() {
         let mut t: toml::Table = "[refchain]\nseal_interval_ms = 500\n[hub]\nlisten = \"x\""
             .parse()
             .expect("toml");
-        apply_env_overrides(
+        let applied = apply_env_overrides(
             &mut t,
-            vec![
-                (
-                    "MERIDIAN_REFCHAIN_SEAL_INTERVAL_MS".to_string(),
-                    "250".to_string(),
-                ),
-                ("MERIDIAN_HUB_LISTEN".to_string(), "127.0.0.1:9".to_string()),
-                ("OTHER".to_string(), "1".to_string()),
-            ]
-            .into_iter(),
-        );
+            env(&[
+                ("MERIDIAN_REFCHAIN_SEAL_INTERVAL_MS", "250"),
+                ("MERIDIAN_HUB_LISTEN", "127.0.0.1:9"),
+                ("MERIDIAN_API_KEY", "not an override"),
+                ("OTHER", "1"),
+            ]),
+        )
+        .expect("overrides");
         assert_eq!(t["refchain"]["seal_interval_ms"].as_integer(), Some(250));
         assert_eq!(t["hub"]["listen"].as_str(), Some("127.0.0.1:9"));
+        assert_eq!(
+            applied.get("hub.listen").map(String::as_str),
+            Some("MERIDIAN_HUB_LISTEN")
+        );
+        assert_eq!(applied.len(), 2);
+    }
+
+    /// Every key of the shipped hub.toml can be overridden, and only those.
+    #[test]
+    fn every_hub_toml_key_has_its_variable() {
+        let t: toml::Table = parse(
+            &repo_config().join("hub.toml"),
+            &read(&repo_config().join("hub.toml")).expect("read"),
+        )
+        .expect("parse");
+        let mut in_file: Vec<String> = t
+            .iter()
+            .flat_map(|(s, v)| {
+                v.as_table()
+                    .into_iter()
+                    .flat_map(|t| t.keys())
+                    .map(move |k| format!("{s}.{k}"))
+            })
+            .collect();
+        let mut listed: Vec<String> = HUB_KEYS
+            .iter()
+            .map(|(s, k, _)| format!("{s}.{k}"))
+            .collect();
+        in_file.sort();
+        listed.sort();
+        assert_eq!(in_file, listed);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn env_overrides_name_the_variable() {
+        use std::os::unix::ffi::OsStringExt;
+        let load = |vars: Vec<(OsString, OsString)>| Config::load_with_env(&repo_config(), vars);
+        let junk = OsString::from_vec(b"\xff\xfe".to_vec());
+        // Not ours: skipped, whatever the bytes.
+        load(vec![
+            (junk.clone(), OsString::from("1")),
+            (OsString::from("PATHISH"), junk.clone()),
+        ])
+        .expect("foreign variables are skipped");
+        for (vars, var, needle) in [
+            (
+                vec![(OsString::from("MERIDIAN_HUB_LISTEN"), junk.clone())],
+                "MERIDIAN_HUB_LISTEN",
+                "not UTF-8",
+            ),
+            (
+                vec![(
+                    OsString::from_vec(b"MERIDIAN_\xff".to_vec()),
+                    OsString::from("1"),
+                )],
+                "MERIDIAN_",
+                "not UTF-8",
+            ),
+            (
+                env(&[("MERIDIAN_HUB_LISTEN", "bogus")]),
+                "MERIDIAN_HUB_LISTEN",
+                "\"bogus\" is not IP:PORT",
+            ),
+            (
+                env(&[("MERIDIAN_LOG_QUEUE_CAPACITY", "-1")]),
+                "MERIDIAN_LOG_QUEUE_CAPACITY",
+                "whole number",
+            ),
+            (
+                env(&[("MERIDIAN_LOG_QUEUE_CAPACITY", "9223372036854775807")]),
+                "MERIDIAN_LOG_QUEUE_CAPACITY",
+                "1..=",
+            ),
+            (
+                env(&[("MERIDIAN_ROUTER_ROUTE_BURST", "0")]),
+                "MERIDIAN_ROUTER_ROUTE_BURST",
+                "positive",
+            ),
+            (
+                env(&[("MERIDIAN_LOG_BAKCEND", "redb")]),
+                "MERIDIAN_LOG_BAKCEND",
+                "not a hub.toml key",
+            ),
+        ] {
+            let e = load(vars).expect_err(var);
+            assert!(matches!(e, ConfigError::Env { .. }), "{var}: {e:?}");
+            if let ConfigError::Env { var: v, reason } = e {
+                assert!(v.starts_with(var), "{v}");
+                assert!(reason.contains(needle), "{v}: {reason}");
+            }
+        }
+        let c = load(env(&[("MERIDIAN_LOG_QUEUE_CAPACITY", "1024")])).expect("valid override");
+        assert_eq!(c.hub.log.queue_capacity, 1024);
+    }
+
+    #[test]
+    fn chain_ids_are_plain_names() {
+        for good in ["a", "mock-a", "Eth_1.main", &"x".repeat(64)] {
+            assert_eq!(check_chain_id(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../../escaped",
+            ".hidden",
+            "a/b",
+            "a\\b",
+            "a b",
+            "é",
+            "a\0",
+            &"x".repeat(65),
+        ] {
+            assert!(check_chain_id(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    fn tenants(text: &str) -> Result<(), ConfigError> {
+        let t: TenantsFile = toml::from_str(text).expect("toml");
+        check_tenants(Path::new("tenants.toml"), &t)
+    }
+
+    #[test]
+    fn tenants_are_checked() {
+        let (a, b) = ("aa".repeat(32), "bb".repeat(32));
+        let tenant =
+            |id: &str, h: &str| format!("[[tenant]]\nid = \"{id}\"\nkey_sha256 = \"{h}\"\n");
+        let ok = format!("admin_key_sha256 = \"{a}\"\n{}", tenant("x", &b));
+        assert!(tenants(&ok).is_ok());
+        assert!(tenants(&tenant("x", &b)).is_ok(), "no admin key is fine");
+        for (text, key) in [
+            (
+                "admin_key_sha256 = \"not-a-hash\"\n".to_string(),
+                "admin_key_sha256",
+            ),
+            (
+                format!("admin_key_sha256 = \"0x{a}\"\n"),
+                "admin_key_sha256",
+            ),
+            (
+                format!("admin_key_sha256 = \"{}\"\n", &a[2..]),
+                "admin_key_sha256",
+            ),
+            (
+                format!("{}{}", tenant("x", &a), tenant("x", &b)),
+                "tenant[1].id",
+            ),
+            (
+                format!("{}{}", tenant("x", &a), tenant("y", &a.to_uppercase())),
+                "tenant[1].key_sha256",
+            ),
+            (
+                format!("admin_key_sha256 = \"{a}\"\n{}", tenant("x", &a)),
+                "tenant[0].key_sha256",
+            ),
+        ] {
+            let e = tenants(&text).expect_err(&text);
+            assert!(matches!(e, ConfigError::Invalid { .. }), "{text}: {e:?}");
+            if let ConfigError::Invalid { path, key: k, .. } = e {
+                assert_eq!(k, key, "{text}");
+                assert_eq!(path, Path::new("tenants.toml"));
+            }
+        }
     }
 
     #[test]

@@ -1,8 +1,7 @@
 //! `meridian config check`: load every configuration file as `serve` would.
 
 use clap::Subcommand;
-use meridian::config::Config;
-use meridian::http::TenantsFile;
+use meridian::config::{load_tenants, Config};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -28,7 +27,7 @@ pub fn run(cmd: ConfigCommand) -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            let t = match TenantsFile::load(&dir) {
+            let t = match load_tenants(&dir) {
                 Ok(t) => t,
                 Err(e) => {
                     eprintln!("error: {e}");

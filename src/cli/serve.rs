@@ -4,8 +4,8 @@ use actix_web::dev::Service as _;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context as _;
 use clap::Args;
-use meridian::config::{ChainConfig, Config};
-use meridian::http::{ApiState, TenantsFile};
+use meridian::config::{load_tenants, ChainConfig, Config};
+use meridian::http::ApiState;
 use meridian::hub::{ChainSpec, Hub, HubOptions};
 use meridian_adapters::chainsql::ChainSqlMock;
 use meridian_adapters::demo::DemoChain;
@@ -58,7 +58,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(l) = args.listen {
         config.hub.hub.listen = l;
     }
-    let tenants = TenantsFile::load(&dir).map_err(anyhow::Error::msg)?;
+    let tenants = load_tenants(&dir)?;
     let data_dir = args
         .data_dir
         .unwrap_or_else(|| config.hub.hub.data_dir.clone());
