@@ -111,6 +111,120 @@ fn config_check_names_the_file_the_key_and_the_reason() {
     );
 }
 
+/// `meridian send --wait` ends with exit 1 and says so when the transfer ends anything but
+/// delivered (it used to exit 0 on a refund, and to wait out `--wait-secs` on a rejection).
+#[test]
+fn send_wait_exits_1_when_the_transfer_is_not_delivered() {
+    for (end, timeline) in [
+        (
+            "refunded",
+            &["committed", "finalized", "timed_out", "refunded"][..],
+        ),
+        ("rejected", &["committed", "rejected"][..]),
+    ] {
+        let hub = FakeHub::start(end, timeline);
+        let (code, out, err) = meridian(&[
+            "send",
+            "--hub",
+            &hub.base,
+            "--from",
+            "mock-a",
+            "--to",
+            "mock-b",
+            "--asset",
+            "CNY",
+            "--amount",
+            "5",
+            "--wait",
+            "--wait-secs",
+            "20",
+        ]);
+        assert_eq!(code, Some(1), "{end}: {out}{err}");
+        assert!(
+            out.lines()
+                .last()
+                .is_some_and(|l| l.contains(&format!(": {end}"))),
+            "{end}: {out}"
+        );
+        assert!(
+            err.contains(&format!("ended {end}")) && err.contains("not delivered"),
+            "{end}: {err}"
+        );
+    }
+    // Delivered is still success.
+    let hub = FakeHub::start("delivered", &["committed", "finalized", "delivered"]);
+    let (code, out, err) = meridian(&[
+        "send", "--hub", &hub.base, "--from", "mock-a", "--to", "mock-b", "--asset", "CNY",
+        "--amount", "5", "--wait",
+    ]);
+    assert_eq!(code, Some(0), "{out}{err}");
+}
+
+/// A stand-in hub on a loopback port: `/v1/dev/lock` and `/v1/transfers` answer a transfer
+/// that goes through `timeline` and ends `end`.
+struct FakeHub {
+    base: String,
+}
+
+impl FakeHub {
+    fn start(end: &str, timeline: &[&str]) -> FakeHub {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let id = format!("0x{}", "ab".repeat(32));
+        let steps: Vec<serde_json::Value> = timeline
+            .iter()
+            .enumerate()
+            .map(|(i, s)| serde_json::json!({"status": s, "seq": i, "at_ms": i}))
+            .collect();
+        let view = serde_json::json!({
+            "id": id, "source": "mock-a", "destination": "mock-b", "amount": "5",
+            "asset": "CNY", "sender": "alice", "recipient": "bob", "status": end,
+            "timeline": steps,
+        })
+        .to_string();
+        let accepted = serde_json::json!({"id": id, "status": "committed"}).to_string();
+        let lock = serde_json::json!({"source": "mock-a", "evidence": {}}).to_string();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { return };
+                let mut reader = BufReader::new(conn);
+                let mut request_line = String::new();
+                if reader.read_line(&mut request_line).is_err() {
+                    continue;
+                }
+                let mut length = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                        break;
+                    }
+                    let lower = line.to_ascii_lowercase();
+                    if let Some(v) = lower.strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = reader.read_exact(&mut body);
+                let path = request_line.split_whitespace().nth(1).unwrap_or("");
+                let answer = match path {
+                    "/v1/dev/lock" => &lock,
+                    "/v1/transfers" => &accepted,
+                    _ => &view,
+                };
+                let mut conn = reader.into_inner();
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                    answer.len()
+                );
+            }
+        });
+        FakeHub { base }
+    }
+}
+
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).expect("read_dir").flatten() {

@@ -44,7 +44,7 @@ pub struct SendArgs {
     /// Recipient account on the destination chain.
     #[arg(long, default_value = "bob")]
     pub recipient: String,
-    /// Follow the transfer to its end, printing each state.
+    /// Follow the transfer to its end, printing each state; exit 1 unless it is delivered.
     #[arg(long)]
     pub wait: bool,
     /// Give up waiting after this many seconds.
@@ -150,8 +150,12 @@ fn run_send(a: &SendArgs) -> anyhow::Result<()> {
             );
         }
         shown = shown.max(timeline.len());
+        // Timed out is not the end: the refund follows.
         match t["status"].as_str() {
-            Some("delivered") | Some("refunded") => return Ok(()),
+            Some("delivered") => return Ok(()),
+            Some(end @ ("refunded" | "rejected")) => {
+                bail!("transfer {id} ended {end}, not delivered")
+            }
             _ if Instant::now() > deadline => bail!("gave up waiting after {} s", a.wait_secs),
             _ => std::thread::sleep(Duration::from_millis(100)),
         }
