@@ -160,6 +160,70 @@ fn send_wait_exits_1_when_the_transfer_is_not_delivered() {
     assert_eq!(code, Some(0), "{out}{err}");
 }
 
+/// What the CLI can check itself it checks before anything is locked (no hub is needed to
+/// see that: the hub address here answers nothing).
+#[test]
+fn send_checks_its_arguments_before_locking() {
+    let nowhere = "http://127.0.0.1:9";
+    for (args, what) in [
+        (["--to", "mock-a", "--amount", "5"], "--to"),
+        (["--to", "mock-b", "--amount", "0"], "--amount"),
+    ] {
+        let mut all = vec![
+            "send", "--hub", nowhere, "--from", "mock-a", "--asset", "CNY",
+        ];
+        all.extend(args);
+        let (code, out, err) = meridian(&all);
+        assert_eq!(code, Some(2), "{what}: {out}{err}");
+        assert!(!out.contains("locked"), "{what}: {out}");
+        assert!(
+            err.contains(what) && !err.contains("unreachable"),
+            "{what}: {err}"
+        );
+    }
+}
+
+/// `POST /v1/dev/lock` refuses a lock whose transfer the hub would refuse, before locking (it
+/// used to lock, answer 200, and leave the submission to fail).
+#[test]
+fn dev_lock_refuses_before_locking() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = Server::start(&dir.path().join("data"));
+    let lock = |destination: &str, amount: &str| {
+        common::call(
+            ureq::post(&s.url("/v1/dev/lock")).set("Authorization", common::KEY),
+            Some(
+                &serde_json::json!({
+                    "source": "mock-a", "destination": destination, "sender": "alice",
+                    "recipient": "bob", "asset": "CNY", "amount": amount,
+                })
+                .to_string(),
+            ),
+        )
+    };
+    for (destination, amount, field) in [
+        ("mock-a", "5", "destination"),
+        ("nowhere", "5", "destination"),
+        ("mock-b", "0", "amount"),
+        ("mock-b", "-1", "amount"),
+    ] {
+        let (code, body) = lock(destination, amount);
+        assert_eq!(code, 400, "{destination} {amount}: {body}");
+        let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+        assert_eq!(v["error"]["field"], field, "{body}");
+    }
+    let (code, body) = lock("mock-b", "5");
+    assert_eq!(code, 200, "{body}");
+    // And the CLI, against the hub, says which field.
+    let (code, out, err) = meridian(&[
+        "send", "--hub", &s.base, "--from", "mock-a", "--to", "mock-a", "--asset", "CNY",
+        "--amount", "5",
+    ]);
+    assert_ne!(code, Some(0));
+    assert!(!out.contains("locked"), "{out}");
+    assert!(err.contains("--to"), "{err}");
+}
+
 /// A stand-in hub on a loopback port: `/v1/dev/lock` and `/v1/transfers` answer a transfer
 /// that goes through `timeline` and ends `end`.
 struct FakeHub {

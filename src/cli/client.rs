@@ -91,7 +91,25 @@ fn request(
     }
 }
 
+/// What `send` can refuse without asking the hub (before anything is locked).
+fn check_send_args(a: &SendArgs) -> Result<(), String> {
+    if a.to == a.from {
+        return Err(format!(
+            "--to {:?} is the source chain (--from): a transfer goes to another chain",
+            a.to
+        ));
+    }
+    if a.amount == 0 {
+        return Err("--amount must be positive".into());
+    }
+    Ok(())
+}
+
 pub fn send(args: SendArgs) -> ExitCode {
+    if let Err(e) = check_send_args(&args) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     match run_send(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

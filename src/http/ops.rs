@@ -203,29 +203,33 @@ pub struct LockRequest {
     pub amount: String,
 }
 
-/// Development: lock funds on a built-in mock source chain, seal its block at once, and
-/// answer the transfer request (with the chain's native evidence) ready to POST.
-#[utoipa::path(post, path = "/v1/dev/lock", request_body = LockRequest,
-    responses((status = 200, body = TransferRequest), (status = 404, body = super::ErrorBody)),
-    security(("api_key" = [])))]
-pub async fn dev_lock(
-    state: web::Data<ApiState>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    state.caller(&req)?;
-    let body = transfers::read_body(&req, payload).await?;
-    let r: LockRequest = parse_json(&body)?;
+/// Check a lock request before anything is locked: a positive amount, a built-in mock source
+/// chain, and a connected destination chain other than the source (the transfer the lock is
+/// for would be refused otherwise, with the funds already locked). The source chain and the
+/// amount.
+fn check_lock(
+    state: &ApiState,
+    r: &LockRequest,
+) -> Result<(std::sync::Arc<dyn meridian_adapters::demo::DemoChain>, u128), ApiError> {
     let amount: u128 = r
         .amount
         .parse()
         .map_err(|_| ApiError::bad("amount", "a decimal integer in the smallest unit"))?;
+    if amount == 0 {
+        return Err(ApiError::bad("amount", "must be positive"));
+    }
     let Some(chain) = state.mocks.get(&r.source) else {
         return Err(ApiError::not_found(
             "source",
             format!("{:?} is not a built-in mock chain", r.source),
         ));
     };
+    if r.destination == r.source {
+        return Err(ApiError::bad(
+            "destination",
+            format!("{:?} is the source chain", r.destination),
+        ));
+    }
     if !state
         .hub
         .chain_ids()
@@ -236,8 +240,25 @@ pub async fn dev_lock(
             format!("{:?} is not a connected chain", r.destination),
         ));
     }
+    Ok((chain.clone(), amount))
+}
+
+/// Development: lock funds on a built-in mock source chain, seal its block at once, and
+/// answer the transfer request (with the chain's native evidence) ready to POST.
+#[utoipa::path(post, path = "/v1/dev/lock", request_body = LockRequest,
+    responses((status = 200, body = TransferRequest), (status = 400, body = super::ErrorBody),
+        (status = 404, body = super::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn dev_lock(
+    state: web::Data<ApiState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    state.caller(&req)?;
+    let body = transfers::read_body(&req, payload).await?;
+    let r: LockRequest = parse_json(&body)?;
+    let (chain, amount) = check_lock(&state, &r)?;
     // A chain on a real node answers over the network: off the HTTP worker.
-    let chain = chain.clone();
     let lock = r.clone();
     let ev = web::block(move || {
         chain.lock(
@@ -290,27 +311,7 @@ pub async fn dev_lock_batch(
     if r.count == 0 || r.count > 10_000 {
         return Err(ApiError::bad("count", "1 … 10000"));
     }
-    let amount: u128 = r
-        .lock
-        .amount
-        .parse()
-        .map_err(|_| ApiError::bad("amount", "a decimal integer in the smallest unit"))?;
-    let Some(chain) = state.mocks.get(&r.lock.source) else {
-        return Err(ApiError::not_found(
-            "source",
-            format!("{:?} is not a built-in mock chain", r.lock.source),
-        ));
-    };
-    if !state
-        .hub
-        .chain_ids()
-        .contains(&ChainId(r.lock.destination.clone()))
-    {
-        return Err(ApiError::bad(
-            "destination",
-            format!("{:?} is not a connected chain", r.lock.destination),
-        ));
-    }
+    let (chain, amount) = check_lock(&state, &r.lock)?;
     let out: Vec<TransferRequest> = chain
         .lock_batch(
             &r.lock.destination,
