@@ -224,6 +224,34 @@ fn dev_lock_refuses_before_locking() {
     assert!(err.contains("--to"), "{err}");
 }
 
+/// `meridian status ID` takes a transfer id, not a path: anything else is refused (exit 2)
+/// before any request.
+#[test]
+fn status_refuses_what_is_not_a_transfer_id() {
+    let nowhere = "http://127.0.0.1:9";
+    let id = "ab".repeat(32);
+    for bad in [
+        "../../healthz".to_string(),
+        "abc".to_string(),
+        format!("{id}00"),
+        format!("0x{}", &id[1..]),
+        format!("{}zz", &id[2..]),
+        format!("0X{id}"),
+        String::new(),
+    ] {
+        let (code, out, err) = meridian(&["status", "--hub", nowhere, &bad]);
+        assert_eq!(code, Some(2), "{bad:?}: {out}{err}");
+        assert!(out.is_empty(), "{bad:?}: {out}");
+        assert!(err.contains("64 hex digits"), "{bad:?}: {err}");
+    }
+    // A well-formed id gets as far as the (absent) hub.
+    for good in [id.clone(), format!("0x{id}"), id.to_uppercase()] {
+        let (code, _, err) = meridian(&["status", "--hub", nowhere, &good]);
+        assert_eq!(code, Some(1), "{good}: {err}");
+        assert!(err.contains("unreachable"), "{good}: {err}");
+    }
+}
+
 /// A stand-in hub on a loopback port: `/v1/dev/lock` and `/v1/transfers` answer a transfer
 /// that goes through `timeline` and ends `end`.
 struct FakeHub {

@@ -57,7 +57,7 @@ pub struct SendArgs {
 pub struct StatusArgs {
     #[command(flatten)]
     pub hub: HubArgs,
-    /// The transfer id.
+    /// The transfer id (64 hex digits, optionally after 0x).
     pub id: String,
 }
 
@@ -88,6 +88,18 @@ fn request(
             bail!("hub answered {code} (field {field}): {reason}")
         }
         Err(e) => Err(e).context("the hub is unreachable"),
+    }
+}
+
+/// A transfer id as the hub writes it: 64 hex digits, optionally after `0x`.
+fn check_transfer_id(id: &str) -> Result<(), String> {
+    let digits = id.strip_prefix("0x").unwrap_or(id);
+    if digits.len() == 64 && digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{id:?} is not a transfer id (64 hex digits, optionally after 0x)"
+        ))
     }
 }
 
@@ -144,6 +156,7 @@ fn run_send(a: &SendArgs) -> anyhow::Result<()> {
     )
     .context("submitting the transfer")?;
     let id = accepted["id"].as_str().unwrap_or_default().to_string();
+    check_transfer_id(&id).map_err(|e| anyhow::anyhow!("the hub answered {e}"))?;
     println!(
         "transfer {id}: {}",
         accepted["status"].as_str().unwrap_or("?")
@@ -181,6 +194,10 @@ fn run_send(a: &SendArgs) -> anyhow::Result<()> {
 }
 
 pub fn status(args: StatusArgs) -> ExitCode {
+    if let Err(e) = check_transfer_id(&args.id) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     let hub = args.hub.hub.trim_end_matches('/');
     match request(
         agent().get(&format!("{hub}/v1/transfers/{}", args.id)),
