@@ -1,6 +1,7 @@
 //! `meridian proof verify` as a black box: the real binary on the committed vectors, on tampered
 //! copies of them, and on malformed documents, checking stdout/stderr and the exit code (0/1/2).
 
+use meridian::refchain::finality::{self, FinalityProof};
 use meridian_proofs::test_utils::{load_vectors, tamper_all, Vector};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -200,6 +201,151 @@ fn malformed_documents_exit_2_on_stderr() {
         assert!(stdout(&o).is_empty(), "{name}: stdout must be empty");
         assert!(stderr(&o).starts_with("error: "), "{name}: {}", stderr(&o));
     }
+}
+
+/// A `meridian-finality` document over one `Accepted` record (log of one entry, so the
+/// inclusion path is empty), finalized by all four relays of a set made from `salt`.
+fn finality_doc(salt: u8) -> (FinalityProof, [u8; 32]) {
+    use meridian::message::{ChainId, CrossChainMessage, MessageId, SourceEvidence};
+    use meridian::record::LogRecord;
+    use meridian::refchain::{BlockHeader, QuorumCertificate, RelayInfo, RelayKey, RelaySet};
+    let keys: Vec<RelayKey> = (0..4u8)
+        .map(|i| RelayKey::from_seed(&format!("city-{i}"), [salt ^ (i + 1); 32]))
+        .collect();
+    let set = RelaySet {
+        relays: keys
+            .iter()
+            .map(|k| RelayInfo {
+                id: k.id.clone(),
+                public_key: k.public_key(),
+            })
+            .collect(),
+    };
+    let source = ChainId::from("mock-a");
+    let id = MessageId::derive(&source, b"locator");
+    let record = meridian::log::encode_record(&LogRecord::Accepted {
+        msg: CrossChainMessage {
+            id,
+            source,
+            destination: ChainId::from("mock-b"),
+            route_nonce: 0,
+            sender: "alice".into(),
+            recipient: "bob".into(),
+            asset: "CNY".into(),
+            amount: 5,
+            timeout_secs: 600,
+            evidence: SourceEvidence {
+                locator: b"locator".to_vec(),
+                header: vec![],
+                proof: vec![],
+                event: vec![],
+            },
+            tenant: "demo".into(),
+        },
+        at_ms: 1,
+    })
+    .expect("encode");
+    let header = BlockHeader {
+        height: 1,
+        prev_hash: [0; 32],
+        log_start: 0,
+        log_end: 1,
+        entries_root: [0; 32],
+        log_root: meridian_proofs::rfc6962::leaf_hash(&record),
+        time_ms: 2,
+        relay_set_hash: set.hash(),
+    };
+    let qc = QuorumCertificate {
+        height: header.height,
+        block_hash: header.hash(),
+        signatures: keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| k.vote(i as u16, &header))
+            .collect(),
+    };
+    let doc = FinalityProof {
+        format: finality::FORMAT.into(),
+        message_id: id.0.into(),
+        record: record.into(),
+        seq: 0,
+        proof: vec![],
+        header,
+        qc,
+        relays: set.relays.clone(),
+    };
+    (doc, set.hash())
+}
+
+/// `meridian proof verify [extra args] -` on a finality document.
+fn verify_finality(doc: &FinalityProof, extra: &[&str]) -> Output {
+    let mut child = meridian()
+        .args(["proof", "verify"])
+        .args(extra)
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn meridian");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(serde_json::to_string(doc).expect("json").as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("wait meridian")
+}
+
+/// Every signature of the certificate must verify, by a relay of the set, each relay once, in
+/// order: a tampered signature or relay index is refused even when a quorum of good ones
+/// remains (it used to be skipped and the document called valid).
+#[test]
+fn finality_documents_are_checked_strictly() {
+    let (doc, _) = finality_doc(0);
+    let o = verify_finality(&doc, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(stdout(&o), "valid\n");
+    let mut tampered: Vec<(&str, FinalityProof)> = Vec::new();
+    let mut d = doc.clone();
+    d.qc.signatures[3].signature[0] ^= 1;
+    tampered.push(("signature byte", d));
+    let mut d = doc.clone();
+    d.qc.signatures[3].signature[63] ^= 0x80;
+    tampered.push(("last signature byte", d));
+    let mut d = doc.clone();
+    d.qc.signatures[3].relay = 2;
+    tampered.push(("repeated relay index", d));
+    let mut d = doc.clone();
+    d.qc.signatures[3].relay = 4;
+    tampered.push(("relay index out of range", d));
+    let mut d = doc.clone();
+    let extra = d.qc.signatures[0].clone();
+    d.qc.signatures.push(extra);
+    tampered.push(("duplicated signature", d));
+    let mut d = doc.clone();
+    d.qc.signatures.swap(0, 1);
+    tampered.push(("signatures out of order", d));
+    for (what, d) in tampered {
+        let o = verify_finality(&d, &[]);
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{what}: {}{}",
+            stdout(&o),
+            stderr(&o)
+        );
+        assert!(
+            stdout(&o).starts_with("invalid: "),
+            "{what}: {}",
+            stdout(&o)
+        );
+    }
+    // Fewer signatures, all good, still a quorum (3 of 4): valid.
+    let mut d = doc.clone();
+    d.qc.signatures.remove(1);
+    let o = verify_finality(&d, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
 }
 
 #[test]

@@ -65,7 +65,8 @@ pub enum FinalityError {
 
 impl FinalityProof {
     /// Check the proof; on success the record with `message_id` is final on the reference
-    /// chain signed by the relay set whose hash is `header.relay_set_hash`.
+    /// chain signed by the relay set whose hash is `header.relay_set_hash`. The quorum
+    /// certificate is held to [`QuorumCertificate::verify_strict`]: every signature in it counts.
     pub fn verify(&self) -> Result<(), FinalityError> {
         let h = &self.header;
         if self.seq < h.log_start || self.seq >= h.log_end {
@@ -87,7 +88,7 @@ impl FinalityProof {
         let set = RelaySet {
             relays: self.relays.clone(),
         };
-        self.qc.verify(&set, h)?;
+        self.qc.verify_strict(&set, h)?;
         match decode_record(&self.record.0) {
             Ok(LogRecord::Accepted { msg, .. }) if msg.id.0 == self.message_id.0 => Ok(()),
             _ => Err(FinalityError::NotTheMessage(hex::encode(self.message_id.0))),

@@ -134,6 +134,34 @@ pub enum QuorumError {
         /// The quorum.
         needed: usize,
     },
+    /// (Strict check) a signature names a relay index the set does not have.
+    #[error("signature {position} names relay {relay}, the set has {relays}")]
+    UnknownRelay {
+        /// Position of the signature in the certificate.
+        position: usize,
+        /// The index it names.
+        relay: u16,
+        /// Relays in the set.
+        relays: usize,
+    },
+    /// (Strict check) a relay index repeats, or the indices are not ascending.
+    #[error("signature {position} names relay {relay} after relay {previous}: indices must be unique and ascending")]
+    Unordered {
+        /// Position of the signature in the certificate.
+        position: usize,
+        /// The index it names.
+        relay: u16,
+        /// The index before it.
+        previous: u16,
+    },
+    /// (Strict check) a signature does not verify under its relay's key.
+    #[error("signature {position} (relay {relay}) does not verify")]
+    BadSignature {
+        /// Position of the signature in the certificate.
+        position: usize,
+        /// The index it names.
+        relay: u16,
+    },
 }
 
 impl QuorumCertificate {
@@ -148,8 +176,62 @@ impl QuorumCertificate {
             .count()
     }
 
-    /// Check that this certificate finalizes `header` under `set`.
+    /// Check that this certificate finalizes `header` under `set`: a quorum of valid signatures
+    /// by distinct relays, whatever else it holds (see [`QuorumCertificate::verify_strict`]).
     pub fn verify(&self, set: &RelaySet, header: &BlockHeader) -> Result<(), QuorumError> {
+        self.check_binding(set, header)?;
+        let valid = self.valid_signatures(set, header);
+        if valid < set.quorum() {
+            return Err(QuorumError::BelowQuorum {
+                valid,
+                needed: set.quorum(),
+            });
+        }
+        Ok(())
+    }
+
+    /// [`QuorumCertificate::verify`] for a certificate as the hub writes it, where nothing is
+    /// ignored: every signature names a relay of `set`, in strictly ascending relay order (so
+    /// each relay once), and verifies; and they are a quorum. What proof documents are held to,
+    /// so that no byte of a certificate can change without the verdict changing.
+    pub fn verify_strict(&self, set: &RelaySet, header: &BlockHeader) -> Result<(), QuorumError> {
+        self.check_binding(set, header)?;
+        let msg = vote_message(&self.block_hash);
+        let mut previous: Option<u16> = None;
+        for (position, s) in self.signatures.iter().enumerate() {
+            if usize::from(s.relay) >= set.len() {
+                return Err(QuorumError::UnknownRelay {
+                    position,
+                    relay: s.relay,
+                    relays: set.len(),
+                });
+            }
+            if let Some(p) = previous.filter(|p| *p >= s.relay) {
+                return Err(QuorumError::Unordered {
+                    position,
+                    relay: s.relay,
+                    previous: p,
+                });
+            }
+            previous = Some(s.relay);
+            if !s.verifies(set, &msg) {
+                return Err(QuorumError::BadSignature {
+                    position,
+                    relay: s.relay,
+                });
+            }
+        }
+        if self.signatures.len() < set.quorum() {
+            return Err(QuorumError::BelowQuorum {
+                valid: self.signatures.len(),
+                needed: set.quorum(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The certificate names `header`, and `header` commits to `set`.
+    fn check_binding(&self, set: &RelaySet, header: &BlockHeader) -> Result<(), QuorumError> {
         let hash = header.hash();
         if self.height != header.height || self.block_hash != hash {
             return Err(QuorumError::WrongBlock {
@@ -164,13 +246,6 @@ impl QuorumCertificate {
             return Err(QuorumError::WrongRelaySet {
                 header: hex::encode(header.relay_set_hash),
                 set: hex::encode(set_hash),
-            });
-        }
-        let valid = self.valid_signatures(set, header);
-        if valid < set.quorum() {
-            return Err(QuorumError::BelowQuorum {
-                valid,
-                needed: set.quorum(),
             });
         }
         Ok(())
@@ -491,6 +566,101 @@ mod tests {
         let (set5, _) = set_of(5);
         assert!(matches!(
             qc.verify(&set5, &h),
+            Err(QuorumError::WrongRelaySet { .. })
+        ));
+    }
+
+    fn full_qc(keys: &[RelayKey], h: &BlockHeader) -> QuorumCertificate {
+        QuorumCertificate {
+            height: h.height,
+            block_hash: h.hash(),
+            signatures: keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| k.vote(i as u16, h))
+                .collect(),
+        }
+    }
+
+    /// The strict check refuses what the counting one ignores: a bad signature, an unknown
+    /// index, a repeated or out-of-order index, even with a quorum of good signatures left.
+    #[test]
+    fn strict_verification_ignores_nothing() {
+        let (set, keys) = set_of(4);
+        let h = header(&set);
+        let qc = full_qc(&keys, &h);
+        assert_eq!(qc.verify_strict(&set, &h), Ok(()));
+        let mut three = qc.clone();
+        three.signatures.remove(2);
+        assert_eq!(three.verify_strict(&set, &h), Ok(()));
+        let mut two = three.clone();
+        two.signatures.remove(0);
+        assert_eq!(
+            two.verify_strict(&set, &h),
+            Err(QuorumError::BelowQuorum {
+                valid: 2,
+                needed: 3
+            })
+        );
+        let mut cases: Vec<(QuorumCertificate, QuorumError)> = Vec::new();
+        let mut c = qc.clone();
+        c.signatures[3].signature[10] ^= 1;
+        cases.push((
+            c,
+            QuorumError::BadSignature {
+                position: 3,
+                relay: 3,
+            },
+        ));
+        let mut c = qc.clone();
+        c.signatures[3].relay = 2;
+        cases.push((
+            c,
+            QuorumError::Unordered {
+                position: 3,
+                relay: 2,
+                previous: 2,
+            },
+        ));
+        let mut c = qc.clone();
+        c.signatures.swap(0, 1);
+        cases.push((
+            c,
+            QuorumError::Unordered {
+                position: 1,
+                relay: 0,
+                previous: 1,
+            },
+        ));
+        let mut c = qc.clone();
+        c.signatures.push(RelaySignature {
+            relay: 500,
+            signature: [0; 64],
+        });
+        cases.push((
+            c,
+            QuorumError::UnknownRelay {
+                position: 4,
+                relay: 500,
+                relays: 4,
+            },
+        ));
+        for (c, e) in cases {
+            // The counting check still finds a quorum in each: only the strict one refuses.
+            assert_eq!(c.verify(&set, &h), Ok(()), "{e}");
+            assert_eq!(c.verify_strict(&set, &h), Err(e));
+        }
+        let other = BlockHeader {
+            log_end: 21,
+            ..h.clone()
+        };
+        assert!(matches!(
+            qc.verify_strict(&set, &other),
+            Err(QuorumError::WrongBlock { .. })
+        ));
+        let (set5, _) = set_of(5);
+        assert!(matches!(
+            qc.verify_strict(&set5, &h),
             Err(QuorumError::WrongRelaySet { .. })
         ));
     }
