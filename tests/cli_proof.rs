@@ -348,6 +348,54 @@ fn finality_documents_are_checked_strictly() {
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
 }
 
+/// The trust anchor: the verifier names the document's relay set on stderr, and
+/// `--relay-set HEX` refuses any other set, such as one the document's author made up.
+#[test]
+fn finality_documents_can_be_pinned_to_a_relay_set() {
+    let (doc, hash) = finality_doc(0);
+    let (forged, forged_hash) = finality_doc(0x55);
+    assert_ne!(hash, forged_hash);
+    let hex_hash = hex::encode(hash);
+    // Unpinned, a self-consistent document with made-up keys verifies: stderr says which set.
+    for (d, h) in [(&doc, &hash), (&forged, &forged_hash)] {
+        let o = verify_finality(d, &[]);
+        assert_eq!(stdout(&o), "valid\n");
+        assert!(stderr(&o).contains(&hex::encode(h)), "{}", stderr(&o));
+    }
+    for pin in [
+        hex_hash.clone(),
+        format!("0x{hex_hash}"),
+        hex_hash.to_uppercase(),
+    ] {
+        let o = verify_finality(&doc, &["--relay-set", &pin]);
+        assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+        assert_eq!(stdout(&o), "valid\n");
+    }
+    let o = verify_finality(&forged, &["--relay-set", &hex_hash]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).starts_with("invalid: ") && stdout(&o).contains(&hex_hash),
+        "{}",
+        stdout(&o)
+    );
+    // A pin that is not a hash is a usage error.
+    for bad in ["abc", "zz", &hex_hash[2..]] {
+        let o = verify_finality(&doc, &["--relay-set", bad]);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", stderr(&o));
+        assert!(stdout(&o).is_empty());
+    }
+    // Other formats have no relay set to pin.
+    let (valid, _) = load_vectors().expect("vectors");
+    let o = meridian()
+        .args(["proof", "verify", "--relay-set", &hex_hash])
+        .arg(&valid[0].path)
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).is_empty());
+    assert!(stderr(&o).contains("--relay-set"), "{}", stderr(&o));
+}
+
 #[test]
 fn missing_file_exit_2_and_help_works() {
     let o = meridian()

@@ -5,6 +5,7 @@
 
 use clap::Subcommand;
 use meridian::refchain::finality;
+use meridian_proofs::hash::Hash32;
 use meridian_proofs::{verify_document, Verdict};
 use std::io::Read;
 use std::path::PathBuf;
@@ -21,19 +22,39 @@ pub enum ProofCommand {
     /// Formats: rfc6962, rfc6962-consistency, eth-header, eth-mpt, fisco-v2, fisco-v3,
     /// eosio-legacy, eosio-savanna, xuper, fabric-block, xrpl-ledger-header, xrpl-shamap,
     /// and meridian-finality (a message's finality proof from the hub).
+    ///
+    /// A meridian-finality document carries the relay set that signed it: its hash is printed
+    /// on stderr, and `--relay-set` refuses any other set.
     Verify {
         /// The JSON document to check, or `-` for standard input.
         file: PathBuf,
+        /// meridian-finality only: the hash of the relay set you trust (64 hex digits,
+        /// optionally after 0x; the hub's `relay_set_hash`). Without it, any self-consistent
+        /// relay set is accepted, including one the document's author made up.
+        #[arg(long, value_name = "HEX", value_parser = parse_relay_set)]
+        relay_set: Option<Hash32>,
     },
+}
+
+/// A relay-set hash: 64 hex digits, optionally after `0x`.
+fn parse_relay_set(s: &str) -> Result<Hash32, String> {
+    let digits = s.strip_prefix("0x").unwrap_or(s);
+    if digits.len() != 64 {
+        return Err("not 64 hex digits".into());
+    }
+    hex::decode(digits)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| "not 64 hex digits".into())
 }
 
 pub fn run(cmd: ProofCommand) -> ExitCode {
     match cmd {
-        ProofCommand::Verify { file } => verify(&file),
+        ProofCommand::Verify { file, relay_set } => verify(&file, relay_set.as_ref()),
     }
 }
 
-fn verify(file: &PathBuf) -> ExitCode {
+fn verify(file: &PathBuf, trusted: Option<&Hash32>) -> ExitCode {
     let text = match read_input(file) {
         Ok(t) => t,
         Err(e) => return fail(&e),
@@ -41,18 +62,39 @@ fn verify(file: &PathBuf) -> ExitCode {
     // The hub's own finality proofs need the hub's types (headers, quorum certificates).
     if let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) {
         if value.get("format").and_then(|f| f.as_str()) == Some(finality::FORMAT) {
-            return match finality::verify_document(value) {
-                Ok(Ok(())) => {
+            let doc = match finality::parse_document(value) {
+                Ok(d) => d,
+                Err(e) => return fail(&e),
+            };
+            // stdout is the verdict alone; the anchor goes beside it.
+            eprintln!(
+                "relay set {} ({} relays){}",
+                hex::encode(doc.relay_set_hash()),
+                doc.relays.len(),
+                if trusted.is_some() {
+                    ""
+                } else {
+                    "; not pinned: pass --relay-set HEX to require the set you trust"
+                }
+            );
+            let verdict = match trusted {
+                Some(t) => doc.verify_trusted(t),
+                None => doc.verify(),
+            };
+            return match verdict {
+                Ok(()) => {
                     println!("valid");
                     ExitCode::SUCCESS
                 }
-                Ok(Err(reason)) => {
+                Err(reason) => {
                     println!("invalid: {reason}");
                     ExitCode::from(1)
                 }
-                Err(e) => fail(&e),
             };
         }
+    }
+    if trusted.is_some() {
+        return fail("--relay-set applies only to meridian-finality documents");
     }
     match verify_document(&text) {
         Ok(Verdict::Valid) => {

@@ -1,12 +1,15 @@
 //! Offline finality proofs: a committed record, its RFC 6962 inclusion proof in the whole-log
 //! tree of a reference-chain block, the block header, the block's quorum certificate and the
 //! relay set's public keys. Anyone holding the relay-set hash they trust can check it with
-//! `meridian proof verify` (document format `meridian-finality`), no hub needed.
+//! `meridian proof verify --relay-set HASH` (document format `meridian-finality`), no hub
+//! needed. Without that anchor a document only shows that *some* relay set signed it: its
+//! author can make up one.
 
 use super::{BlockHeader, QuorumCertificate, QuorumError, RelayInfo, RelaySet};
 use crate::log::decode_record;
 use crate::record::LogRecord;
 use meridian_proofs::document::{Hex32, HexBytes};
+use meridian_proofs::hash::Hash32;
 use meridian_proofs::rfc6962;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -61,11 +64,40 @@ pub enum FinalityError {
     /// The record is not the `Accepted` record of the claimed message.
     #[error("the record does not commit message {0}")]
     NotTheMessage(String),
+    /// The document's relay set is not the one the verifier trusts.
+    #[error("relay set {found} is not the trusted relay set {trusted}")]
+    UntrustedRelaySet {
+        /// Hash of the document's relay set.
+        found: String,
+        /// The hash trusted.
+        trusted: String,
+    },
 }
 
 impl FinalityProof {
+    /// The hash of the document's relay set (what a verifier pins).
+    pub fn relay_set_hash(&self) -> Hash32 {
+        RelaySet {
+            relays: self.relays.clone(),
+        }
+        .hash()
+    }
+
+    /// [`FinalityProof::verify`], and the relay set must be the one whose hash is `trusted`.
+    pub fn verify_trusted(&self, trusted: &Hash32) -> Result<(), FinalityError> {
+        let found = self.relay_set_hash();
+        if found != *trusted {
+            return Err(FinalityError::UntrustedRelaySet {
+                found: hex::encode(found),
+                trusted: hex::encode(trusted),
+            });
+        }
+        self.verify()
+    }
+
     /// Check the proof; on success the record with `message_id` is final on the reference
-    /// chain signed by the relay set whose hash is `header.relay_set_hash`. The quorum
+    /// chain signed by the relay set whose hash is `header.relay_set_hash` (which only the
+    /// caller can tell is the right one: see [`FinalityProof::verify_trusted`]). The quorum
     /// certificate is held to [`QuorumCertificate::verify_strict`]: every signature in it counts.
     pub fn verify(&self) -> Result<(), FinalityError> {
         let h = &self.header;
@@ -96,12 +128,17 @@ impl FinalityProof {
     }
 }
 
-/// Check a `meridian-finality` document: `Ok(Ok(()))` valid, `Ok(Err(_))` a false claim,
-/// `Err(_)` a malformed document.
-pub fn verify_document(value: serde_json::Value) -> Result<Result<(), FinalityError>, String> {
+/// Read a `meridian-finality` document; `Err(_)` for a malformed one.
+pub fn parse_document(value: serde_json::Value) -> Result<FinalityProof, String> {
     let doc: FinalityProof = serde_json::from_value(value).map_err(|e| format!("{FORMAT}: {e}"))?;
     if doc.format != FORMAT {
         return Err(format!("format must be {FORMAT:?}"));
     }
-    Ok(doc.verify())
+    Ok(doc)
+}
+
+/// Check a `meridian-finality` document: `Ok(Ok(()))` valid, `Ok(Err(_))` a false claim,
+/// `Err(_)` a malformed document.
+pub fn verify_document(value: serde_json::Value) -> Result<Result<(), FinalityError>, String> {
+    Ok(parse_document(value)?.verify())
 }
