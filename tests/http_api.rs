@@ -99,6 +99,30 @@ fn dapp_flow_submit_stream_deliver_and_verify_the_proof() {
         .expect("verify");
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "valid\n");
+    // Pinned to the relay set the hub names for its blocks it verifies; to another it fails.
+    let (_, head) = call(ureq::get(&s.url("/v1/refchain/head")), None);
+    let head: serde_json::Value = serde_json::from_str(&head).expect("head json");
+    let set = head["relay_set_hash"]
+        .as_str()
+        .expect("relay_set_hash")
+        .to_string();
+    assert_eq!(set.len(), 64, "{head}");
+    let pinned = |hex: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_meridian"))
+            .args(["proof", "verify", "--relay-set", hex])
+            .arg(&path)
+            .output()
+            .expect("verify")
+            .status
+            .code()
+    };
+    assert_eq!(pinned(&set), Some(0));
+    let other = format!(
+        "{}{}",
+        if set.starts_with('0') { "1" } else { "0" },
+        &set[1..]
+    );
+    assert_eq!(pinned(&other), Some(1));
     // Listing: the tenant sees it; the other tenant does not.
     let (_, page) = call(
         ureq::get(&s.url("/v1/transfers?limit=10")).set("Authorization", KEY),
@@ -172,6 +196,17 @@ fn dapp_flow_submit_stream_deliver_and_verify_the_proof() {
         query_params >= 9,
         "the list, events and blocks filters: {query_params}"
     );
+    for route in [
+        "/metrics",
+        "/openapi.json",
+        "/v1/dev/lock-batch",
+        "/healthz",
+    ] {
+        assert!(
+            paths.contains_key(route),
+            "{route} missing from the OpenAPI document"
+        );
+    }
 }
 
 #[test]
@@ -349,6 +384,8 @@ fn bad_input_is_a_4xx_naming_the_field() {
         ("DELETE", format!("/v1/transfers/{id}"), "GET"),
         ("PUT", "/v1/transfers".to_string(), "GET, POST"),
         ("POST", "/v1/refchain/head".to_string(), "GET"),
+        ("GET", "/v1/admin/relays/tokyo/rotate-key".to_string(), "POST"),
+        ("DELETE", "/metrics".to_string(), "GET"),
     ] {
         let r = ureq::request(method, &s.url(&path)).set("Authorization", KEY);
         let resp = match r.call() {

@@ -141,6 +141,9 @@ pub struct BlockView {
     pub entries_root: String,
     /// RFC 6962 root of the whole log up to it (hex).
     pub log_root: String,
+    /// SHA-256 of the city-relay set whose quorum signs this block (hex): the trust anchor to
+    /// pin with `meridian proof verify --relay-set`.
+    pub relay_set_hash: String,
     /// Seal time, ms since the epoch.
     pub time_ms: u64,
     /// Relay signatures in its quorum certificate (0 until final).
@@ -160,6 +163,7 @@ fn block_view(b: &BlockEntry) -> BlockView {
         entries: b.header.len(),
         entries_root: hex::encode(b.header.entries_root),
         log_root: hex::encode(b.header.log_root),
+        relay_set_hash: hex::encode(b.header.relay_set_hash),
         time_ms: b.header.time_ms,
         signatures: b.qc.as_ref().map_or(0, |q| q.signatures.len()),
         is_final: b.qc.is_some(),

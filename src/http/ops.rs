@@ -10,24 +10,20 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
 pub(super) fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz))
-        .route("/metrics", web::get().to(metrics_text))
-        .route("/openapi.json", web::get().to(openapi))
-        .route(
-            "/v1/admin/routes/{source}/{destination}/pause",
-            web::post().to(pause),
+    use super::resource;
+    let post = |path: &str| resource(path, "POST");
+    let get = |path: &str| resource(path, "GET");
+    cfg.service(get("/healthz").route(web::get().to(healthz)))
+        .service(get("/readyz").route(web::get().to(readyz)))
+        .service(get("/metrics").route(web::get().to(metrics_text)))
+        .service(get("/openapi.json").route(web::get().to(openapi)))
+        .service(post("/v1/admin/routes/{source}/{destination}/pause").route(web::post().to(pause)))
+        .service(
+            post("/v1/admin/routes/{source}/{destination}/resume").route(web::post().to(resume)),
         )
-        .route(
-            "/v1/admin/routes/{source}/{destination}/resume",
-            web::post().to(resume),
-        )
-        .route(
-            "/v1/admin/relays/{city}/rotate-key",
-            web::post().to(rotate_relay_key),
-        )
-        .route("/v1/dev/lock", web::post().to(dev_lock))
-        .route("/v1/dev/lock-batch", web::post().to(dev_lock_batch));
+        .service(post("/v1/admin/relays/{city}/rotate-key").route(web::post().to(rotate_relay_key)))
+        .service(post("/v1/dev/lock").route(web::post().to(dev_lock)))
+        .service(post("/v1/dev/lock-batch").route(web::post().to(dev_lock_batch)));
 }
 
 /// The OpenAPI document, generated from the handlers and types.
@@ -37,12 +33,14 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     paths(
         transfers::submit, transfers::get, transfers::list, transfers::proof, transfers::events,
         network::chains, network::cities, network::head, network::blocks, network::block, network::stats,
-        healthz, readyz, pause, resume, rotate_relay_key, dev_lock
+        healthz, readyz, metrics_text, openapi, pause, resume, rotate_relay_key, dev_lock,
+        dev_lock_batch
     ),
     components(schemas(
         TransferRequest, EvidenceBody, transfers::TransferAccepted, transfers::TransferView,
         transfers::TransferPage, transfers::TimelineEntry, network::ChainView, network::CityView,
-        network::BlockView, network::StatsView, super::ErrorBody, super::ErrorDetail, LockRequest
+        network::BlockView, network::StatsView, super::ErrorBody, super::ErrorDetail, LockRequest,
+        LockBatchRequest
     )),
     modifiers(&Security)
 )]
@@ -62,6 +60,8 @@ impl utoipa::Modify for Security {
     }
 }
 
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "the OpenAPI 3 document", content_type = "application/json")))]
 async fn openapi() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())
 }
@@ -84,6 +84,8 @@ pub async fn readyz(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError
     }
 }
 
+/// Prometheus metrics (text exposition format).
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain")))]
 async fn metrics_text(state: web::Data<ApiState>) -> HttpResponse {
     let s = state.hub.stats().await;
     for (st, n) in &s.by_state {
@@ -136,7 +138,8 @@ fn route_of(p: &(String, String)) -> (ChainId, ChainId) {
 /// Pause admission on a route (admin key).
 #[utoipa::path(post, path = "/v1/admin/routes/{source}/{destination}/pause",
     params(("source" = String, Path), ("destination" = String, Path)),
-    responses((status = 200), (status = 403, body = super::ErrorBody)), security(("api_key" = [])))]
+    responses((status = 200), (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody),
+        (status = 404, description = "unknown chain", body = super::ErrorBody)), security(("api_key" = [])))]
 pub async fn pause(
     state: web::Data<ApiState>,
     req: HttpRequest,
@@ -148,7 +151,8 @@ pub async fn pause(
 /// Resume admission on a route (admin key).
 #[utoipa::path(post, path = "/v1/admin/routes/{source}/{destination}/resume",
     params(("source" = String, Path), ("destination" = String, Path)),
-    responses((status = 200), (status = 403, body = super::ErrorBody)), security(("api_key" = [])))]
+    responses((status = 200), (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody),
+        (status = 404, description = "unknown chain", body = super::ErrorBody)), security(("api_key" = [])))]
 pub async fn resume(
     state: web::Data<ApiState>,
     req: HttpRequest,
@@ -247,7 +251,7 @@ fn check_lock(
 /// answer the transfer request (with the chain's native evidence) ready to POST.
 #[utoipa::path(post, path = "/v1/dev/lock", request_body = LockRequest,
     responses((status = 200, body = TransferRequest), (status = 400, body = super::ErrorBody),
-        (status = 404, body = super::ErrorBody)),
+        (status = 401, body = super::ErrorBody), (status = 404, body = super::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn dev_lock(
     state: web::Data<ApiState>,
@@ -300,6 +304,11 @@ pub struct LockBatchRequest {
 
 /// Development: `count` locks in one block of a built-in mock chain; answers the transfer
 /// requests, one per lock, ready to POST (used by `benches/load.sh`).
+#[utoipa::path(post, path = "/v1/dev/lock-batch", request_body = LockBatchRequest,
+    responses((status = 200, description = "the transfer requests, one per lock", body = [TransferRequest]),
+        (status = 400, body = super::ErrorBody), (status = 401, body = super::ErrorBody),
+        (status = 404, body = super::ErrorBody)),
+    security(("api_key" = [])))]
 pub async fn dev_lock_batch(
     state: web::Data<ApiState>,
     req: HttpRequest,

@@ -450,7 +450,8 @@ async fn visible(state: &ApiState, req: &HttpRequest, id: &str) -> Result<Messag
 
 /// A transfer: its status and the timeline of its state changes.
 #[utoipa::path(get, path = "/v1/transfers/{id}", params(("id" = String, Path)),
-    responses((status = 200, body = TransferView), (status = 404, body = super::ErrorBody)),
+    responses((status = 200, body = TransferView), (status = 400, body = super::ErrorBody),
+        (status = 401, body = super::ErrorBody), (status = 404, body = super::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn get(
     state: web::Data<ApiState>,
@@ -464,6 +465,7 @@ pub async fn get(
 /// The transfer's finality proof: a `meridian-finality` document for `meridian proof verify`.
 #[utoipa::path(get, path = "/v1/transfers/{id}/proof", params(("id" = String, Path)),
     responses((status = 200, description = "a meridian-finality proof document"),
+        (status = 400, body = super::ErrorBody), (status = 401, body = super::ErrorBody),
         (status = 404, body = super::ErrorBody), (status = 409, description = "not final yet", body = super::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn proof(
@@ -493,7 +495,8 @@ pub async fn proof(
 
 /// Transfers in commit order, filtered; cursor pagination.
 #[utoipa::path(get, path = "/v1/transfers", params(ListQuery),
-    responses((status = 200, body = TransferPage), (status = 400, body = super::ErrorBody)),
+    responses((status = 200, body = TransferPage), (status = 400, body = super::ErrorBody),
+        (status = 401, body = super::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn list(
     state: web::Data<ApiState>,
