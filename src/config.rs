@@ -700,6 +700,14 @@ pub fn check_tenants(path: &Path, t: &TenantsFile) -> Result<(), ConfigError> {
     let mut ids: HashMap<&str, usize> = HashMap::new();
     let mut hashes: HashMap<[u8; 32], (usize, &str)> = HashMap::new();
     for (i, tenant) in t.tenants.iter().enumerate() {
+        // The empty tenant is the operator's (and in-process callers') in the hub: a tenant
+        // named so would see every tenant's transfers.
+        if tenant.id.trim().is_empty() {
+            return Err(bad(
+                format!("tenant[{i}].id"),
+                "a tenant id must not be empty (the empty id stands for the operator)".into(),
+            ));
+        }
         if let Some(j) = ids.insert(tenant.id.as_str(), i) {
             return Err(bad(
                 format!("tenant[{i}].id"),

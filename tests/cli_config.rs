@@ -138,6 +138,15 @@ fn duplicate_tenant_ids_and_key_hashes_are_refused() {
         check(dir.path()),
         &["tenants.toml", "admin_key_sha256", "demo2"],
     );
+    // The empty id is the operator's in the hub: a tenant so named would see every transfer.
+    for empty in ["id = \"\"", "id = \"  \""] {
+        let dir = config_copy();
+        edit(&dir.path().join("tenants.toml"), "id = \"demo2\"", empty);
+        assert_refused(
+            check(dir.path()),
+            &["tenants.toml", "tenant[1].id", "must not be empty"],
+        );
+    }
 }
 
 #[test]

@@ -384,7 +384,11 @@ fn bad_input_is_a_4xx_naming_the_field() {
         ("DELETE", format!("/v1/transfers/{id}"), "GET"),
         ("PUT", "/v1/transfers".to_string(), "GET, POST"),
         ("POST", "/v1/refchain/head".to_string(), "GET"),
-        ("GET", "/v1/admin/relays/tokyo/rotate-key".to_string(), "POST"),
+        (
+            "GET",
+            "/v1/admin/relays/tokyo/rotate-key".to_string(),
+            "POST",
+        ),
         ("DELETE", "/metrics".to_string(), "GET"),
     ] {
         let r = ureq::request(method, &s.url(&path)).set("Authorization", KEY);

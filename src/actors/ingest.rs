@@ -86,21 +86,25 @@ async fn run(
     }
 }
 
-/// Whether the message's `Accepted` record at `seq` holds exactly this evidence.
-async fn same_evidence(log: &dyn CommitLog, seq: u64, ev: &Evidence) -> bool {
-    let Ok(rows) = log.read(seq, 1).await else {
-        return false;
+/// Whether the message's `Accepted` record at `seq` holds exactly this evidence (an error
+/// when the log cannot say: the submitter should retry, not be told its evidence is bad).
+async fn same_evidence(log: &dyn CommitLog, seq: u64, ev: &Evidence) -> Result<bool, SubmitError> {
+    let rows = log
+        .read(seq, 1)
+        .await
+        .map_err(|e| SubmitError::Log(e.to_string()))?;
+    let Some((_, bytes)) = rows.first().filter(|(s, _)| *s == seq) else {
+        return Err(SubmitError::Log(format!("record {seq} missing")));
     };
-    match rows.first() {
-        Some((s, bytes)) if *s == seq => matches!(
-            decode_record(bytes),
-            Ok(LogRecord::Accepted { msg, .. })
-                if msg.evidence.locator == ev.locator
-                    && msg.evidence.header == ev.header
-                    && msg.evidence.proof == ev.proof
-                    && msg.evidence.event == ev.event
-        ),
-        _ => false,
+    match decode_record(bytes).map_err(|e| SubmitError::Log(e.to_string()))? {
+        LogRecord::Accepted { msg, .. } => Ok(msg.evidence.locator == ev.locator
+            && msg.evidence.header == ev.header
+            && msg.evidence.proof == ev.proof
+            && msg.evidence.event == ev.event),
+        other => Err(SubmitError::Log(format!(
+            "record {seq} is {}, not the message's",
+            other.kind()
+        ))),
     }
 }
 
@@ -200,20 +204,20 @@ async fn process(
                     // its locator (anything else is answered as the failure it is, and tells
                     // nothing of the message), and only to a submitter who may see it.
                     let id = MessageId::derive(&source, &evidence.locator);
+                    let rejected = || Err(SubmitError::Rejected(e.to_string()));
                     let out = match router.send(GetMessage(id)).await.ok().flatten() {
-                        Some(m) if same_evidence(log, m.seq, &evidence).await => {
-                            if may_see(&m.msg.tenant, &tenant) {
-                                Ok(SubmitOutcome {
-                                    id,
-                                    seq: m.seq,
-                                    state: m.state,
-                                    existing: true,
-                                })
-                            } else {
-                                Err(SubmitError::OtherTenant)
-                            }
-                        }
-                        _ => Err(SubmitError::Rejected(e.to_string())),
+                        Some(m) => match same_evidence(log, m.seq, &evidence).await {
+                            Ok(true) if may_see(&m.msg.tenant, &tenant) => Ok(SubmitOutcome {
+                                id,
+                                seq: m.seq,
+                                state: m.state,
+                                existing: true,
+                            }),
+                            Ok(true) => Err(SubmitError::OtherTenant),
+                            Ok(false) => rejected(),
+                            Err(log_error) => Err(log_error),
+                        },
+                        None => rejected(),
                     };
                     answer(&mut replies, i, out);
                 }
@@ -257,5 +261,94 @@ async fn process(
         if let Some(c) = chains.get(source) {
             c.do_send(MarkRelayedBatch(locators));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::{encode_record, Entries, LogError};
+    use crate::message::{CrossChainMessage, SourceEvidence};
+    use futures::future::BoxFuture;
+    use std::ops::Range;
+    use tokio::sync::watch;
+
+    /// A log of fixed records, or one whose reads fail.
+    struct FixedLog(Result<Vec<Vec<u8>>, LogError>);
+
+    impl CommitLog for FixedLog {
+        fn try_append(&self, _: Vec<Vec<u8>>) -> BoxFuture<'static, Result<Range<u64>, LogError>> {
+            Box::pin(async { Err(LogError::Closed) })
+        }
+        fn read(&self, from: u64, max: usize) -> BoxFuture<'static, Result<Entries, LogError>> {
+            let r = self.0.clone().map(|recs| {
+                (0u64..)
+                    .zip(recs)
+                    .skip(usize::try_from(from).unwrap_or(usize::MAX))
+                    .take(max)
+                    .collect()
+            });
+            Box::pin(async move { r })
+        }
+        fn next_seq(&self) -> u64 {
+            self.0.as_ref().map_or(0, |r| r.len() as u64)
+        }
+        fn subscribe(&self) -> watch::Receiver<u64> {
+            watch::channel(self.next_seq()).1
+        }
+    }
+
+    fn evidence(tag: u8) -> Evidence {
+        Evidence {
+            locator: vec![1, 2],
+            header: vec![tag; 3],
+            proof: vec![tag; 4],
+            event: vec![tag; 5],
+        }
+    }
+
+    fn accepted(ev: &Evidence) -> Vec<u8> {
+        let msg = CrossChainMessage {
+            id: MessageId([9; 32]),
+            source: ChainId("a".into()),
+            destination: ChainId("b".into()),
+            route_nonce: 0,
+            sender: "s".into(),
+            recipient: "r".into(),
+            asset: "CNY".into(),
+            amount: 1,
+            timeout_secs: 60,
+            evidence: SourceEvidence {
+                locator: ev.locator.clone(),
+                header: ev.header.clone(),
+                proof: ev.proof.clone(),
+                event: ev.event.clone(),
+            },
+            tenant: "t".into(),
+        };
+        encode_record(&LogRecord::Accepted { msg, at_ms: 1 }).expect("encode")
+    }
+
+    /// The same bytes match; other bytes do not; a log that cannot say is an error (the
+    /// submitter is told to retry, not that its evidence is bad).
+    #[tokio::test]
+    async fn a_replay_matches_only_its_records_bytes_and_log_failures_are_errors() {
+        let log = FixedLog(Ok(vec![
+            accepted(&evidence(1)),
+            encode_record(&LogRecord::TimedOut {
+                id: MessageId([9; 32]),
+                at_ms: 2,
+            })
+            .expect("encode"),
+        ]));
+        assert_eq!(same_evidence(&log, 0, &evidence(1)).await, Ok(true));
+        assert_eq!(same_evidence(&log, 0, &evidence(2)).await, Ok(false));
+        for seq in [1, 7] {
+            let r = same_evidence(&log, seq, &evidence(1)).await;
+            assert!(matches!(r, Err(SubmitError::Log(_))), "seq {seq}: {r:?}");
+        }
+        let broken = FixedLog(Err(LogError::Storage("disk".into())));
+        let r = same_evidence(&broken, 0, &evidence(1)).await;
+        assert!(matches!(r, Err(SubmitError::Log(_))), "{r:?}");
     }
 }

@@ -189,7 +189,7 @@ pub struct BlocksQuery {
 }
 
 /// Blocks, newest first.
-#[utoipa::path(get, path = "/v1/refchain/blocks", params(BlocksQuery), responses((status = 200, body = [BlockView])))]
+#[utoipa::path(get, path = "/v1/refchain/blocks", params(BlocksQuery), responses((status = 200, body = [BlockView]), (status = 400, body = super::ErrorBody)))]
 pub async fn blocks(
     state: web::Data<ApiState>,
     q: super::Query<BlocksQuery>,
@@ -204,7 +204,7 @@ pub async fn blocks(
 
 /// One block with its header and quorum certificate.
 #[utoipa::path(get, path = "/v1/refchain/blocks/{height}", params(("height" = u64, Path)),
-    responses((status = 200, description = "header, quorum certificate and summary"), (status = 404, body = super::ErrorBody)))]
+    responses((status = 400, body = super::ErrorBody), (status = 200, description = "header, quorum certificate and summary"), (status = 404, body = super::ErrorBody)))]
 pub async fn block(
     state: web::Data<ApiState>,
     height: web::Path<u64>,

@@ -350,7 +350,8 @@ pub async fn dev_lock_batch(
 /// earlier blocks stay verifiable under theirs.
 #[utoipa::path(post, path = "/v1/admin/relays/{city}/rotate-key", params(("city" = String, Path)),
     responses((status = 200, description = "the city's new public key and the new relay-set hash"),
-        (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody)),
+        (status = 401, body = super::ErrorBody), (status = 403, body = super::ErrorBody),
+        (status = 404, body = super::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn rotate_relay_key(
     state: web::Data<ApiState>,

@@ -548,7 +548,8 @@ pub async fn list(
 /// Server-Sent Events of status changes: a tenant sees its own transfers; without a key the
 /// stream is anonymous (chains and states, no ids), for the status page.
 #[utoipa::path(get, path = "/v1/events", params(EventsQuery),
-    responses((status = 200, description = "text/event-stream of {id, status, seq, source, destination}")))]
+    responses((status = 200, description = "text/event-stream of {id, status, seq, source, destination}"),
+        (status = 400, body = super::ErrorBody), (status = 401, body = super::ErrorBody)))]
 pub async fn events(
     state: web::Data<ApiState>,
     req: HttpRequest,

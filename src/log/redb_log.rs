@@ -667,8 +667,26 @@ impl ReadDb {
                     copy = %copy.display(),
                     "the log was not closed cleanly: reading a repaired copy"
                 );
-                std::fs::copy(path, &copy)
-                    .map_err(|e| LogError::Storage(format!("copying {}: {e}", path.display())))?;
+                // A file of its own (never one planted under that name), removed on failure.
+                let copy_err = |e: std::io::Error| {
+                    LogError::Storage(format!(
+                        "copying {} to {}: {e}",
+                        path.display(),
+                        copy.display()
+                    ))
+                };
+                let mut to = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&copy)
+                    .map_err(copy_err)?;
+                let copied = std::fs::File::open(path)
+                    .and_then(|mut from| std::io::copy(&mut from, &mut to));
+                drop(to);
+                if let Err(e) = copied {
+                    let _ = std::fs::remove_file(&copy);
+                    return Err(copy_err(e));
+                }
                 match builder().create(&copy) {
                     Ok(db) => Ok(ReadDb::Copy(db, copy)),
                     Err(e) => {
