@@ -14,19 +14,23 @@ fn meridian() -> Command {
 
 /// Run `meridian proof verify -` with `input` on stdin.
 fn verify_stdin(input: &[u8]) -> Output {
+    verify_stdin_with(&[], input)
+}
+
+/// Run `meridian proof verify [extra args] -` with `input` on stdin.
+fn verify_stdin_with(extra: &[&str], input: &[u8]) -> Output {
     let mut child = meridian()
-        .args(["proof", "verify", "-"])
+        .args(["proof", "verify"])
+        .args(extra)
+        .arg("-")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn meridian");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input)
-        .expect("write stdin");
+    // A usage error exits before reading its input: a write into the closed pipe then fails,
+    // and the exit status says what happened.
+    let _ = child.stdin.take().expect("stdin").write_all(input);
     child.wait_with_output().expect("wait meridian")
 }
 
@@ -279,22 +283,7 @@ fn finality_doc(salt: u8) -> (FinalityProof, [u8; 32]) {
 
 /// `meridian proof verify [extra args] -` on a finality document.
 fn verify_finality(doc: &FinalityProof, extra: &[&str]) -> Output {
-    let mut child = meridian()
-        .args(["proof", "verify"])
-        .args(extra)
-        .arg("-")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn meridian");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(serde_json::to_string(doc).expect("json").as_bytes())
-        .expect("write stdin");
-    child.wait_with_output().expect("wait meridian")
+    verify_stdin_with(extra, serde_json::to_string(doc).expect("json").as_bytes())
 }
 
 /// Every signature of the certificate must verify, by a relay of the set, each relay once, in

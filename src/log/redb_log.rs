@@ -1571,6 +1571,37 @@ mod tests {
         buf
     }
 
+    /// What a crash leaves: entries 0..5 appended and checkpointed into redb (`while_open`
+    /// runs while the log is still open), then three more answered groups only in the journal
+    /// (the checkpointer had not run since) and a torn frame after them. Returns the entries
+    /// the log holds: 0..8.
+    async fn crash_leftovers(path: &Path, while_open: impl FnOnce(&Path)) -> Vec<(u64, Vec<u8>)> {
+        {
+            let log = RedbLog::open(path, 8, 100).expect("open");
+            for i in 0..5u8 {
+                log.try_append(vec![vec![i]]).await.expect("append");
+            }
+            while_open(path);
+            // Closing lets the checkpointer write 0..5 into redb.
+        }
+        {
+            let mut j = Journal::open(path, JOURNAL_FILE_BYTES).expect("journal");
+            j.append(&journal_frame(5, &[b"five", b"six"]), 7)
+                .expect("frame");
+            j.append(&journal_frame(7, &[b"seven"]), 8).expect("frame");
+            let torn = journal_frame(8, &[b"eight-never-answered"]);
+            j.append(&torn[..torn.len() - 3], 9).expect("torn frame");
+        }
+        (0..5u8)
+            .map(|i| (u64::from(i), vec![i]))
+            .chain([
+                (5, b"five".to_vec()),
+                (6, b"six".to_vec()),
+                (7, b"seven".to_vec()),
+            ])
+            .collect()
+    }
+
     /// `meridian log inspect`'s view: every answered entry, from redb and from the journal
     /// frames a crash left, with nothing in the directory written, created or locked for
     /// writing; refused while a hub has the log open.
@@ -1578,27 +1609,16 @@ mod tests {
     async fn the_read_only_view_reads_redb_and_the_journal_and_writes_nothing() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("log.redb");
-        {
-            let log = RedbLog::open(&path, 8, 100).expect("open");
-            for i in 0..5u8 {
-                log.try_append(vec![vec![i]]).await.expect("append");
-            }
+        let want = crash_leftovers(&path, |path| {
             // Held open: a reader is refused with a message naming the running hub.
-            let res = ReadOnlyLog::open(&path);
+            let res = ReadOnlyLog::open(path);
             assert!(
                 matches!(&res, Err(LogError::Storage(m)) if m.contains("running hub")),
                 "{:?}",
                 res.err()
             );
-        }
-        {
-            let mut j = Journal::open(&path, JOURNAL_FILE_BYTES).expect("journal");
-            j.append(&journal_frame(5, &[b"five", b"six"]), 7)
-                .expect("frame");
-            j.append(&journal_frame(7, &[b"seven"]), 8).expect("frame");
-            let torn = journal_frame(8, &[b"eight-never-answered"]);
-            j.append(&torn[..torn.len() - 3], 9).expect("torn frame");
-        }
+        })
+        .await;
         let snapshot = || {
             let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir.path())
                 .expect("dir")
@@ -1612,14 +1632,6 @@ mod tests {
             files
         };
         let before = snapshot();
-        let want: Vec<(u64, Vec<u8>)> = (0..5u8)
-            .map(|i| (u64::from(i), vec![i]))
-            .chain([
-                (5, b"five".to_vec()),
-                (6, b"six".to_vec()),
-                (7, b"seven".to_vec()),
-            ])
-            .collect();
         {
             let log = ReadOnlyLog::open(&path).expect("read-only open");
             assert_eq!(log.next_seq(), 8);
@@ -1659,23 +1671,7 @@ mod tests {
     async fn answered_frames_the_checkpoint_missed_are_recovered_at_open() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("log.redb");
-        {
-            let log = RedbLog::open(&path, 8, 100).expect("open");
-            for i in 0..5u8 {
-                log.try_append(vec![vec![i]]).await.expect("append");
-            }
-            // Closing lets the checkpointer write 0..5 into redb.
-        }
-        // What a crash leaves when the writer has answered three more groups and the
-        // checkpointer has not run since: frames only in the journal, then a torn one.
-        {
-            let mut j = Journal::open(&path, JOURNAL_FILE_BYTES).expect("journal");
-            j.append(&journal_frame(5, &[b"five", b"six"]), 7)
-                .expect("frame");
-            j.append(&journal_frame(7, &[b"seven"]), 8).expect("frame");
-            let torn = journal_frame(8, &[b"eight-never-answered"]);
-            j.append(&torn[..torn.len() - 3], 9).expect("torn frame");
-        }
+        let want = crash_leftovers(&path, |_| {}).await;
         let log = RedbLog::open(&path, 8, 100).expect("reopen");
         assert_eq!(
             log.next_seq(),
@@ -1683,14 +1679,6 @@ mod tests {
             "the answered frames are back, the torn one is not"
         );
         let all = log.read(0, 100).await.expect("read");
-        let want: Vec<(u64, Vec<u8>)> = (0..5u8)
-            .map(|i| (u64::from(i), vec![i]))
-            .chain([
-                (5, b"five".to_vec()),
-                (6, b"six".to_vec()),
-                (7, b"seven".to_vec()),
-            ])
-            .collect();
         assert_eq!(all, want);
         leaf_hashes_match_records(&log).await;
         // They are in redb now: reopened with the same journal, its frames are skipped rather
