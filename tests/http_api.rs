@@ -154,6 +154,14 @@ fn dapp_flow_submit_stream_deliver_and_verify_the_proof() {
         "{metrics}"
     );
     assert!(metrics.contains("meridian_log_fsync_seconds"), "{metrics}");
+    // Each piece of evidence's verification, by source chain.
+    assert!(
+        metrics.lines().any(
+            |l| l.starts_with("meridian_verify_seconds_count{chain=\"mock-a\"}")
+                && !l.ends_with(" 0")
+        ),
+        "{metrics}"
+    );
     // The transfer's transitions on its route, and its commit-to-delivery time.
     for state in ["committed", "finalized", "delivered"] {
         let counted = metrics.lines().any(|l| {
