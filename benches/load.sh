@@ -299,7 +299,7 @@ cpu_s() { awk '{print ($14 + $15) / '"$(getconf CLK_TCK)"'}' "/proc/$1/stat"; }
 say "hub: $HUB_CMD"
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 # One scrape of /metrics before the run (0) and one after it (1), and from each: the commit-log
-# counters (Prometheus summaries: _sum and _count) and the hub's answers by status (every
+# counters (Prometheus histograms: _sum and _count) and the hub's answers by status (every
 # route; only POST /v1/transfers answers 202).
 scrape() {
     curl -sf "$HUB/metrics" >"$WORK/scrape$1.txt" || true

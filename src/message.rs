@@ -142,6 +142,18 @@ pub enum MessageState {
 }
 
 impl MessageState {
+    /// Every state, in lifecycle order.
+    pub const ALL: [MessageState; 8] = [
+        MessageState::Submitted,
+        MessageState::Verified,
+        MessageState::Committed,
+        MessageState::Finalized,
+        MessageState::Delivered,
+        MessageState::Rejected,
+        MessageState::TimedOut,
+        MessageState::Refunded,
+    ];
+
     /// Whether no further transition can happen.
     pub fn is_terminal(self) -> bool {
         matches!(

@@ -48,6 +48,12 @@ fn dapp_flow_submit_stream_deliver_and_verify_the_proof() {
     let accepted: serde_json::Value = serde_json::from_str(&resp).expect("json");
     let id = accepted["id"].as_str().expect("id").to_string();
     assert_eq!(accepted["status"], "committed");
+    // A scrape now sets the committed gauge; once delivered it must read 0 again, not stay.
+    let (_, early) = call(ureq::get(&s.url("/metrics")), None);
+    assert!(
+        early.contains("meridian_transfers{state=\"committed\"}"),
+        "{early}"
+    );
     // The same Idempotency-Key and body replay the answer; the same evidence is the same message.
     let (code2, resp2) = call(
         ureq::post(&s.url("/v1/transfers"))
@@ -154,6 +160,26 @@ fn dapp_flow_submit_stream_deliver_and_verify_the_proof() {
         "{metrics}"
     );
     assert!(metrics.contains("meridian_log_fsync_seconds"), "{metrics}");
+    for (state, want) in [("committed", 0), ("finalized", 0), ("delivered", 1)] {
+        let line = format!("meridian_transfers{{state=\"{state}\"}} {want}");
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "no `{line}`:\n{metrics}"
+        );
+    }
+    // Latencies are histograms with buckets (not summaries), so they aggregate across hubs.
+    for h in [
+        "meridian_verify_seconds",
+        "meridian_end_to_end_seconds",
+        "meridian_log_fsync_seconds",
+        "meridian_log_batch_entries",
+    ] {
+        assert!(
+            metrics.contains(&format!("# TYPE {h} histogram"))
+                && metrics.contains(&format!("{h}_bucket{{")),
+            "{h} is not a histogram:\n{metrics}"
+        );
+    }
     // Each piece of evidence's verification, by source chain.
     assert!(
         metrics.lines().any(
@@ -706,4 +732,100 @@ fn a_tenant_over_its_rate_gets_429_with_retry_after() {
         "{codes:?}"
     );
     assert_eq!(get(OTHER).0, 200, "other tenants are not limited");
+}
+
+/// A stream whose filter lets nothing through still writes an SSE comment every
+/// `SSE_KEEPALIVE` (15 s): proxies keep it open, and a client that went away is noticed
+/// instead of being held until the hub stops.
+#[test]
+fn an_idle_event_stream_writes_keep_alives() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = Server::start(&dir.path().join("data"));
+    let events = ureq::get(&s.url("/v1/events?chain=nowhere"))
+        .set("Authorization", OTHER)
+        .call()
+        .expect("events");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        let reader = std::io::BufReader::new(events.into_reader());
+        for line in reader.lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // Traffic the filter drops does not count as writing.
+    for b in s.lock_batch(3, "idle") {
+        let (code, resp) = call(
+            ureq::post(&s.url("/v1/transfers")).set("Authorization", KEY),
+            Some(&b.to_string()),
+        );
+        assert_eq!(code, 202, "{resp}");
+    }
+    let started = Instant::now();
+    let line = rx
+        .recv_timeout(Duration::from_secs(25))
+        .expect("a keep-alive within 25 s");
+    assert_eq!(line, ": keep-alive");
+    assert!(
+        started.elapsed() >= Duration::from_secs(10),
+        "written early: {:?}",
+        started.elapsed()
+    );
+}
+
+/// A chain on a node that does not answer is reported `unreachable`, and asking does not hold
+/// the HTTP workers: other requests are answered meanwhile.
+#[test]
+fn a_chain_whose_node_does_not_answer_is_unreachable_and_holds_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let cfg = dir.path().join("config");
+    std::fs::create_dir_all(cfg.join("chains")).expect("mkdir");
+    for f in [
+        "hub.toml",
+        "cities.toml",
+        "tenants.toml",
+        "chains/mock-a.toml",
+        "chains/mock-b.toml",
+    ] {
+        std::fs::copy(repo.join(f), cfg.join(f)).expect("copy");
+    }
+    // A node that accepts connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = silent.local_addr().expect("addr").port();
+    let eth = std::fs::read_to_string(repo.join("examples/eth-ganache.toml")).expect("example");
+    let eth = eth
+        .replace("http://127.0.0.1:8545", &format!("http://127.0.0.1:{port}"))
+        .replace("rpc_timeout_ms = 10000", "rpc_timeout_ms = 3000");
+    std::fs::write(cfg.join("chains/eth-ganache.toml"), eth).expect("write");
+    let s = Server::start_with_config(&dir.path().join("data"), &cfg);
+    let (url, health) = (s.url("/v1/chains"), s.url("/healthz"));
+    let chains = std::thread::spawn(move || call(ureq::get(&url), None));
+    std::thread::sleep(Duration::from_millis(300));
+    // Both workers free while the chains are asked.
+    for _ in 0..4 {
+        let t = Instant::now();
+        assert_eq!(call(ureq::get(&health), None).0, 200);
+        assert!(
+            t.elapsed() < Duration::from_millis(500),
+            "{:?}",
+            t.elapsed()
+        );
+    }
+    let (code, body) = chains.join().expect("join");
+    assert_eq!(code, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let status = |id: &str| {
+        v.as_array()
+            .and_then(|a| a.iter().find(|c| c["id"] == id))
+            .map(|c| c["status"].as_str().unwrap_or_default().to_string())
+    };
+    assert_eq!(
+        status("eth-ganache").as_deref(),
+        Some("unreachable"),
+        "{body}"
+    );
+    assert_eq!(status("mock-a").as_deref(), Some("online"), "{body}");
+    drop(silent);
 }

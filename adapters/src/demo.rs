@@ -45,9 +45,9 @@ pub trait DemoChain: Send + Sync + std::fmt::Debug {
             })
             .collect()
     }
-    /// The chain's head height.
-    fn head(&self) -> u64 {
-        0
+    /// The chain's head height; an error when the chain cannot be reached.
+    fn head(&self) -> Result<u64, AdapterError> {
+        Ok(0)
     }
     /// Whether the delivery of `message_id` was applied on this chain.
     fn was_applied(&self, message_id: &[u8; 32]) -> bool {
@@ -125,14 +125,14 @@ impl DemoChain for MockChain {
     fn was_applied(&self, message_id: &[u8; 32]) -> bool {
         self.applied(message_id).is_some()
     }
-    fn head(&self) -> u64 {
-        MockChain::head(self)
+    fn head(&self) -> Result<u64, AdapterError> {
+        Ok(MockChain::head(self))
     }
 }
 
 impl DemoChain for crate::ethereum::EthereumMock {
-    fn head(&self) -> u64 {
-        self.head_height()
+    fn head(&self) -> Result<u64, AdapterError> {
+        Ok(self.head_height())
     }
     fn chain_id(&self) -> String {
         self.config().map(|c| c.chain_id).unwrap_or_default()
@@ -172,8 +172,8 @@ impl DemoChain for crate::ethereum::EthereumMock {
 }
 
 impl DemoChain for crate::fisco::FiscoChain {
-    fn head(&self) -> u64 {
-        self.head_height()
+    fn head(&self) -> Result<u64, AdapterError> {
+        Ok(self.head_height())
     }
     fn chain_id(&self) -> String {
         self.config().chain_id
@@ -203,8 +203,8 @@ impl DemoChain for crate::fisco::FiscoChain {
 }
 
 impl DemoChain for crate::chainsql::ChainSqlMock {
-    fn head(&self) -> u64 {
-        self.head_height()
+    fn head(&self) -> Result<u64, AdapterError> {
+        Ok(self.head_height())
     }
     fn chain_id(&self) -> String {
         self.config().chain_id
@@ -238,8 +238,8 @@ impl DemoChain for crate::chainsql::ChainSqlMock {
 }
 
 impl DemoChain for crate::eos::EosChain {
-    fn head(&self) -> u64 {
-        self.head_height()
+    fn head(&self) -> Result<u64, AdapterError> {
+        Ok(self.head_height())
     }
     fn chain_id(&self) -> String {
         self.config().chain_id
@@ -294,8 +294,8 @@ impl DemoChain for crate::eos::EosChain {
 }
 
 impl DemoChain for crate::xuper::XuperChain {
-    fn head(&self) -> u64 {
-        self.head_height()
+    fn head(&self) -> Result<u64, AdapterError> {
+        Ok(self.head_height())
     }
     fn chain_id(&self) -> String {
         self.config().bcname
@@ -338,8 +338,8 @@ impl DemoChain for crate::xuper::XuperChain {
 }
 
 impl DemoChain for crate::fabric::FabricChain {
-    fn head(&self) -> u64 {
-        self.head_height()
+    fn head(&self) -> Result<u64, AdapterError> {
+        Ok(self.head_height())
     }
     fn chain_id(&self) -> String {
         self.config().channel_id
@@ -393,7 +393,7 @@ mod tests {
             Box::new(EosChain::new("eos-sv", "eos-sv", "prod", b"eos", 4, true)),
         ];
         for c in chains {
-            let before = c.head();
+            let before = c.head().expect("head");
             let ev = c
                 .lock("other-chain", "alice", "bob", "EOS", 5)
                 .unwrap_or_else(|e| panic!("{}: lock: {e}", c.chain_id()));
@@ -404,10 +404,10 @@ mod tests {
             assert_eq!(event.destination, "other-chain", "{}", c.chain_id());
             assert_eq!(event.amount, 5, "{}", c.chain_id());
             assert!(
-                c.head() > before,
+                c.head().expect("head") > before,
                 "{}: head {} after the lock, {before} before",
                 c.chain_id(),
-                c.head()
+                c.head().expect("head")
             );
         }
     }

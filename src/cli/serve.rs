@@ -74,7 +74,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("starting on {}", data_dir.display()))?;
         let hub = std::sync::Arc::new(hub);
-        let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        let metrics = meridian::http::metrics_builder()
+            .context("configuring the metrics buckets")?
             .install_recorder()
             .ok();
         if let Some(handle) = &metrics {

@@ -554,6 +554,25 @@ pub fn default_service() -> actix_web::Route {
     })
 }
 
+/// The Prometheus exporter as `serve` installs it: latencies (`*_seconds`) and the commit
+/// log's batch sizes as histograms with buckets (so quantiles can be taken with
+/// `histogram_quantile` and summed across hubs), not the exporter's default summaries.
+pub fn metrics_builder(
+) -> Result<metrics_exporter_prometheus::PrometheusBuilder, metrics_exporter_prometheus::BuildError>
+{
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+    const SECONDS: &[f64] = &[
+        0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+        2.5, 5.0, 10.0, 30.0, 60.0, 300.0,
+    ];
+    const ENTRIES: &[f64] = &[
+        1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 2048.0, 4096.0, 8192.0,
+    ];
+    PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), SECONDS)?
+        .set_buckets_for_metric(Matcher::Full("meridian_log_batch_entries".into()), ENTRIES)
+}
+
 /// Whether the hub is ready.
 pub fn is_ready(state: &ApiState) -> bool {
     state.ready.load(Ordering::Relaxed)

@@ -37,36 +37,52 @@ pub struct ChainView {
     pub home_city: String,
     /// Its head block height as the hub sees it.
     pub head_height: u64,
-    /// `online` or `offline`.
+    /// `online`; `unreachable` (its node does not answer); `offline` (no chain actor).
     pub status: String,
 }
 
 /// The connected chains.
 #[utoipa::path(get, path = "/v1/chains", responses((status = 200, body = [ChainView])))]
 pub async fn chains(state: web::Data<ApiState>) -> HttpResponse {
-    let v: Vec<ChainView> = state
+    // A chain on a node answers its head over the network: asked off the HTTP worker (a slow
+    // or dead node would otherwise hold it, and with it every request it serves).
+    let chains: Vec<_> = state
         .config
         .chains
         .iter()
         .map(|c| {
-            let mock = state.mocks.get(&c.id);
-            ChainView {
-                id: c.id.clone(),
-                family: c.family.clone(),
-                home_city: c.home_city.clone(),
-                head_height: mock.map_or(0, |m| m.head()),
-                status: if state
-                    .hub
-                    .chain_actor(&crate::message::ChainId(c.id.clone()))
-                    .is_some()
-                {
-                    "online".into()
-                } else {
-                    "offline".into()
-                },
-            }
+            let actor = state
+                .hub
+                .chain_actor(&crate::message::ChainId(c.id.clone()))
+                .is_some();
+            (c.clone(), state.mocks.get(&c.id).cloned(), actor)
         })
         .collect();
+    let v = web::block(move || {
+        chains
+            .into_iter()
+            .map(|(c, chain, actor)| {
+                let head = chain.map(|m| m.head());
+                ChainView {
+                    id: c.id,
+                    family: c.family,
+                    home_city: c.home_city,
+                    head_height: match &head {
+                        Some(Ok(h)) => *h,
+                        _ => 0,
+                    },
+                    status: match (actor, head) {
+                        (false, _) => "offline",
+                        (true, Some(Err(_))) => "unreachable",
+                        (true, _) => "online",
+                    }
+                    .into(),
+                }
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap_or_default();
     HttpResponse::Ok().json(v)
 }
 

@@ -88,8 +88,14 @@ pub async fn readyz(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain")))]
 async fn metrics_text(state: web::Data<ApiState>) -> HttpResponse {
     let s = state.hub.stats().await;
-    for (st, n) in &s.by_state {
-        metrics::gauge!("meridian_transfers", "state" => state_name(*st)).set(*n as f64);
+    // Every state, so one that drained reads 0 rather than its last count.
+    for st in crate::message::MessageState::ALL {
+        let n = s
+            .by_state
+            .iter()
+            .find(|(x, _)| *x == st)
+            .map_or(0, |(_, n)| *n);
+        metrics::gauge!("meridian_transfers", "state" => state_name(st)).set(n as f64);
     }
     metrics::gauge!("meridian_log_next_seq").set(s.next_seq as f64);
     metrics::gauge!("meridian_refchain_blocks").set(s.blocks as f64);

@@ -30,6 +30,9 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
 /// Longest delivery timeout a transfer may ask for (7 days).
 pub const MAX_TIMEOUT_SECS: u64 = 7 * 24 * 3600;
 
+/// Longest an event stream goes without writing: then it writes an SSE comment.
+pub const SSE_KEEPALIVE: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// The source-chain evidence of a transfer, as the source chain's adapter defines it.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -570,8 +573,19 @@ pub async fn events(
     let stream = futures::stream::unfold(rx, move |mut rx| {
         let (caller, chain) = (caller.clone(), chain.clone());
         async move {
+            // Something is written at least every SSE_KEEPALIVE, whatever the filter lets
+            // through: a client that went away is noticed (the write fails) and the stream
+            // ends, and proxies do not cut an idle stream.
+            let deadline = tokio::time::Instant::now() + SSE_KEEPALIVE;
             loop {
-                let ev = match rx.recv().await {
+                let ev = match tokio::time::timeout_at(deadline, rx.recv()).await {
+                    Err(_) => {
+                        let line = web::Bytes::from_static(b": keep-alive\n\n");
+                        return Some((Ok::<_, actix_web::Error>(line), rx));
+                    }
+                    Ok(r) => r,
+                };
+                let ev = match ev {
                     Ok(ev) => ev,
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                         let line = format!(": {n} events dropped (slow reader)\n\n");

@@ -417,7 +417,9 @@ impl DemoChain for RpcChain {
     }
 
     /// The node's head; 0 when it does not answer within a second (status pages ask often).
-    fn head(&self) -> u64 {
-        self.head_rpc.block_number().unwrap_or(0)
+    fn head(&self) -> Result<u64, AdapterError> {
+        self.head_rpc
+            .block_number()
+            .map_err(|e| AdapterError::Unavailable(e.to_string()))
     }
 }
