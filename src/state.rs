@@ -77,6 +77,19 @@ pub struct HubState {
     relay_sets: Vec<crate::refchain::RelaySet>,
     next_seq: u64,
     payload_end: u64,
+    /// Messages per state (indexed by `MessageState as usize`), kept as states change: the
+    /// stats and metrics read them without walking every message ever committed.
+    state_counts: [usize; 8],
+}
+
+/// Move one message's count from `from` to `to`.
+fn count_move(counts: &mut [usize; 8], from: Option<MessageState>, to: MessageState) {
+    if let Some(c) = from.and_then(|f| counts.get_mut(f as usize)) {
+        *c = c.saturating_sub(1);
+    }
+    if let Some(c) = counts.get_mut(to as usize) {
+        *c += 1;
+    }
 }
 
 /// A record that does not fit the state it is applied to (a corrupt or foreign log).
@@ -178,6 +191,11 @@ impl HubState {
                 for id in self.ids_in(range) {
                     if let Some(m) = self.messages.get_mut(&id) {
                         if m.state == MessageState::Committed {
+                            count_move(
+                                &mut self.state_counts,
+                                Some(m.state),
+                                MessageState::Finalized,
+                            );
                             m.state = MessageState::Finalized;
                             m.timeline.push(Transition {
                                 state: MessageState::Finalized,
@@ -201,6 +219,11 @@ impl HubState {
             LogRecord::TimedOut { id, at_ms } => {
                 if let Some(m) = self.messages.get_mut(id) {
                     if !m.state.is_terminal() && m.state != MessageState::TimedOut {
+                        count_move(
+                            &mut self.state_counts,
+                            Some(m.state),
+                            MessageState::TimedOut,
+                        );
                         m.state = MessageState::TimedOut;
                         m.timeline.push(Transition {
                             state: MessageState::TimedOut,
@@ -214,6 +237,11 @@ impl HubState {
             LogRecord::Refunded { id, at_ms, .. } => {
                 if let Some(m) = self.messages.get_mut(id) {
                     if m.state == MessageState::TimedOut {
+                        count_move(
+                            &mut self.state_counts,
+                            Some(m.state),
+                            MessageState::Refunded,
+                        );
                         m.state = MessageState::Refunded;
                         m.timeline.push(Transition {
                             state: MessageState::Refunded,
@@ -254,6 +282,11 @@ impl HubState {
     fn delivered(&mut self, seq: u64, id: &MessageId, at_ms: u64, changed: &mut Vec<MessageId>) {
         if let Some(m) = self.messages.get_mut(id) {
             if !m.state.is_terminal() && m.state != MessageState::TimedOut {
+                count_move(
+                    &mut self.state_counts,
+                    Some(m.state),
+                    MessageState::Delivered,
+                );
                 m.state = MessageState::Delivered;
                 m.timeline.push(Transition {
                     state: MessageState::Delivered,
@@ -321,6 +354,7 @@ impl HubState {
             },
         };
         self.open_by_deadline.insert((entry.deadline_ms(), seq, id));
+        count_move(&mut self.state_counts, None, MessageState::Committed);
         self.messages.insert(id, Box::new(entry));
         changed.push(id);
     }
@@ -402,13 +436,23 @@ impl HubState {
 
     /// Number of messages in each state.
     pub fn counts(&self) -> Vec<(MessageState, usize)> {
-        let mut c: HashMap<MessageState, usize> = HashMap::new();
-        for m in self.messages.values() {
-            *c.entry(m.state).or_default() += 1;
-        }
-        let mut v: Vec<_> = c.into_iter().collect();
+        let mut v: Vec<_> = MessageState::ALL
+            .into_iter()
+            .filter_map(|st| {
+                let n = self.state_counts.get(st as usize).copied().unwrap_or(0);
+                (n > 0).then_some((st, n))
+            })
+            .collect();
         v.sort_by_key(|(s, _)| format!("{s:?}"));
         v
+    }
+
+    /// Messages neither delivered nor refunded (committed, finalized or timed out), in no
+    /// particular order: without walking every message ever committed.
+    pub fn open(&self) -> impl Iterator<Item = &MessageEntry> {
+        self.open_by_deadline
+            .iter()
+            .filter_map(|(_, _, id)| self.messages.get(id).map(|m| &**m))
     }
 
     /// Every relay set adopted so far, oldest first.
@@ -509,5 +553,84 @@ mod tests {
             .map(|m| m.seq)
             .collect();
         assert_eq!(seqs, [1, 2]);
+    }
+
+    /// The per-state counts kept as states change, and the open set, equal a walk over every
+    /// message after each record: commits, deliveries (once, repeats absorbed), a timeout and
+    /// its refund.
+    #[test]
+    fn kept_counts_and_the_open_set_match_a_walk_over_every_message() {
+        let walk = |st: &HubState| {
+            let mut c: HashMap<MessageState, usize> = HashMap::new();
+            for m in st.messages() {
+                *c.entry(m.state).or_default() += 1;
+            }
+            let mut v: Vec<_> = c.into_iter().collect();
+            v.sort_by_key(|(s, _)| format!("{s:?}"));
+            v
+        };
+        let open_walk = |st: &HubState| {
+            let mut v: Vec<MessageId> = st
+                .messages()
+                .filter(|m| {
+                    matches!(
+                        m.state,
+                        MessageState::Committed | MessageState::Finalized | MessageState::TimedOut
+                    )
+                })
+                .map(|m| m.msg.id)
+                .collect();
+            v.sort();
+            v
+        };
+        let check = |st: &HubState, step: &str| {
+            assert_eq!(st.counts(), walk(st), "{step}");
+            let mut open: Vec<MessageId> = st.open().map(|m| m.msg.id).collect();
+            open.sort();
+            assert_eq!(open, open_walk(st), "{step}");
+        };
+        let mut st = HubState::new();
+        check(&st, "empty");
+        let recs: Vec<LogRecord> = (0..4).map(accepted).collect();
+        let ids: Vec<MessageId> = recs.iter().map(id_of).collect();
+        for (seq, r) in recs.into_iter().enumerate() {
+            st.apply(seq as u64, r).expect("accepted");
+            check(&st, "accepted");
+        }
+        let batch = |items: &[MessageId]| LogRecord::DeliveredBatch {
+            items: items.iter().map(|id| (*id, vec![9])).collect(),
+            at_ms: 2_000,
+        };
+        st.apply(4, batch(&[ids[0], ids[2]])).expect("delivered");
+        check(&st, "delivered");
+        st.apply(5, batch(&[ids[0]])).expect("repeat");
+        check(&st, "repeated delivery");
+        st.apply(
+            6,
+            LogRecord::TimedOut {
+                id: ids[1],
+                at_ms: 3_000,
+            },
+        )
+        .expect("timed out");
+        check(&st, "timed out");
+        st.apply(
+            7,
+            LogRecord::Refunded {
+                id: ids[1],
+                receipt: vec![1],
+                at_ms: 4_000,
+            },
+        )
+        .expect("refunded");
+        check(&st, "refunded");
+        assert_eq!(
+            st.counts(),
+            vec![
+                (MessageState::Committed, 1),
+                (MessageState::Delivered, 2),
+                (MessageState::Refunded, 1)
+            ]
+        );
     }
 }

@@ -1046,12 +1046,7 @@ impl Handler<GetStats> for Router {
             undelivered: self.state.undelivered().count(),
             pending_by_route: {
                 let mut m: BTreeMap<(String, String), (usize, u64)> = BTreeMap::new();
-                for e in self.state.messages().filter(|e| {
-                    matches!(
-                        e.state,
-                        MessageState::Committed | MessageState::Finalized | MessageState::TimedOut
-                    )
-                }) {
+                for e in self.state.open() {
                     let k = (e.msg.source.0.clone(), e.msg.destination.0.clone());
                     let v = m.entry(k).or_insert((0, u64::MAX));
                     v.0 += 1;
