@@ -367,12 +367,9 @@ impl Hub {
         self.router.send(q).await.unwrap_or_default()
     }
 
-    /// Counters.
-    pub async fn stats(&self) -> crate::actors::router::Stats {
-        self.router
-            .send(crate::actors::router::GetStats)
-            .await
-            .unwrap_or_default()
+    /// Counters; `None` when the router does not answer.
+    pub async fn stats(&self) -> Option<crate::actors::router::Stats> {
+        self.router.send(crate::actors::router::GetStats).await.ok()
     }
 
     /// Blocks, newest first.

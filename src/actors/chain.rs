@@ -132,12 +132,13 @@ impl Handler<VerifyBatch> for ChainActor {
         for ev in msg.0 {
             let r = match &down {
                 Some(e) => Err(e.clone()),
-                None => {
+                // Timed inside the call: an adapter rebuilt first is not a verification.
+                None => self.call(ctx, |a| {
                     let started = std::time::Instant::now();
-                    let r = self.call(ctx, |a| a.verify_event(&ev));
+                    let r = a.verify_event(&ev);
                     verify_seconds.record(started.elapsed().as_secs_f64());
                     r
-                }
+                }),
             };
             if let (Err(e), None) = (&r, &self.adapter) {
                 down = Some(e.clone());

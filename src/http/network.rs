@@ -42,8 +42,8 @@ pub struct ChainView {
 }
 
 /// The connected chains.
-#[utoipa::path(get, path = "/v1/chains", responses((status = 200, body = [ChainView])))]
-pub async fn chains(state: web::Data<ApiState>) -> HttpResponse {
+#[utoipa::path(get, path = "/v1/chains", responses((status = 200, body = [ChainView]), (status = 503, body = super::ErrorBody)))]
+pub async fn chains(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
     // A chain on a node answers its head over the network: asked off the HTTP worker (a slow
     // or dead node would otherwise hold it, and with it every request it serves).
     let chains: Vec<_> = state
@@ -82,8 +82,8 @@ pub async fn chains(state: web::Data<ApiState>) -> HttpResponse {
             .collect::<Vec<_>>()
     })
     .await
-    .unwrap_or_default();
-    HttpResponse::Ok().json(v)
+    .map_err(|e| ApiError::unavailable(format!("asking the chains: {e}")))?;
+    Ok(HttpResponse::Ok().json(v))
 }
 
 /// A city relay.
@@ -254,10 +254,14 @@ pub struct StatsView {
 }
 
 /// Counters for the status page.
-#[utoipa::path(get, path = "/v1/stats", responses((status = 200, body = StatsView)))]
-pub async fn stats(state: web::Data<ApiState>) -> HttpResponse {
-    let s = state.hub.stats().await;
-    HttpResponse::Ok().json(StatsView {
+#[utoipa::path(get, path = "/v1/stats", responses((status = 200, body = StatsView), (status = 503, body = super::ErrorBody)))]
+pub async fn stats(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
+    let s = state
+        .hub
+        .stats()
+        .await
+        .ok_or_else(|| ApiError::unavailable("the router does not answer"))?;
+    Ok(HttpResponse::Ok().json(StatsView {
         transfers: s
             .by_state
             .iter()
@@ -266,5 +270,5 @@ pub async fn stats(state: web::Data<ApiState>) -> HttpResponse {
         log_next_seq: s.next_seq,
         blocks: s.blocks,
         backlog: s.undelivered,
-    })
+    }))
 }

@@ -87,43 +87,45 @@ pub async fn readyz(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError
 /// Prometheus metrics (text exposition format).
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain")))]
 async fn metrics_text(state: web::Data<ApiState>) -> HttpResponse {
-    let s = state.hub.stats().await;
-    // Every state, so one that drained reads 0 rather than its last count.
-    for st in crate::message::MessageState::ALL {
-        let n = s
-            .by_state
-            .iter()
-            .find(|(x, _)| *x == st)
-            .map_or(0, |(_, n)| *n);
-        metrics::gauge!("meridian_transfers", "state" => state_name(st)).set(n as f64);
-    }
-    metrics::gauge!("meridian_log_next_seq").set(s.next_seq as f64);
-    metrics::gauge!("meridian_refchain_blocks").set(s.blocks as f64);
-    metrics::gauge!("meridian_delivery_backlog").set(s.undelivered as f64);
-    if let Some(b) = state.hub.blocks(None, 1).await.first() {
-        metrics::gauge!("meridian_refchain_height").set(b.header.height as f64);
-        metrics::gauge!("meridian_refchain_signatures")
-            .set(b.qc.as_ref().map_or(0, |q| q.signatures.len()) as f64);
-    }
-    // Every route, so a drained route reads 0 rather than its last backlog.
-    let ids = state.hub.chain_ids();
-    for a in &ids {
-        for b in ids.iter().filter(|b| *b != a) {
-            if !s
-                .pending_by_route
+    // Without the router's counters (it does not answer) the gauges keep their last values.
+    if let Some(s) = state.hub.stats().await {
+        // Every state, so one that drained reads 0 rather than its last count.
+        for st in crate::message::MessageState::ALL {
+            let n = s
+                .by_state
                 .iter()
-                .any(|(x, y, _, _)| x == &a.0 && y == &b.0)
-            {
-                metrics::gauge!("meridian_route_backlog", "source" => a.0.clone(), "destination" => b.0.clone()).set(0.0);
-                metrics::gauge!("meridian_route_oldest_pending_seconds", "source" => a.0.clone(), "destination" => b.0.clone()).set(0.0);
+                .find(|(x, _)| *x == st)
+                .map_or(0, |(_, n)| *n);
+            metrics::gauge!("meridian_transfers", "state" => state_name(st)).set(n as f64);
+        }
+        metrics::gauge!("meridian_log_next_seq").set(s.next_seq as f64);
+        metrics::gauge!("meridian_refchain_blocks").set(s.blocks as f64);
+        metrics::gauge!("meridian_delivery_backlog").set(s.undelivered as f64);
+        if let Some(b) = state.hub.blocks(None, 1).await.first() {
+            metrics::gauge!("meridian_refchain_height").set(b.header.height as f64);
+            metrics::gauge!("meridian_refchain_signatures")
+                .set(b.qc.as_ref().map_or(0, |q| q.signatures.len()) as f64);
+        }
+        // Every route, so a drained route reads 0 rather than its last backlog.
+        let ids = state.hub.chain_ids();
+        for a in &ids {
+            for b in ids.iter().filter(|b| *b != a) {
+                if !s
+                    .pending_by_route
+                    .iter()
+                    .any(|(x, y, _, _)| x == &a.0 && y == &b.0)
+                {
+                    metrics::gauge!("meridian_route_backlog", "source" => a.0.clone(), "destination" => b.0.clone()).set(0.0);
+                    metrics::gauge!("meridian_route_oldest_pending_seconds", "source" => a.0.clone(), "destination" => b.0.clone()).set(0.0);
+                }
             }
         }
-    }
-    for (src, dst, n, oldest) in &s.pending_by_route {
-        metrics::gauge!("meridian_route_backlog", "source" => src.clone(), "destination" => dst.clone())
+        for (src, dst, n, oldest) in &s.pending_by_route {
+            metrics::gauge!("meridian_route_backlog", "source" => src.clone(), "destination" => dst.clone())
             .set(*n as f64);
-        metrics::gauge!("meridian_route_oldest_pending_seconds", "source" => src.clone(), "destination" => dst.clone())
+            metrics::gauge!("meridian_route_oldest_pending_seconds", "source" => src.clone(), "destination" => dst.clone())
             .set(now_ms().saturating_sub(*oldest) as f64 / 1000.0);
+        }
     }
     let online = state.hub.relays().iter().filter(|a| a.connected()).count();
     metrics::gauge!("meridian_relays_online").set(online as f64);

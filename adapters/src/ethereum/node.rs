@@ -416,7 +416,8 @@ impl DemoChain for RpcChain {
         self.evidence(&receipt)
     }
 
-    /// The node's head; 0 when it does not answer within a second (status pages ask often).
+    /// The node's head; an error when it does not answer within a second (status pages ask
+    /// often).
     fn head(&self) -> Result<u64, AdapterError> {
         self.head_rpc
             .block_number()
