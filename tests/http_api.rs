@@ -681,21 +681,29 @@ fn random_bodies_never_get_a_5xx() {
     assert_eq!(code, 200, "still alive: {}", s.log_tail());
 }
 
-/// A tenant over its rate gets 429 with `Retry-After`; another tenant is not affected.
-#[test]
-fn a_tenant_over_its_rate_gets_429_with_retry_after() {
-    let dir = tempfile::tempdir().expect("tmp");
+/// The repository's `config/` and a copy under `dir` of its hub, cities and the two mock
+/// chains (and the tenants when `tenants`), for a test to change.
+fn config_copy(dir: &std::path::Path, tenants: bool) -> (std::path::PathBuf, std::path::PathBuf) {
     let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
-    let cfg = dir.path().join("config");
+    let cfg = dir.join("config");
     std::fs::create_dir_all(cfg.join("chains")).expect("mkdir");
-    for f in [
+    let files = [
         "hub.toml",
         "cities.toml",
         "chains/mock-a.toml",
         "chains/mock-b.toml",
-    ] {
+    ];
+    for f in files.into_iter().chain(tenants.then_some("tenants.toml")) {
         std::fs::copy(repo.join(f), cfg.join(f)).expect("copy");
     }
+    (repo, cfg)
+}
+
+/// A tenant over its rate gets 429 with `Retry-After`; another tenant is not affected.
+#[test]
+fn a_tenant_over_its_rate_gets_429_with_retry_after() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (repo, cfg) = config_copy(dir.path(), false);
     let tenants = std::fs::read_to_string(repo.join("tenants.toml")).expect("tenants");
     // The first tenant gets 1 request/s with a burst of 3.
     let slow = tenants.replacen(
@@ -779,18 +787,7 @@ fn an_idle_event_stream_writes_keep_alives() {
 #[test]
 fn a_chain_whose_node_does_not_answer_is_unreachable_and_holds_nothing() {
     let dir = tempfile::tempdir().expect("tmp");
-    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
-    let cfg = dir.path().join("config");
-    std::fs::create_dir_all(cfg.join("chains")).expect("mkdir");
-    for f in [
-        "hub.toml",
-        "cities.toml",
-        "tenants.toml",
-        "chains/mock-a.toml",
-        "chains/mock-b.toml",
-    ] {
-        std::fs::copy(repo.join(f), cfg.join(f)).expect("copy");
-    }
+    let (repo, cfg) = config_copy(dir.path(), true);
     // A node that accepts connections and never answers.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = silent.local_addr().expect("addr").port();

@@ -629,17 +629,7 @@ mod tests {
     /// The directly written 202/200 body is byte for byte what serde_json writes for it.
     #[test]
     fn accepted_body_is_what_serde_writes() {
-        let states = [
-            MessageState::Submitted,
-            MessageState::Verified,
-            MessageState::Committed,
-            MessageState::Finalized,
-            MessageState::Delivered,
-            MessageState::Rejected,
-            MessageState::TimedOut,
-            MessageState::Refunded,
-        ];
-        for (i, state) in states.into_iter().enumerate() {
+        for (i, state) in MessageState::ALL.into_iter().enumerate() {
             for seq in [0, 7, 1_000_000 + i as u64, u64::MAX] {
                 for existing in [false, true] {
                     let id = MessageId([(i as u8).wrapping_mul(31).wrapping_add(0xa5); 32]);
