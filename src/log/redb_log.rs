@@ -380,35 +380,58 @@ fn put_payload(
     Ok(())
 }
 
+/// Where the log held in `table` ends: the first sequence number after its last row.
+fn batches_end<T: ReadableTable<u64, &'static [u8]>>(table: &T) -> Result<u64, LogError> {
+    Ok(match table.last().map_err(storage)? {
+        Some((k, v)) => k.value() + unframe(v.value())?.len() as u64,
+        None => 0,
+    })
+}
+
+/// The journal frames of the log at `path` that redb does not hold yet (the log ends at
+/// `end` there), in order, each as its first sequence number, entry count and payload; a frame
+/// that would leave a gap is corruption. What recovery writes into redb and what a read-only
+/// view reads beside it.
+fn journal_tail(path: &Path, end: u64) -> Result<Vec<(u64, u64, Vec<u8>)>, LogError> {
+    let paths = wal::paths(path);
+    let mut found = Vec::new();
+    for p in &paths {
+        let bytes = wal::read_file(p)?;
+        for f in wal::scan(&bytes) {
+            found.push((f.seq, f.count, bytes[f.payload].to_vec(), p));
+        }
+    }
+    found.sort_by_key(|f| f.0);
+    let mut end = end;
+    let mut tail = Vec::new();
+    for (seq, count, payload, p) in found {
+        if seq + count <= end {
+            continue; // in redb already
+        }
+        if seq != end {
+            return Err(LogError::Corrupt(format!(
+                "journal {}: a frame of entries {seq}..{} where the log ends at {end}",
+                p.display(),
+                seq + count
+            )));
+        }
+        end += count;
+        tail.push((seq, count, payload));
+    }
+    Ok(tail)
+}
+
 /// Write into redb every journal frame of the log at `path` that redb does not hold yet (the
 /// log ends at `next`); returns where the log ends now.
 fn recover(db: &Database, path: &Path, next: u64) -> Result<u64, LogError> {
-    let files = wal::paths(path).map(|p| wal::read_file(&p));
-    let mut frames = Vec::new();
-    for (i, bytes) in files.iter().enumerate() {
-        let bytes = bytes.as_ref().map_err(Clone::clone)?;
-        frames.extend(wal::scan(bytes).into_iter().map(|f| (f, i)));
-    }
-    frames.sort_by_key(|(f, _)| f.seq);
+    let tail = journal_tail(path, next)?;
     let mut end = next;
     let txn = db.begin_write().map_err(storage)?;
     {
         let mut table = txn.open_table(BATCHES).map_err(storage)?;
-        for (f, i) in frames {
-            if f.seq + f.count <= end {
-                continue; // in redb already
-            }
-            if f.seq != end {
-                return Err(LogError::Corrupt(format!(
-                    "journal {}: a frame of entries {}..{} where the log ends at {end}",
-                    wal::paths(path)[i].display(),
-                    f.seq,
-                    f.seq + f.count
-                )));
-            }
-            let bytes = files[i].as_ref().map_err(Clone::clone)?;
-            put_payload(&mut table, f.seq, f.count, &bytes[f.payload])?;
-            end += f.count;
+        for (seq, count, payload) in &tail {
+            put_payload(&mut table, *seq, *count, payload)?;
+            end += count;
         }
     }
     if end > next {
@@ -454,14 +477,7 @@ impl RedbLog {
         // Make sure the table exists (converting an older file), and find where the log ends.
         let txn = db.begin_write().map_err(storage)?;
         convert_entries(&txn)?;
-        let next = {
-            let table = txn.open_table(BATCHES).map_err(storage)?;
-            let last = table.last().map_err(storage)?;
-            match last {
-                Some((k, v)) => k.value() + unframe(v.value())?.len() as u64,
-                None => 0,
-            }
-        };
+        let next = batches_end(&txn.open_table(BATCHES).map_err(storage)?)?;
         txn.commit().map_err(storage)?;
         // The journal's frames redb does not hold yet (appends answered before a crash).
         let next = recover(&db, path, next)?;
@@ -734,39 +750,14 @@ impl ReadOnlyLog {
             )));
         }
         let redb_end = match txn.open_table(BATCHES) {
-            Ok(t) => match t.last().map_err(storage)? {
-                Some((k, v)) => k.value() + unframe(v.value())?.len() as u64,
-                None => 0,
-            },
+            Ok(t) => batches_end(&t)?,
             Err(redb::TableError::TableDoesNotExist(_)) => 0,
             Err(e) => return Err(storage(e)),
         };
         // The journal's frames redb does not hold yet, as `recover` would write them.
-        let paths = wal::paths(path);
-        let mut found = Vec::new();
-        for p in &paths {
-            let bytes = wal::read_file(p)?;
-            for f in wal::scan(&bytes) {
-                found.push((f.seq, f.count, bytes[f.payload].to_vec(), p.clone()));
-            }
-        }
-        found.sort_by_key(|f| f.0);
-        let mut end = redb_end;
-        let mut frames = Vec::new();
-        for (seq, count, payload, p) in found {
-            if seq + count <= end {
-                continue;
-            }
-            if seq != end {
-                return Err(LogError::Corrupt(format!(
-                    "journal {}: a frame of entries {seq}..{} where the log ends at {end}",
-                    p.display(),
-                    seq + count
-                )));
-            }
-            end += count;
-            frames.push(payload);
-        }
+        let tail = journal_tail(path, redb_end)?;
+        let end = redb_end + tail.iter().map(|(_, count, _)| count).sum::<u64>();
+        let frames = tail.into_iter().map(|(_, _, payload)| payload).collect();
         Ok(ReadOnlyLog {
             db,
             redb_end,
