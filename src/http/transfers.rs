@@ -1,7 +1,7 @@
 //! DApp routes: submit a transfer, follow it, fetch its finality proof, stream status events.
 
 use super::{parse_json, ApiError, ApiState, Caller, MAX_BODY};
-use crate::actors::router::ListMessages;
+use crate::actors::router::{may_see, ListMessages};
 use crate::actors::SubmitError;
 use crate::hub::ProofRequestError;
 use crate::message::{ChainId, MessageId, MessageState};
@@ -443,9 +443,8 @@ async fn visible(state: &ApiState, req: &HttpRequest, id: &str) -> Result<Messag
     let caller = state.caller(req)?;
     let id = parse_id(id)?;
     let m = state.hub.message(id).await;
-    match (m, caller) {
-        (Some(m), Caller::Admin) => Ok(m),
-        (Some(m), Caller::Tenant(t)) if m.msg.tenant == t => Ok(m),
+    match m {
+        Some(m) if may_see(&m.msg.tenant, &tenant_of(&caller)) => Ok(m),
         // Another tenant's transfer is answered exactly like a missing one.
         _ => Err(ApiError::not_found("id", format!("no transfer {id}"))),
     }
@@ -558,8 +557,9 @@ pub async fn events(
     req: HttpRequest,
     q: super::Query<EventsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = if req.headers().contains_key("authorization") {
-        Some(state.caller(&req)?)
+    // Whose events the stream shows (`None`: anonymous, without ids).
+    let viewer = if req.headers().contains_key("authorization") {
+        Some(tenant_of(&state.caller(&req)?))
     } else {
         None
     };
@@ -571,27 +571,25 @@ pub async fn events(
     let chain = q.chain.clone();
     let rx = state.hub.subscribe();
     let stream = futures::stream::unfold(rx, move |mut rx| {
-        let (caller, chain) = (caller.clone(), chain.clone());
+        let (viewer, chain) = (viewer.clone(), chain.clone());
         async move {
             // Something is written at least every SSE_KEEPALIVE, whatever the filter lets
             // through: a client that went away is noticed (the write fails) and the stream
             // ends, and proxies do not cut an idle stream.
             let deadline = tokio::time::Instant::now() + SSE_KEEPALIVE;
             loop {
+                use tokio::sync::broadcast::error::RecvError;
                 let ev = match tokio::time::timeout_at(deadline, rx.recv()).await {
+                    Ok(Ok(ev)) => ev,
                     Err(_) => {
                         let line = web::Bytes::from_static(b": keep-alive\n\n");
                         return Some((Ok::<_, actix_web::Error>(line), rx));
                     }
-                    Ok(r) => r,
-                };
-                let ev = match ev {
-                    Ok(ev) => ev,
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    Ok(Err(RecvError::Lagged(n))) => {
                         let line = format!(": {n} events dropped (slow reader)\n\n");
-                        return Some((Ok::<_, actix_web::Error>(web::Bytes::from(line)), rx));
+                        return Some((Ok(web::Bytes::from(line)), rx));
                     }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                    Ok(Err(RecvError::Closed)) => return None,
                 };
                 if status.is_some_and(|s| s != ev.state)
                     || chain
@@ -600,8 +598,8 @@ pub async fn events(
                 {
                     continue;
                 }
-                let json = match &caller {
-                    Some(Caller::Tenant(t)) if *ev.tenant != **t => continue,
+                let json = match &viewer {
+                    Some(t) if !may_see(&ev.tenant, t) => continue,
                     Some(_) => serde_json::json!({
                         "id": ev.id.to_hex(), "status": state_name(ev.state), "seq": ev.seq,
                         "source": &*ev.source, "destination": &*ev.destination,
