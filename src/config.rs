@@ -2,7 +2,7 @@
 //! read with `deny_unknown_fields`, then checked once by [`Config::validate`] before anything
 //! starts. Errors name the file, the key and the reason.
 
-use crate::http::TenantsFile;
+use crate::http::{configured_hash, TenantsFile};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::OsString;
@@ -670,14 +670,6 @@ pub fn load_tenants(dir: &Path) -> Result<TenantsFile, ConfigError> {
     Ok(tenants)
 }
 
-/// A configured key hash: 64 hex digits, either case, no `0x`.
-fn key_hash_bytes(hex_digits: &str) -> Option<[u8; 32]> {
-    if hex_digits.len() != 64 {
-        return None;
-    }
-    hex::decode(hex_digits).ok()?.try_into().ok()
-}
-
 /// Check tenants.toml (`path`, for the messages): the admin key hash is 64 hex digits, no two
 /// tenants share an id or a key hash, and no tenant has the admin's key hash. (The API keys
 /// tenants by key hash, so of two with one hash the last silently replaced the other, and the
@@ -689,7 +681,7 @@ pub fn check_tenants(path: &Path, t: &TenantsFile) -> Result<(), ConfigError> {
         reason,
     };
     let admin = match &t.admin_key_sha256 {
-        Some(h) => Some(key_hash_bytes(h).ok_or_else(|| {
+        Some(h) => Some(configured_hash(h).ok_or_else(|| {
             bad(
                 "admin_key_sha256".into(),
                 format!("{h:?} is not 64 hex digits (the key's SHA-256, without 0x)"),
@@ -714,7 +706,7 @@ pub fn check_tenants(path: &Path, t: &TenantsFile) -> Result<(), ConfigError> {
                 format!("{:?} is also tenant[{j}]'s id", tenant.id),
             ));
         }
-        let hash = key_hash_bytes(&tenant.key_sha256).ok_or_else(|| {
+        let hash = configured_hash(&tenant.key_sha256).ok_or_else(|| {
             bad(
                 format!("tenant[{i}].key_sha256"),
                 format!(

@@ -93,13 +93,11 @@ fn request(
 
 /// A transfer id as the hub writes it: 64 hex digits, optionally after `0x`.
 fn check_transfer_id(id: &str) -> Result<(), String> {
-    let digits = id.strip_prefix("0x").unwrap_or(id);
-    if digits.len() == 64 && digits.bytes().all(|b| b.is_ascii_hexdigit()) {
-        Ok(())
-    } else {
-        Err(format!(
+    match super::hex32(id) {
+        Some(_) => Ok(()),
+        None => Err(format!(
             "{id:?} is not a transfer id (64 hex digits, optionally after 0x)"
-        ))
+        )),
     }
 }
 

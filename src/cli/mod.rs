@@ -16,6 +16,15 @@ mod serve;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+/// 32 bytes written as 64 hex digits, optionally after `0x` (a transfer id, a relay-set hash).
+fn hex32(s: &str) -> Option<[u8; 32]> {
+    let digits = s.strip_prefix("0x").unwrap_or(s);
+    if digits.len() != 64 {
+        return None;
+    }
+    hex::decode(digits).ok()?.try_into().ok()
+}
+
 /// Meridian — an internet-of-blockchains hub.
 #[derive(Debug, Parser)]
 #[command(name = "meridian", version, about, long_about = None)]

@@ -38,14 +38,7 @@ pub enum ProofCommand {
 
 /// A relay-set hash: 64 hex digits, optionally after `0x`.
 fn parse_relay_set(s: &str) -> Result<Hash32, String> {
-    let digits = s.strip_prefix("0x").unwrap_or(s);
-    if digits.len() != 64 {
-        return Err("not 64 hex digits".into());
-    }
-    hex::decode(digits)
-        .ok()
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| "not 64 hex digits".into())
+    super::hex32(s).ok_or_else(|| "not 64 hex digits".into())
 }
 
 pub fn run(cmd: ProofCommand) -> ExitCode {

@@ -95,9 +95,9 @@ pub fn key_hash(key: &str) -> [u8; 32] {
     Sha256::digest(key.as_bytes()).into()
 }
 
-/// A configured key hash (64 hex digits, either case) as bytes; `None` when it is not one
-/// (`TenantsFile::load` refuses such a tenant; a hash that is not one matches no key).
-fn configured_hash(hex_digits: &str) -> Option<[u8; 32]> {
+/// A configured key hash (64 hex digits, either case, no `0x`) as bytes; `None` when it is not
+/// one (`TenantsFile::load` and `config::check_tenants` refuse such a hash).
+pub(crate) fn configured_hash(hex_digits: &str) -> Option<[u8; 32]> {
     hex::decode(hex_digits).ok()?.try_into().ok()
 }
 
