@@ -194,7 +194,8 @@ pub struct Router {
     buckets: RouteMap<TokenBucket>,
     next_nonce: RouteMap<u64>,
     /// Messages being appended: the submitting tenant and who else waits for the outcome.
-    inflight: IdMap<(String, Vec<oneshot::Sender<SubmitResult>>)>,
+    /// (The tenant's name is interned: no copy of it per submission.)
+    inflight: IdMap<(Arc<str>, Vec<oneshot::Sender<SubmitResult>>)>,
     /// Durable records not applied yet: each appended batch under its first sequence number
     /// (batches are consecutive records; one entry per batch keeps the big records in place).
     reorder: BTreeMap<u64, Vec<LogRecord>>,
@@ -740,8 +741,8 @@ impl Router {
             },
             tenant: msg.tenant,
         };
-        self.inflight
-            .insert(id, (message.tenant.clone(), Vec::new()));
+        let owner = Self::name(&mut self.names, &message.tenant);
+        self.inflight.insert(id, (owner, Vec::new()));
         Admission::Append {
             id,
             route,
