@@ -430,6 +430,31 @@ PY
 echo "stats after ${SETTLED}s: $STATS"
 DELIVERED=$(echo "$STATS" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("transfers",{}).get("delivered",0))' 2>/dev/null || echo "?")
 
+# Reads against the full hub (every transfer of the run in its state): 20 finality proof
+# bundles and 20 single transfers, one request at a time, spread over the log.
+READS=$(python3 - "$HUB" "$KEY" <<'PY'
+import json, sys, time, urllib.request
+hub, key = sys.argv[1], sys.argv[2]
+def get(path):
+    req = urllib.request.Request(hub + path, headers={"Authorization": "Bearer " + key})
+    t = time.perf_counter()
+    with urllib.request.urlopen(req, timeout=60) as r:
+        body = r.read()
+    return time.perf_counter() - t, body
+end = json.loads(get("/v1/stats")[1])["log_next_seq"]
+ids = []
+for k in range(20):
+    cursor = f"&cursor={k * end // 20}" if k else ""
+    items = json.loads(get("/v1/transfers?limit=1" + cursor)[1])["items"]
+    ids += [t["id"] for t in items]
+def ms(paths):
+    t = sorted(get(p)[0] * 1000 for p in paths)
+    return f"p50 {t[len(t) // 2]:.2f} ms, max {t[-1]:.2f} ms"
+print(f"GET /v1/transfers/{{id}}/proof: {ms(f'/v1/transfers/{i}/proof' for i in ids)}; "
+      f"GET /v1/transfers/{{id}}: {ms(f'/v1/transfers/{i}' for i in ids)} ({len(ids)} transfers each)")
+PY
+) || READS="not measured (the requests failed)"
+
 kill "$HUB_PID" 2>/dev/null || true
 wait "$HUB_PID" 2>/dev/null || true
 
@@ -497,6 +522,7 @@ Hub: N=$N distinct transfer requests (mock-a → mock-b, each with its own evide
 - the machine during the steady window: $IDLE_LINE
 - commit log over the run: $LOG_LINE
 - delivered afterwards (\`GET /v1/stats\`, ${SETTLED} s after the run): $DELIVERED — $STATS
+- reads afterwards, one at a time against the hub holding every transfer of the run: $READS
 - load average before the hub run: $LOAD0 (other processes on the machine skew both runs)
 - goals (steady state; whole run): ≥ 20,000 verified transfers/s on 2 cores: $(echo "$S_RATE >= 20000" | bc -l | sed 's/1/met/;s/0/not met/'); $(echo "$H_RATE >= 20000" | bc -l | sed 's/1/met/;s/0/not met/'). ≥ 0.3× hello world: $(echo "$RATIO >= 0.3" | bc -l | sed 's/1/met/;s/0/not met/'); $(echo "$RATIO_WHOLE >= 0.3" | bc -l | sed 's/1/met/;s/0/not met/')
 

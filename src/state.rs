@@ -384,6 +384,14 @@ impl HubState {
         &self.blocks
     }
 
+    /// The block at `height`.
+    pub fn block(&self, height: u64) -> Option<&BlockEntry> {
+        usize::try_from(height)
+            .ok()
+            .and_then(|h| self.blocks.get(h))
+            .filter(|b| b.header.height == height)
+    }
+
     /// Finalized messages not yet delivered or refunded, in log order.
     pub fn undelivered(&self) -> impl Iterator<Item = &MessageEntry> {
         self.undelivered

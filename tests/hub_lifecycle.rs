@@ -5,8 +5,8 @@
 
 use meridian::actors::RelayBehaviour;
 use meridian::config::{ChainConfig, Config};
-use meridian::hub::{ChainSpec, Hub, HubOptions};
-use meridian::message::{ChainId, MessageState};
+use meridian::hub::{ChainSpec, Hub, HubOptions, ProofRequestError};
+use meridian::message::{ChainId, MessageId, MessageState};
 use meridian_adapters::mock::{Misbehaviour, MockChain};
 use meridian_adapters::{
     AdapterError, ChainAdapter, Delivery, Evidence, Family, HeaderInfo, LockEvent, Receipt,
@@ -446,6 +446,24 @@ async fn finality_and_consistency_proofs_verify_offline() {
         meridian_proofs::document::verify_value(cdoc),
         Ok(meridian_proofs::Verdict::Valid)
     );
+    // Blocks by height: the window below a height, the head for any height above it, none
+    // past the head for the proofs.
+    let heights =
+        |b: Vec<meridian::state::BlockEntry>| b.iter().map(|b| b.header.height).collect::<Vec<_>>();
+    assert_eq!(heights(hub.blocks(Some(1), 5).await), vec![1, 0]);
+    assert_eq!(heights(hub.blocks(Some(u64::MAX), 1).await), vec![last]);
+    assert_eq!(
+        heights(hub.blocks(None, 100).await),
+        (0..=last).rev().collect::<Vec<_>>()
+    );
+    assert!(matches!(
+        hub.consistency_proof(0, last + 1).await,
+        Err(ProofRequestError::UnknownBlock(h)) if h == last + 1
+    ));
+    assert!(matches!(
+        hub.finality_proof(MessageId([7; 32])).await,
+        Err(ProofRequestError::UnknownMessage(_))
+    ));
     hub.stop();
 }
 

@@ -1072,16 +1072,40 @@ pub struct GetBlocks {
 impl Handler<GetBlocks> for Router {
     type Result = MessageResult<GetBlocks>;
     fn handle(&mut self, q: GetBlocks, _ctx: &mut Context<Self>) -> Self::Result {
+        // Heights are positions (the state refuses a block that is not the next height), so
+        // the newest wanted block is found by index, not by walking down from the head.
+        let blocks = self.state.blocks();
+        let end = q.at_or_below.map_or(blocks.len(), |h| {
+            usize::try_from(h)
+                .map_or(blocks.len(), |h| h.saturating_add(1))
+                .min(blocks.len())
+        });
         MessageResult(
-            self.state
-                .blocks()
+            blocks
+                .get(..end)
+                .unwrap_or_default()
                 .iter()
                 .rev()
-                .filter(|b| q.at_or_below.is_none_or(|h| b.header.height <= h))
                 .take(q.limit)
                 .cloned()
                 .collect(),
         )
+    }
+}
+
+/// A message and, once it is in a sealed block, that block: what a finality proof needs,
+/// without a copy of the whole state.
+#[derive(Message)]
+#[rtype(result = "Option<(MessageEntry, Option<crate::state::BlockEntry>)>")]
+pub struct GetFinalityInputs(pub MessageId);
+
+impl Handler<GetFinalityInputs> for Router {
+    type Result = MessageResult<GetFinalityInputs>;
+    fn handle(&mut self, q: GetFinalityInputs, _ctx: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.state.message(&q.0).map(|m| {
+            let block = m.block.and_then(|h| self.state.block(h)).cloned();
+            (m.clone(), block)
+        }))
     }
 }
 

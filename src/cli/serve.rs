@@ -127,7 +127,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let server = server.run();
         let handle = server.handle();
         actix_rt::spawn(server);
-        let state = hub.state().await.unwrap_or_default();
+        // Counters, not a copy of the state (which holds every message ever committed).
+        let (messages, blocks) = hub.stats().await.map_or((0, 0), |s| {
+            (s.by_state.iter().map(|(_, n)| n).sum::<usize>(), s.blocks)
+        });
         let listen = addrs
             .iter()
             .map(|a| format!("http://{a}"))
@@ -140,8 +143,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             chains = config.chains.len(),
             relays = hub.relay_set().len(),
             quorum = hub.relay_set().quorum(),
-            messages = state.message_count(),
-            blocks = state.blocks().len(),
+            messages,
+            blocks,
             "meridian hub running"
         );
         println!(
