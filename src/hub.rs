@@ -365,8 +365,8 @@ impl Hub {
     }
 
     /// A page of messages, in log order.
-    pub async fn list(&self, q: crate::actors::router::ListMessages) -> Vec<MessageEntry> {
-        self.router.send(q).await.unwrap_or_default()
+    pub async fn list(&self, q: crate::actors::router::ListMessages) -> Option<crate::state::Page> {
+        self.router.send(q).await.ok()
     }
 
     /// Counters; `None` when the router does not answer.

@@ -46,6 +46,16 @@ impl MessageEntry {
     }
 }
 
+/// A page of [`HubState::page`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Page {
+    /// The messages, in log order.
+    pub items: Vec<MessageEntry>,
+    /// Set when the look stopped at its bound with messages left: the position of the last
+    /// message looked at (continue after it).
+    pub scanned_to: Option<u64>,
+}
+
 /// A reference-chain block as the state knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlockEntry {
@@ -425,21 +435,40 @@ impl HubState {
     }
 
     /// Messages committed after log position `after` (all when `None`), in log order, that
-    /// pass `keep`; at most `limit`.
+    /// pass `keep`; at most `limit`, looking at no more than `max_scan` messages. When the
+    /// look stopped there with messages left to look at, the page's `scanned_to` is the
+    /// position of the last one looked at: the next page starts after it.
     pub fn page(
         &self,
         after: Option<u64>,
         limit: usize,
+        max_scan: usize,
         keep: impl Fn(&MessageEntry) -> bool,
-    ) -> Vec<MessageEntry> {
+    ) -> Page {
         let from = after.map_or(0, |s| s.saturating_add(1));
-        self.seq_range(from..u64::MAX)
-            .iter()
-            .filter_map(|(_, id)| self.messages.get(id).map(|m| &**m))
-            .filter(|m| keep(m))
-            .take(limit)
-            .cloned()
-            .collect()
+        let range = self.seq_range(from..u64::MAX);
+        let mut items = Vec::new();
+        for (i, (seq, id)) in range.iter().enumerate() {
+            if items.len() == limit {
+                return Page {
+                    items,
+                    scanned_to: None,
+                };
+            }
+            if i == max_scan.max(1) {
+                return Page {
+                    items,
+                    scanned_to: Some(seq.saturating_sub(1)),
+                };
+            }
+            if let Some(m) = self.messages.get(id).filter(|m| keep(m)) {
+                items.push((**m).clone());
+            }
+        }
+        Page {
+            items,
+            scanned_to: None,
+        }
     }
 
     /// Number of messages in each state.
@@ -555,12 +584,19 @@ mod tests {
         assert_eq!(st.apply(4, batch(&[ids[0], ids[1]])), Ok(vec![ids[1]]));
         assert_eq!(st.expired(u64::MAX), Vec::<MessageId>::new());
         // The sequence index still pages in order.
-        let seqs: Vec<u64> = st
-            .page(Some(0), 10, |_| true)
-            .iter()
-            .map(|m| m.seq)
-            .collect();
-        assert_eq!(seqs, [1, 2]);
+        let seqs = |p: &Page| p.items.iter().map(|m| m.seq).collect::<Vec<u64>>();
+        let p = st.page(Some(0), 10, 100, |_| true);
+        assert_eq!((seqs(&p), p.scanned_to), (vec![1, 2], None));
+        // The look's bound: one message looked at, one left, so the page says where it
+        // stopped; a page that fills up, or a look that reaches the end, does not.
+        let p = st.page(None, 10, 1, |m| m.seq == 2);
+        assert_eq!((seqs(&p), p.scanned_to), (vec![], Some(0)));
+        let p = st.page(p.scanned_to, 10, 1, |m| m.seq == 2);
+        assert_eq!((seqs(&p), p.scanned_to), (vec![], Some(1)));
+        let p = st.page(p.scanned_to, 10, 1, |m| m.seq == 2);
+        assert_eq!((seqs(&p), p.scanned_to), (vec![2], None));
+        let p = st.page(None, 1, 1, |_| true);
+        assert_eq!((seqs(&p), p.scanned_to), (vec![0], None));
     }
 
     /// The per-state counts kept as states change, and the open set, equal a walk over every

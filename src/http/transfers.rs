@@ -124,7 +124,10 @@ pub struct TransferView {
 pub struct TransferPage {
     /// The transfers, in commit order.
     pub items: Vec<TransferView>,
-    /// Pass as `cursor` for the next page; absent on the last page.
+    /// Pass as `cursor` for the next page; absent on the last page. One request looks at no
+    /// more than 20,000 transfers, so with a filter that few match a page can hold fewer
+    /// than `limit` transfers, even none, and still name a next page: follow `next_cursor`
+    /// until it is absent.
     pub next_cursor: Option<String>,
 }
 
@@ -498,7 +501,7 @@ pub async fn proof(
 /// Transfers in commit order, filtered; cursor pagination.
 #[utoipa::path(get, path = "/v1/transfers", params(ListQuery),
     responses((status = 200, body = TransferPage), (status = 400, body = super::ErrorBody),
-        (status = 401, body = super::ErrorBody)),
+        (status = 401, body = super::ErrorBody), (status = 503, body = super::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn list(
     state: web::Data<ApiState>,
@@ -523,7 +526,7 @@ pub async fn list(
         .as_deref()
         .map(|s| parse_state("status", s))
         .transpose()?;
-    let items = state
+    let page = state
         .hub
         .list(ListMessages {
             after,
@@ -536,13 +539,15 @@ pub async fn list(
             state: status,
             sender: q.sender.clone(),
         })
-        .await;
-    let more = items.len() > limit;
-    let items: Vec<_> = items.iter().take(limit).map(view).collect();
+        .await
+        .ok_or_else(|| ApiError::unavailable("the router does not answer"))?;
+    let more = page.items.len() > limit;
+    let items: Vec<_> = page.items.iter().take(limit).map(view).collect();
     let next_cursor = if more {
         items.last().map(|v| v.seq.to_string())
     } else {
-        None
+        // The look stopped at its bound: more may match further on.
+        page.scanned_to.map(|s| s.to_string())
     };
     Ok(HttpResponse::Ok().json(TransferPage { items, next_cursor }))
 }
