@@ -423,6 +423,19 @@ impl Hub {
         self.router.send(GetState).await.ok()
     }
 
+    /// The status changes after `after` that the state still holds (resuming an event
+    /// stream); `None` when the router does not answer.
+    pub async fn events_after(
+        &self,
+        after: crate::state::EventKey,
+        limit: usize,
+    ) -> Option<crate::actors::router::EventsPage> {
+        self.router
+            .send(crate::actors::router::EventsAfter { after, limit })
+            .await
+            .ok()
+    }
+
     /// Status changes from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<StatusEvent> {
         self.events.subscribe()

@@ -826,3 +826,207 @@ fn a_chain_whose_node_does_not_answer_is_unreachable_and_holds_nothing() {
     assert_eq!(status("mock-a").as_deref(), Some("online"), "{body}");
     drop(silent);
 }
+
+/// One SSE event: its `id`, `event` and `data` lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Sse {
+    id: String,
+    event: String,
+    data: String,
+}
+
+/// Open `/v1/events…` with `auth` (and `Last-Event-ID` when given); its events, as they come.
+fn sse(s: &Server, path: &str, auth: &str, last: Option<&str>) -> std::sync::mpsc::Receiver<Sse> {
+    let mut req = ureq::get(&s.url(path)).set("Authorization", auth);
+    if let Some(l) = last {
+        req = req.set("Last-Event-ID", l);
+    }
+    let resp = req.call().expect("events");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let reader = std::io::BufReader::new(resp.into_reader());
+        let mut ev = Sse {
+            id: String::new(),
+            event: String::new(),
+            data: String::new(),
+        };
+        for line in reader.lines().map_while(Result::ok) {
+            if let Some(v) = line.strip_prefix("id: ") {
+                ev.id = v.to_string();
+            } else if let Some(v) = line.strip_prefix("event: ") {
+                ev.event = v.to_string();
+            } else if let Some(v) = line.strip_prefix("data: ") {
+                ev.data = v.to_string();
+            } else if line.is_empty() && !ev.event.is_empty() {
+                let done = std::mem::replace(
+                    &mut ev,
+                    Sse {
+                        id: String::new(),
+                        event: String::new(),
+                        data: String::new(),
+                    },
+                );
+                if tx.send(done).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    rx
+}
+
+/// `n` events from `rx`, each within 30 s.
+fn take(rx: &std::sync::mpsc::Receiver<Sse>, n: usize) -> Vec<Sse> {
+    (0..n)
+        .map(|i| {
+            rx.recv_timeout(Duration::from_secs(30))
+                .unwrap_or_else(|e| panic!("event {i} of {n}: {e}"))
+        })
+        .collect()
+}
+
+/// Submit `count` new transfers as KEY's tenant; their ids.
+fn submit_new(s: &Server, count: usize, tag: &str) -> Vec<String> {
+    s.lock_batch(count, tag)
+        .into_iter()
+        .map(|b| {
+            let (code, resp) = call(
+                ureq::post(&s.url("/v1/transfers")).set("Authorization", KEY),
+                Some(&b.to_string()),
+            );
+            assert_eq!(code, 202, "{resp}");
+            let v: serde_json::Value = serde_json::from_str(&resp).expect("json");
+            v["id"].as_str().expect("id").to_string()
+        })
+        .collect()
+}
+
+/// Every event carries an SSE id in the order of the changes; a stream opened with
+/// `Last-Event-ID` (or `?after=`) gets exactly the changes after that one — also those made
+/// while no stream was open — and only its tenant's; an id that is malformed or beyond the
+/// hub's changes is a 400 naming where it came from.
+#[test]
+fn an_event_stream_resumes_after_its_last_event_id() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = Server::start(&dir.path().join("data"));
+    let key = |id: &str| {
+        let (a, b) = id.split_once('.').expect("SEQ.MSG_SEQ");
+        (
+            a.parse::<u64>().expect("seq"),
+            b.parse::<u64>().expect("msg seq"),
+        )
+    };
+    let live = sse(&s, "/v1/events", KEY, None);
+    let ids = submit_new(&s, 3, "resume");
+    // Three changes each: committed, finalized, delivered.
+    let first = take(&live, 9);
+    assert!(first.iter().all(|e| e.event == "status"), "{first:?}");
+    let keys: Vec<_> = first.iter().map(|e| key(&e.id)).collect();
+    assert!(
+        keys.windows(2).all(|w| w[0] < w[1]),
+        "ids in order: {keys:?}"
+    );
+    for id in &ids {
+        let states: Vec<String> = first
+            .iter()
+            .filter_map(|e| {
+                let v: serde_json::Value = serde_json::from_str(&e.data).ok()?;
+                (v["id"] == id.as_str()).then(|| v["status"].as_str().unwrap_or("").into())
+            })
+            .collect();
+        assert_eq!(states, ["committed", "finalized", "delivered"], "{id}");
+    }
+    // Resume after the fourth: the last five again, the same ids and data, nothing else.
+    let resumed = sse(&s, "/v1/events", KEY, Some(&first[3].id));
+    assert_eq!(take(&resumed, 5), first[4..].to_vec());
+    let by_query = sse(&s, &format!("/v1/events?after={}", first[3].id), KEY, None);
+    assert_eq!(take(&by_query, 5), first[4..].to_vec());
+    // The header wins over the query (EventSource keeps the URL and adds the header).
+    let both = sse(&s, "/v1/events?after=0.0", KEY, Some(&first[6].id));
+    assert_eq!(take(&both, 2), first[7..].to_vec());
+    // With the filters applied to the catch-up as well.
+    let delivered = sse(
+        &s,
+        &format!("/v1/events?status=delivered&after={}", first[0].id),
+        KEY,
+        None,
+    );
+    let d = take(&delivered, 3);
+    assert_eq!(
+        d,
+        first
+            .iter()
+            .filter(|e| e.data.contains("\"delivered\""))
+            .cloned()
+            .collect::<Vec<_>>()
+    );
+    // Changes made while no stream was open.
+    drop((live, resumed, by_query, both, delivered));
+    let later = submit_new(&s, 2, "later");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for id in &later {
+        loop {
+            let (_, t) = call(
+                ureq::get(&s.url(&format!("/v1/transfers/{id}"))).set("Authorization", KEY),
+                None,
+            );
+            if t.contains("\"status\":\"delivered\"") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{id} not delivered: {t}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let back = sse(&s, "/v1/events", KEY, Some(&first[8].id));
+    let missed = take(&back, 6);
+    let mut seen: Vec<(String, String)> = missed
+        .iter()
+        .map(|e| {
+            let v: serde_json::Value = serde_json::from_str(&e.data).expect("json");
+            (
+                v["id"].as_str().unwrap_or("").into(),
+                v["status"].as_str().unwrap_or("").into(),
+            )
+        })
+        .collect();
+    seen.sort();
+    let mut want: Vec<(String, String)> = later
+        .iter()
+        .flat_map(|id| {
+            ["committed", "delivered", "finalized"].map(|st| (id.clone(), st.to_string()))
+        })
+        .collect();
+    want.sort();
+    assert_eq!(seen, want);
+    assert!(
+        back.recv_timeout(Duration::from_millis(500)).is_err(),
+        "nothing after the missed changes"
+    );
+    // Another tenant replaying from the start sees none of these.
+    let other = sse(&s, "/v1/events?after=0.0", OTHER, None);
+    assert!(
+        other.recv_timeout(Duration::from_secs(2)).is_err(),
+        "another tenant's changes were replayed"
+    );
+    // Bad resume points.
+    for (path, last, field) in [
+        ("/v1/events", Some("x"), "Last-Event-ID"),
+        ("/v1/events", Some("1"), "Last-Event-ID"),
+        ("/v1/events", Some("1.-2"), "Last-Event-ID"),
+        ("/v1/events?after=1", None, "after"),
+        ("/v1/events?after=99999999.0", None, "after"),
+        ("/v1/events?after=1.1", Some("99999999.0"), "Last-Event-ID"),
+    ] {
+        let mut req = ureq::get(&s.url(path)).set("Authorization", KEY);
+        if let Some(l) = last {
+            req = req.set("Last-Event-ID", l);
+        }
+        let (code, body) = call(req, None);
+        assert_eq!(code, 400, "{path} {last:?}: {body}");
+        assert_eq!(
+            error_field(&body).as_deref(),
+            Some(field),
+            "{path} {last:?}"
+        );
+    }
+}

@@ -99,6 +99,9 @@ pub struct StatusEvent {
     pub state: MessageState,
     /// Log sequence of the causing record.
     pub seq: u64,
+    /// Log sequence of the message's `Accepted` record: `(seq, msg_seq)` orders all status
+    /// changes (the SSE event id).
+    pub msg_seq: u64,
     /// Source chain id. (Shared strings: three events per transfer, each cloned again by
     /// every subscriber, made a dozen string copies per transfer.)
     pub source: Arc<str>,
@@ -355,6 +358,7 @@ impl Router {
                                 id,
                                 state: m.state,
                                 seq,
+                                msg_seq: m.seq,
                                 source: Self::name(&mut self.names, &m.msg.source.0),
                                 destination: Self::name(&mut self.names, &m.msg.destination.0),
                                 tenant: Self::name(&mut self.names, &m.msg.tenant),
@@ -1095,6 +1099,60 @@ impl Handler<GetBlocks> for Router {
                 .cloned()
                 .collect(),
         )
+    }
+}
+
+/// The status changes after a point, from the state's history (resuming an event stream).
+#[derive(Message)]
+#[rtype(result = "EventsPage")]
+pub struct EventsAfter {
+    /// The last change the reader has: `(seq, msg_seq)` of a [`StatusEvent`].
+    pub after: crate::state::EventKey,
+    /// Most changes.
+    pub limit: usize,
+}
+
+/// The answer to [`EventsAfter`]: the changes as the live stream carries them.
+#[derive(Debug, Clone, Default)]
+pub struct EventsPage {
+    /// The changes, in order.
+    pub events: Vec<StatusEvent>,
+    /// See [`crate::state::HistoryPage::gap`].
+    pub gap: Option<crate::state::EventKey>,
+    /// See [`crate::state::HistoryPage::ahead`].
+    pub ahead: bool,
+    /// See [`crate::state::HistoryPage::more`].
+    pub more: bool,
+    /// See [`crate::state::HistoryPage::newest`].
+    pub newest: Option<crate::state::EventKey>,
+}
+
+impl Handler<EventsAfter> for Router {
+    type Result = MessageResult<EventsAfter>;
+    fn handle(&mut self, q: EventsAfter, _ctx: &mut Context<Self>) -> Self::Result {
+        let page = self.state.events_after(q.after, q.limit);
+        let mut events = Vec::with_capacity(page.events.len());
+        for e in page.events {
+            if let Some(m) = self.state.message(&e.id) {
+                events.push(StatusEvent {
+                    id: e.id,
+                    state: e.state,
+                    seq: e.key.0,
+                    msg_seq: e.key.1,
+                    source: Self::name(&mut self.names, &m.msg.source.0),
+                    destination: Self::name(&mut self.names, &m.msg.destination.0),
+                    tenant: Self::name(&mut self.names, &m.msg.tenant),
+                    committed_at_ms: m.committed_at_ms,
+                });
+            }
+        }
+        MessageResult(EventsPage {
+            events,
+            gap: page.gap,
+            ahead: page.ahead,
+            more: page.more,
+            newest: page.newest,
+        })
     }
 }
 

@@ -1,11 +1,11 @@
 //! DApp routes: submit a transfer, follow it, fetch its finality proof, stream status events.
 
 use super::{parse_json, ApiError, ApiState, Caller, MAX_BODY};
-use crate::actors::router::{may_see, ListMessages};
+use crate::actors::router::{may_see, ListMessages, StatusEvent};
 use crate::actors::SubmitError;
 use crate::hub::ProofRequestError;
 use crate::message::{ChainId, MessageId, MessageState};
-use crate::state::MessageEntry;
+use crate::state::{EventKey, MessageEntry};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures::StreamExt;
@@ -157,6 +157,8 @@ pub struct EventsQuery {
     pub chain: Option<String>,
     /// Only events entering this state.
     pub status: Option<String>,
+    /// Start after this event id (`SEQ.MSG_SEQ`); a `Last-Event-ID` header wins over it.
+    pub after: Option<String>,
 }
 
 /// The API name of a state.
@@ -552,11 +554,155 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(TransferPage { items, next_cursor }))
 }
 
+/// Most changes one catch-up step of an event stream asks the router for.
+const REPLAY_PAGE: usize = 1000;
+
+/// A stream's resume point: `SEQ.MSG_SEQ`, the `id` of one of its events.
+fn event_key(field: &str, s: &str) -> Result<EventKey, ApiError> {
+    let bad = || ApiError::bad(field, "not an event id of this hub's stream (SEQ.MSG_SEQ)");
+    let (a, b) = s.trim().split_once('.').ok_or_else(bad)?;
+    let num = |x: &str| {
+        (!x.is_empty() && x.bytes().all(|c| c.is_ascii_digit()))
+            .then(|| x.parse::<u64>().ok())
+            .flatten()
+            .ok_or_else(bad)
+    };
+    Ok((num(a)?, num(b)?))
+}
+
+/// What one stream lets through.
+struct EventFilter {
+    /// Whose events (`None`: anonymous, without ids).
+    viewer: Option<String>,
+    status: Option<MessageState>,
+    chain: Option<String>,
+}
+
+impl EventFilter {
+    /// The event as an SSE `status` event, if it passes.
+    fn frame(&self, ev: &StatusEvent) -> Option<web::Bytes> {
+        if self.status.is_some_and(|s| s != ev.state)
+            || self
+                .chain
+                .as_ref()
+                .is_some_and(|c| *ev.source != **c && *ev.destination != **c)
+        {
+            return None;
+        }
+        let json = match &self.viewer {
+            Some(t) if !may_see(&ev.tenant, t) => return None,
+            Some(_) => serde_json::json!({
+                "id": ev.id.to_hex(), "status": state_name(ev.state), "seq": ev.seq,
+                "source": &*ev.source, "destination": &*ev.destination,
+            }),
+            None => serde_json::json!({
+                "status": state_name(ev.state), "seq": ev.seq,
+                "source": &*ev.source, "destination": &*ev.destination,
+            }),
+        };
+        Some(web::Bytes::from(format!(
+            "id: {}.{}\nevent: status\ndata: {json}\n\n",
+            ev.seq, ev.msg_seq
+        )))
+    }
+}
+
+/// An event stream between steps.
+struct EventStream {
+    hub: std::sync::Arc<crate::hub::Hub>,
+    rx: tokio::sync::broadcast::Receiver<StatusEvent>,
+    filter: EventFilter,
+    /// The newest change this stream has passed over (sent or filtered out).
+    last: EventKey,
+    /// Catch up from the hub's history before reading live changes again.
+    catching_up: bool,
+    /// Frames ready to go.
+    out: std::collections::VecDeque<web::Bytes>,
+}
+
+impl EventStream {
+    /// One catch-up step: the next page of changes after `last` from the hub's history.
+    /// `false` when the router does not answer (the stream ends).
+    async fn catch_up(&mut self) -> bool {
+        let Some(page) = self.hub.events_after(self.last, REPLAY_PAGE).await else {
+            return false;
+        };
+        if let Some(dropped) = page.gap {
+            self.out.push_back(reset_frame(self.last, dropped));
+            self.last = dropped;
+        }
+        for ev in &page.events {
+            self.last = (ev.seq, ev.msg_seq);
+            self.out.extend(self.filter.frame(ev));
+        }
+        self.catching_up = page.more;
+        true
+    }
+
+    /// The next frame, or `None` when the stream ends.
+    async fn next_frame(&mut self) -> Option<web::Bytes> {
+        use tokio::sync::broadcast::error::RecvError;
+        // Something is written at least every SSE_KEEPALIVE, whatever the filter lets
+        // through: a client that went away is noticed (the write fails) and the stream ends,
+        // and proxies do not cut an idle stream.
+        let deadline = tokio::time::Instant::now() + SSE_KEEPALIVE;
+        loop {
+            if let Some(f) = self.out.pop_front() {
+                return Some(f);
+            }
+            if self.catching_up {
+                if !self.catch_up().await {
+                    return None;
+                }
+                continue;
+            }
+            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                Err(_) => return Some(web::Bytes::from_static(b": keep-alive\n\n")),
+                // Changes were dropped from this reader's queue: take them from the history.
+                Ok(Err(RecvError::Lagged(_))) => self.catching_up = true,
+                Ok(Err(RecvError::Closed)) => return None,
+                Ok(Ok(ev)) => {
+                    let key = (ev.seq, ev.msg_seq);
+                    // Already passed over while catching up (the live queue holds changes
+                    // from before the catch-up's last page too).
+                    if key <= self.last {
+                        continue;
+                    }
+                    self.last = key;
+                    if let Some(f) = self.filter.frame(&ev) {
+                        return Some(f);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The `reset` event: the changes after `after` up to `dropped` are no longer held.
+fn reset_frame(after: EventKey, dropped: EventKey) -> web::Bytes {
+    let json = serde_json::json!({
+        "missed_after": format!("{}.{}", after.0, after.1),
+        "missed_through": format!("{}.{}", dropped.0, dropped.1),
+        "reason": "these status changes are no longer held; GET /v1/transfers catches up",
+    });
+    web::Bytes::from(format!(
+        "id: {}.{}\nevent: reset\ndata: {json}\n\n",
+        dropped.0, dropped.1
+    ))
+}
+
 /// Server-Sent Events of status changes: a tenant sees its own transfers; without a key the
-/// stream is anonymous (chains and states, no ids), for the status page.
-#[utoipa::path(get, path = "/v1/events", params(EventsQuery),
-    responses((status = 200, description = "text/event-stream of {id, status, seq, source, destination}"),
-        (status = 400, body = super::ErrorBody), (status = 401, body = super::ErrorBody)))]
+/// stream is anonymous (chains and states, no ids), for the status page. Every event has an
+/// `id` (`SEQ.MSG_SEQ`); a stream opened with `Last-Event-ID` (what `EventSource` sends when
+/// it reconnects) or `?after=` starts with the changes after that one, and a reader too slow
+/// for the live queue is caught up from the same history instead of losing changes. The hub
+/// holds the last 1,048,576 changes; from further back the stream starts with a `reset`
+/// event naming what it missed.
+#[utoipa::path(get, path = "/v1/events", params(EventsQuery,
+        ("Last-Event-ID" = Option<String>, Header, description = "resume after this event id (wins over `after`)")),
+    responses((status = 200, description = "text/event-stream: `status` events of {id, status, seq, source, destination} and `reset` events, each with an SSE id SEQ.MSG_SEQ"),
+        (status = 400, body = super::ErrorBody), (status = 401, body = super::ErrorBody),
+        (status = 503, body = super::ErrorBody)))]
 pub async fn events(
     state: web::Data<ApiState>,
     req: HttpRequest,
@@ -573,51 +719,70 @@ pub async fn events(
         .as_deref()
         .map(|s| parse_state("status", s))
         .transpose()?;
-    let chain = q.chain.clone();
-    let rx = state.hub.subscribe();
-    let stream = futures::stream::unfold(rx, move |mut rx| {
-        let (viewer, chain) = (viewer.clone(), chain.clone());
-        async move {
-            // Something is written at least every SSE_KEEPALIVE, whatever the filter lets
-            // through: a client that went away is noticed (the write fails) and the stream
-            // ends, and proxies do not cut an idle stream.
-            let deadline = tokio::time::Instant::now() + SSE_KEEPALIVE;
-            loop {
-                use tokio::sync::broadcast::error::RecvError;
-                let ev = match tokio::time::timeout_at(deadline, rx.recv()).await {
-                    Ok(Ok(ev)) => ev,
-                    Err(_) => {
-                        let line = web::Bytes::from_static(b": keep-alive\n\n");
-                        return Some((Ok::<_, actix_web::Error>(line), rx));
-                    }
-                    Ok(Err(RecvError::Lagged(n))) => {
-                        let line = format!(": {n} events dropped (slow reader)\n\n");
-                        return Some((Ok(web::Bytes::from(line)), rx));
-                    }
-                    Ok(Err(RecvError::Closed)) => return None,
-                };
-                if status.is_some_and(|s| s != ev.state)
-                    || chain
-                        .as_ref()
-                        .is_some_and(|c| *ev.source != **c && *ev.destination != **c)
-                {
-                    continue;
-                }
-                let json = match &viewer {
-                    Some(t) if !may_see(&ev.tenant, t) => continue,
-                    Some(_) => serde_json::json!({
-                        "id": ev.id.to_hex(), "status": state_name(ev.state), "seq": ev.seq,
-                        "source": &*ev.source, "destination": &*ev.destination,
-                    }),
-                    None => serde_json::json!({
-                        "status": state_name(ev.state), "seq": ev.seq,
-                        "source": &*ev.source, "destination": &*ev.destination,
-                    }),
-                };
-                let line = format!("event: status\ndata: {json}\n\n");
-                return Some((Ok(web::Bytes::from(line)), rx));
-            }
+    let resume = match req.headers().get("last-event-id") {
+        Some(v) => {
+            let s = v
+                .to_str()
+                .map_err(|_| ApiError::bad("Last-Event-ID", "not visible ASCII"))?;
+            Some(event_key("Last-Event-ID", s)?)
         }
+        None => q
+            .after
+            .as_deref()
+            .map(|s| event_key("after", s))
+            .transpose()?,
+    };
+    // Subscribe first, then ask where the history stands: a change made in between is in
+    // both, and the stream passes over it once (by its key).
+    let rx = state.hub.subscribe();
+    let unavailable = || ApiError::unavailable("the router does not answer");
+    let (last, catching_up) = match resume {
+        Some(after) => {
+            let page = state
+                .hub
+                .events_after(after, 0)
+                .await
+                .ok_or_else(unavailable)?;
+            if page.ahead {
+                let field = if req.headers().contains_key("last-event-id") {
+                    "Last-Event-ID"
+                } else {
+                    "after"
+                };
+                return Err(ApiError::bad(
+                    field,
+                    "beyond every change this hub has made",
+                ));
+            }
+            (after, true)
+        }
+        // From now on: past the newest change held.
+        None => (
+            state
+                .hub
+                .events_after((u64::MAX, u64::MAX), 0)
+                .await
+                .ok_or_else(unavailable)?
+                .newest
+                .unwrap_or((0, 0)),
+            false,
+        ),
+    };
+    let stream = EventStream {
+        hub: state.hub.clone(),
+        rx,
+        filter: EventFilter {
+            viewer,
+            status,
+            chain: q.chain.clone(),
+        },
+        last,
+        catching_up,
+        out: Default::default(),
+    };
+    let stream = futures::stream::unfold(stream, |mut st| async move {
+        let f = st.next_frame().await?;
+        Some((Ok::<_, actix_web::Error>(f), st))
     });
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
