@@ -60,7 +60,19 @@ pub struct HubSection {
     pub listen: String,
     /// Data directory (relative paths are relative to the working directory).
     pub data_dir: PathBuf,
+    /// Status changes each event-stream reader may have queued; a reader further behind is
+    /// caught up from the state's history of changes instead.
+    #[serde(default = "default_events_queue")]
+    pub events_queue: usize,
 }
+
+/// The default `hub.events_queue`.
+pub const fn default_events_queue() -> usize {
+    65_536
+}
+
+/// Largest `hub.events_queue`: the queue's slots are allocated when the hub starts.
+pub const MAX_EVENTS_QUEUE: usize = 1 << 20;
 
 /// `[log]` of hub.toml.
 #[derive(Debug, Clone, Deserialize)]
@@ -428,6 +440,7 @@ impl Config {
                 h.log.queue_capacity,
                 MAX_QUEUE_CAPACITY,
             ),
+            ("hub.events_queue", h.hub.events_queue, MAX_EVENTS_QUEUE),
         ] {
             if value == 0 || value > max {
                 return Err(bad_hub(key, format!("{value}: must be 1..={max}")));
@@ -577,6 +590,7 @@ enum Kind {
 const HUB_KEYS: &[(&str, &str, Kind)] = &[
     ("hub", "listen", Kind::Text),
     ("hub", "data_dir", Kind::Text),
+    ("hub", "events_queue", Kind::Count),
     ("log", "backend", Kind::Text),
     ("log", "max_batch_entries", Kind::Count),
     ("log", "queue_capacity", Kind::Count),

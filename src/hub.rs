@@ -228,7 +228,7 @@ impl Hub {
             chain_addrs.insert(id, addr);
         }
 
-        let (events, _) = broadcast::channel(65536);
+        let (events, _) = broadcast::channel(config.hub.hub.events_queue.max(1));
         let log_actor = CommitLogActor::new(log.clone()).start();
         let router = Router::new(
             state,

@@ -198,6 +198,16 @@ fn capacities_have_upper_bounds() {
             "max_batch_entries = 9223372036854775807",
             "log.max_batch_entries",
         ),
+        (
+            "events_queue = 65536",
+            "events_queue = 0",
+            "hub.events_queue",
+        ),
+        (
+            "events_queue = 65536",
+            "events_queue = 1048577",
+            "hub.events_queue",
+        ),
     ] {
         let dir = config_copy();
         edit(&dir.path().join("hub.toml"), from, to);

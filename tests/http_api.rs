@@ -1030,3 +1030,44 @@ fn an_event_stream_resumes_after_its_last_event_id() {
         );
     }
 }
+
+/// A reader that falls behind its live queue (here 4 changes long, so the twenty changes of
+/// one block overrun it at once) is caught up from the hub's history: every change of every
+/// transfer arrives, once, in order, and nothing is reported dropped.
+#[test]
+fn a_reader_behind_its_live_queue_loses_no_change() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = Server::start_with_env(
+        &dir.path().join("data"),
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config"),
+        &[("MERIDIAN_HUB_EVENTS_QUEUE", "4")],
+    );
+    let rx = sse(&s, "/v1/events", KEY, None);
+    let ids = submit_new(&s, 20, "lag");
+    let events = take(&rx, 60);
+    let mut last = (0u64, 0u64);
+    let mut seen = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for e in &events {
+        assert_eq!(e.event, "status", "{e:?}");
+        let (a, b) = e.id.split_once('.').expect("SEQ.MSG_SEQ");
+        let k = (a.parse().expect("seq"), b.parse().expect("msg seq"));
+        assert!(
+            k > last,
+            "out of order or repeated: {:?} after {last:?}",
+            e.id
+        );
+        last = k;
+        let v: serde_json::Value = serde_json::from_str(&e.data).expect("json");
+        seen.entry(v["id"].as_str().unwrap_or("").into())
+            .or_default()
+            .push(v["status"].as_str().unwrap_or("").into());
+    }
+    for id in &ids {
+        assert_eq!(
+            seen.get(id).map(Vec::as_slice),
+            Some(&["committed", "finalized", "delivered"].map(String::from)[..]),
+            "{id}"
+        );
+    }
+    assert_eq!(seen.len(), ids.len());
+}

@@ -39,6 +39,11 @@ impl Server {
 
     /// [`Server::start`] with another configuration directory.
     pub fn start_with_config(data_dir: &Path, config: &Path) -> Server {
+        Self::start_with_env(data_dir, config, &[])
+    }
+
+    /// [`Server::start_with_config`] with these environment variables set (hub.toml overrides).
+    pub fn start_with_env(data_dir: &Path, config: &Path, env: &[(&str, &str)]) -> Server {
         let port = free_port();
         let log = data_dir.with_extension(format!("{port}.log"));
         let out = std::fs::File::create(&log).expect("log file");
@@ -53,6 +58,7 @@ impl Server {
             .arg("--config")
             .arg(config)
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(out)
             .spawn()
