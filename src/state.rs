@@ -519,6 +519,11 @@ impl HubState {
             .filter_map(|(_, id)| self.messages.get(id).map(|m| &**m))
     }
 
+    /// How many finalized messages are not yet delivered or refunded.
+    pub fn undelivered_count(&self) -> usize {
+        self.undelivered.len()
+    }
+
     /// Messages committed but not yet in a sealed block, or not yet final, that are past their
     /// deadline at `now_ms`, and finalized ones past it: candidates for a timeout check.
     pub fn expired(&self, now_ms: u64) -> Vec<MessageId> {

@@ -1053,16 +1053,25 @@ impl Handler<GetStats> for Router {
             by_state: self.state.counts(),
             next_seq: self.state.next_seq(),
             blocks: self.state.blocks().len(),
-            undelivered: self.state.undelivered().count(),
+            undelivered: self.state.undelivered_count(),
             pending_by_route: {
-                let mut m: BTreeMap<(String, String), (usize, u64)> = BTreeMap::new();
+                // Keyed by the entries' own names: one walk of the open messages without a
+                // copy per message (a destination that is down leaves millions open, and the
+                // status page asks every second); names are copied once per route.
+                let mut m: HashMap<(&str, &str), (usize, u64), foldhash::fast::RandomState> =
+                    HashMap::default();
                 for e in self.state.open() {
-                    let k = (e.msg.source.0.clone(), e.msg.destination.0.clone());
+                    let k = (e.msg.source.0.as_str(), e.msg.destination.0.as_str());
                     let v = m.entry(k).or_insert((0, u64::MAX));
                     v.0 += 1;
                     v.1 = v.1.min(e.committed_at_ms);
                 }
-                m.into_iter().map(|((s, d), (n, t))| (s, d, n, t)).collect()
+                let mut v: Vec<_> = m
+                    .into_iter()
+                    .map(|((s, d), (n, t))| (s.to_string(), d.to_string(), n, t))
+                    .collect();
+                v.sort();
+                v
             },
         })
     }
