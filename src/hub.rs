@@ -429,9 +429,14 @@ impl Hub {
         &self,
         after: crate::state::EventKey,
         limit: usize,
+        filter: crate::actors::router::EventFilter,
     ) -> Option<crate::actors::router::EventsPage> {
         self.router
-            .send(crate::actors::router::EventsAfter { after, limit })
+            .send(crate::actors::router::EventsAfter {
+                after,
+                limit,
+                filter,
+            })
             .await
             .ok()
     }

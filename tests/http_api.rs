@@ -779,6 +779,17 @@ fn an_idle_event_stream_writes_keep_alives() {
         started.elapsed() >= Duration::from_secs(10),
         "written early: {:?}",
         started.elapsed()
+    ); // It also moves the reader's Last-Event-ID past the changes it passed over (an id
+       // without data dispatches no event), so a quiet tenant resumes from there.
+    let id = rx.recv_timeout(Duration::from_secs(1)).expect("id line");
+    let id = id
+        .strip_prefix("id: ")
+        .expect("an id with the keep-alive")
+        .to_string();
+    let resumed = sse(&s, "/v1/events", OTHER, Some(&id));
+    assert!(
+        resumed.recv_timeout(Duration::from_secs(2)).is_err(),
+        "nothing after the passed-over changes, not even a reset"
     );
 }
 
@@ -1008,16 +1019,34 @@ fn an_event_stream_resumes_after_its_last_event_id() {
         other.recv_timeout(Duration::from_secs(2)).is_err(),
         "another tenant's changes were replayed"
     );
-    // Bad resume points.
-    for (path, last, field) in [
-        ("/v1/events", Some("x"), "Last-Event-ID"),
-        ("/v1/events", Some("1"), "Last-Event-ID"),
-        ("/v1/events", Some("1.-2"), "Last-Event-ID"),
-        ("/v1/events?after=1", None, "after"),
-        ("/v1/events?after=99999999.0", None, "after"),
-        ("/v1/events?after=1.1", Some("99999999.0"), "Last-Event-ID"),
+    // An id this hub never made (a client of a hub whose data directory was replaced): a
+    // reset naming it, then the changes from now on.
+    let fresh = sse(&s, "/v1/events", KEY, Some("99999999.0"));
+    let reset = take(&fresh, 1).remove(0);
+    assert_eq!(reset.event, "reset", "{reset:?}");
+    let v: serde_json::Value = serde_json::from_str(&reset.data).expect("json");
+    assert_eq!(v["missed_after"], "99999999.0");
+    assert_eq!(reset.id, v["missed_through"].as_str().unwrap_or(""));
+    let newer = submit_new(&s, 1, "fresh");
+    let e = take(&fresh, 1).remove(0);
+    assert!(
+        e.data.contains(&newer[0]) && e.data.contains("committed"),
+        "{e:?}"
+    );
+    // Bad resume points; and the anonymous stream, which carries no ids, cannot resume.
+    for (path, auth, last, field) in [
+        ("/v1/events", KEY, Some("x"), "Last-Event-ID"),
+        ("/v1/events", KEY, Some("1"), "Last-Event-ID"),
+        ("/v1/events", KEY, Some("1.-2"), "Last-Event-ID"),
+        ("/v1/events?after=1", KEY, None, "after"),
+        ("/v1/events?after=1.1", KEY, Some("1.x"), "Last-Event-ID"),
+        ("/v1/events?after=1.1", "", None, "after"),
+        ("/v1/events", "", Some("1.1"), "Last-Event-ID"),
     ] {
-        let mut req = ureq::get(&s.url(path)).set("Authorization", KEY);
+        let mut req = ureq::get(&s.url(path));
+        if !auth.is_empty() {
+            req = req.set("Authorization", auth);
+        }
         if let Some(l) = last {
             req = req.set("Last-Event-ID", l);
         }
@@ -1029,6 +1058,32 @@ fn an_event_stream_resumes_after_its_last_event_id() {
             "{path} {last:?}"
         );
     }
+    // The anonymous stream's events carry no ids of any kind.
+    let anon = ureq::get(&s.url("/v1/events")).call().expect("events");
+    let (tx, lines) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        let reader = std::io::BufReader::new(anon.into_reader());
+        for line in reader.lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    submit_new(&s, 1, "anon");
+    let mut got = Vec::new();
+    while let Ok(l) = lines.recv_timeout(Duration::from_secs(5)) {
+        let done = l.contains("delivered");
+        got.push(l);
+        if done {
+            break;
+        }
+    }
+    assert!(got.iter().any(|l| l.contains("\"delivered\"")), "{got:?}");
+    assert!(
+        !got.iter()
+            .any(|l| l.starts_with("id:") || l.contains("\"id\"")),
+        "{got:?}"
+    );
 }
 
 /// A reader that falls behind its live queue (here 4 changes long, so the twenty changes of

@@ -77,6 +77,30 @@ pub fn may_see(owner: &str, caller: &str) -> bool {
     caller.is_empty() || owner == caller
 }
 
+/// Which status changes an event stream passes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    /// Whose changes (see [`may_see`]); `None`: everyone's (the anonymous stream, which
+    /// carries no message ids).
+    pub viewer: Option<String>,
+    /// Only changes into this state.
+    pub status: Option<MessageState>,
+    /// Only changes of transfers from or to this chain.
+    pub chain: Option<String>,
+}
+
+impl EventFilter {
+    /// Whether the change passes.
+    pub fn passes(&self, ev: &StatusEvent) -> bool {
+        self.status.is_none_or(|s| s == ev.state)
+            && self
+                .chain
+                .as_ref()
+                .is_none_or(|c| *ev.source == **c || *ev.destination == **c)
+            && self.viewer.as_ref().is_none_or(|v| may_see(&ev.tenant, v))
+    }
+}
+
 /// The answer to an accepted (or already known) submission.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubmitOutcome {
@@ -1117,8 +1141,10 @@ impl Handler<GetBlocks> for Router {
 pub struct EventsAfter {
     /// The last change the reader has: `(seq, msg_seq)` of a [`StatusEvent`].
     pub after: crate::state::EventKey,
-    /// Most changes.
+    /// Most changes looked at (whether they pass or not: the page's cost is bounded).
     pub limit: usize,
+    /// Only the changes that pass.
+    pub filter: EventFilter,
 }
 
 /// The answer to [`EventsAfter`]: the changes as the live stream carries them.
@@ -1134,25 +1160,41 @@ pub struct EventsPage {
     pub more: bool,
     /// See [`crate::state::HistoryPage::newest`].
     pub newest: Option<crate::state::EventKey>,
+    /// The last change looked at, passed or not (the reader continues after it).
+    pub last: Option<crate::state::EventKey>,
 }
 
 impl Handler<EventsAfter> for Router {
     type Result = MessageResult<EventsAfter>;
     fn handle(&mut self, q: EventsAfter, _ctx: &mut Context<Self>) -> Self::Result {
         let page = self.state.events_after(q.after, q.limit);
-        let mut events = Vec::with_capacity(page.events.len());
+        let last = page.events.last().map(|e| e.key);
+        let mut events = Vec::new();
         for e in page.events {
-            if let Some(m) = self.state.message(&e.id) {
-                events.push(StatusEvent {
-                    id: e.id,
-                    state: e.state,
-                    seq: e.key.0,
-                    msg_seq: e.key.1,
-                    source: Self::name(&mut self.names, &m.msg.source.0),
-                    destination: Self::name(&mut self.names, &m.msg.destination.0),
-                    tenant: Self::name(&mut self.names, &m.msg.tenant),
-                    committed_at_ms: m.committed_at_ms,
-                });
+            let Some(m) = self.state.message(&e.id) else {
+                continue;
+            };
+            // Cheap checks first: another tenant's change costs no name lookups.
+            if q.filter.status.is_some_and(|s| s != e.state)
+                || q.filter
+                    .viewer
+                    .as_ref()
+                    .is_some_and(|v| !may_see(&m.msg.tenant, v))
+            {
+                continue;
+            }
+            let ev = StatusEvent {
+                id: e.id,
+                state: e.state,
+                seq: e.key.0,
+                msg_seq: e.key.1,
+                source: Self::name(&mut self.names, &m.msg.source.0),
+                destination: Self::name(&mut self.names, &m.msg.destination.0),
+                tenant: Self::name(&mut self.names, &m.msg.tenant),
+                committed_at_ms: m.committed_at_ms,
+            };
+            if q.filter.passes(&ev) {
+                events.push(ev);
             }
         }
         MessageResult(EventsPage {
@@ -1161,6 +1203,7 @@ impl Handler<EventsAfter> for Router {
             ahead: page.ahead,
             more: page.more,
             newest: page.newest,
+            last,
         })
     }
 }

@@ -1,7 +1,7 @@
 //! DApp routes: submit a transfer, follow it, fetch its finality proof, stream status events.
 
 use super::{parse_json, ApiError, ApiState, Caller, MAX_BODY};
-use crate::actors::router::{may_see, ListMessages, StatusEvent};
+use crate::actors::router::{may_see, EventFilter, ListMessages, StatusEvent};
 use crate::actors::SubmitError;
 use crate::hub::ProofRequestError;
 use crate::message::{ChainId, MessageId, MessageState};
@@ -570,41 +570,42 @@ fn event_key(field: &str, s: &str) -> Result<EventKey, ApiError> {
     Ok((num(a)?, num(b)?))
 }
 
-/// What one stream lets through.
-struct EventFilter {
-    /// Whose events (`None`: anonymous, without ids).
-    viewer: Option<String>,
-    status: Option<MessageState>,
-    chain: Option<String>,
-}
-
-impl EventFilter {
-    /// The event as an SSE `status` event, if it passes.
-    fn frame(&self, ev: &StatusEvent) -> Option<web::Bytes> {
-        if self.status.is_some_and(|s| s != ev.state)
-            || self
-                .chain
-                .as_ref()
-                .is_some_and(|c| *ev.source != **c && *ev.destination != **c)
-        {
-            return None;
-        }
-        let json = match &self.viewer {
-            Some(t) if !may_see(&ev.tenant, t) => return None,
-            Some(_) => serde_json::json!({
-                "id": ev.id.to_hex(), "status": state_name(ev.state), "seq": ev.seq,
-                "source": &*ev.source, "destination": &*ev.destination,
-            }),
-            None => serde_json::json!({
-                "status": state_name(ev.state), "seq": ev.seq,
-                "source": &*ev.source, "destination": &*ev.destination,
-            }),
-        };
-        Some(web::Bytes::from(format!(
+/// The SSE frame of a change that passed the stream's filter: with its id for a keyed stream,
+/// without ids of any kind for the anonymous one.
+fn status_frame(ev: &StatusEvent, keyed: bool) -> web::Bytes {
+    if keyed {
+        let json = serde_json::json!({
+            "id": ev.id.to_hex(), "status": state_name(ev.state), "seq": ev.seq,
+            "source": &*ev.source, "destination": &*ev.destination,
+        });
+        web::Bytes::from(format!(
             "id: {}.{}\nevent: status\ndata: {json}\n\n",
             ev.seq, ev.msg_seq
-        )))
+        ))
+    } else {
+        let json = serde_json::json!({
+            "status": state_name(ev.state), "seq": ev.seq,
+            "source": &*ev.source, "destination": &*ev.destination,
+        });
+        web::Bytes::from(format!("event: status\ndata: {json}\n\n"))
     }
+}
+
+/// The `reset` event: the changes after `after` up to `through` are not in the hub's history
+/// (let go, or never this hub's). The stream goes on after `through`.
+fn reset_frame(after: EventKey, through: EventKey, keyed: bool, reason: &str) -> web::Bytes {
+    let key = |k: EventKey| format!("{}.{}", k.0, k.1);
+    let json = serde_json::json!({
+        "missed_after": key(after),
+        "missed_through": key(through),
+        "reason": reason,
+    });
+    let id = if keyed {
+        format!("id: {}\n", key(through))
+    } else {
+        String::new()
+    };
+    web::Bytes::from(format!("{id}event: reset\ndata: {json}\n\n"))
 }
 
 /// An event stream between steps.
@@ -614,6 +615,8 @@ struct EventStream {
     filter: EventFilter,
     /// The newest change this stream has passed over (sent or filtered out).
     last: EventKey,
+    /// The last id the client was given (keyed streams), by an event or a keep-alive.
+    told: EventKey,
     /// Catch up from the hub's history before reading live changes again.
     catching_up: bool,
     /// Frames ready to go.
@@ -621,20 +624,39 @@ struct EventStream {
 }
 
 impl EventStream {
-    /// One catch-up step: the next page of changes after `last` from the hub's history.
-    /// `false` when the router does not answer (the stream ends).
+    /// Whether the stream carries ids (a tenant's or the operator's; not the anonymous one).
+    fn keyed(&self) -> bool {
+        self.filter.viewer.is_some()
+    }
+
+    /// One catch-up step: the next page of changes after `last` from the hub's history, the
+    /// router passing on only those this stream shows. `false` when the router does not
+    /// answer (the stream ends).
     async fn catch_up(&mut self) -> bool {
-        let Some(page) = self.hub.events_after(self.last, REPLAY_PAGE).await else {
+        let Some(page) = self
+            .hub
+            .events_after(self.last, REPLAY_PAGE, self.filter.clone())
+            .await
+        else {
             return false;
         };
         if let Some(dropped) = page.gap {
-            self.out.push_back(reset_frame(self.last, dropped));
+            let f = reset_frame(
+                self.last,
+                dropped,
+                self.keyed(),
+                "these status changes are no longer held; GET /v1/transfers catches up",
+            );
+            self.out.push_back(f);
             self.last = dropped;
+            self.told = dropped;
         }
+        let keyed = self.keyed();
         for ev in &page.events {
-            self.last = (ev.seq, ev.msg_seq);
-            self.out.extend(self.filter.frame(ev));
+            self.out.push_back(status_frame(ev, keyed));
+            self.told = (ev.seq, ev.msg_seq);
         }
+        self.last = page.last.unwrap_or(self.last).max(self.last);
         self.catching_up = page.more;
         true
     }
@@ -657,7 +679,18 @@ impl EventStream {
                 continue;
             }
             match tokio::time::timeout_at(deadline, self.rx.recv()).await {
-                Err(_) => return Some(web::Bytes::from_static(b": keep-alive\n\n")),
+                Err(_) => {
+                    // A keyed stream's keep-alive also moves the client's Last-Event-ID up to
+                    // the changes passed over (an id without data dispatches no event): a
+                    // quiet tenant on a busy hub resumes from here, not from its last own
+                    // change, which the history may have let go meanwhile.
+                    if self.keyed() && self.told != self.last {
+                        self.told = self.last;
+                        let (a, b) = self.last;
+                        return Some(web::Bytes::from(format!(": keep-alive\nid: {a}.{b}\n\n")));
+                    }
+                    return Some(web::Bytes::from_static(b": keep-alive\n\n"));
+                }
                 // Changes were dropped from this reader's queue: take them from the history.
                 Ok(Err(RecvError::Lagged(_))) => self.catching_up = true,
                 Ok(Err(RecvError::Closed)) => return None,
@@ -669,8 +702,9 @@ impl EventStream {
                         continue;
                     }
                     self.last = key;
-                    if let Some(f) = self.filter.frame(&ev) {
-                        return Some(f);
+                    if self.filter.passes(&ev) {
+                        self.told = key;
+                        return Some(status_frame(&ev, self.keyed()));
                     }
                 }
             }
@@ -678,29 +712,17 @@ impl EventStream {
     }
 }
 
-/// The `reset` event: the changes after `after` up to `dropped` are no longer held.
-fn reset_frame(after: EventKey, dropped: EventKey) -> web::Bytes {
-    let json = serde_json::json!({
-        "missed_after": format!("{}.{}", after.0, after.1),
-        "missed_through": format!("{}.{}", dropped.0, dropped.1),
-        "reason": "these status changes are no longer held; GET /v1/transfers catches up",
-    });
-    web::Bytes::from(format!(
-        "id: {}.{}\nevent: reset\ndata: {json}\n\n",
-        dropped.0, dropped.1
-    ))
-}
-
 /// Server-Sent Events of status changes: a tenant sees its own transfers; without a key the
-/// stream is anonymous (chains and states, no ids), for the status page. Every event has an
-/// `id` (`SEQ.MSG_SEQ`); a stream opened with `Last-Event-ID` (what `EventSource` sends when
-/// it reconnects) or `?after=` starts with the changes after that one, and a reader too slow
-/// for the live queue is caught up from the same history instead of losing changes. The hub
-/// holds the last 1,048,576 changes; from further back the stream starts with a `reset`
-/// event naming what it missed.
+/// stream is anonymous (chains and states, no ids of any kind), for the status page. A keyed
+/// stream's events have an `id` (`SEQ.MSG_SEQ`); opened with `Last-Event-ID` (what
+/// `EventSource` sends when it reconnects) or `?after=`, it starts with the changes after that
+/// one. A reader too slow for the live queue is caught up from the same history instead of
+/// losing changes. The hub holds the last 1,048,576 changes; from further back, or from an id
+/// this hub never made (a new data directory), the stream starts with a `reset` event naming
+/// what it missed.
 #[utoipa::path(get, path = "/v1/events", params(EventsQuery,
-        ("Last-Event-ID" = Option<String>, Header, description = "resume after this event id (wins over `after`)")),
-    responses((status = 200, description = "text/event-stream: `status` events of {id, status, seq, source, destination} and `reset` events, each with an SSE id SEQ.MSG_SEQ"),
+        ("Last-Event-ID" = Option<String>, Header, description = "resume after this event id (wins over `after`; needs a key)")),
+    responses((status = 200, description = "text/event-stream: `status` events of {id, status, seq, source, destination} and `reset` events, each with an SSE id SEQ.MSG_SEQ on a keyed stream"),
         (status = 400, body = super::ErrorBody), (status = 401, body = super::ErrorBody),
         (status = 503, body = super::ErrorBody)))]
 pub async fn events(
@@ -719,66 +741,65 @@ pub async fn events(
         .as_deref()
         .map(|s| parse_state("status", s))
         .transpose()?;
-    let resume = match req.headers().get("last-event-id") {
+    let (field, resume) = match req.headers().get("last-event-id") {
         Some(v) => {
             let s = v
                 .to_str()
                 .map_err(|_| ApiError::bad("Last-Event-ID", "not visible ASCII"))?;
-            Some(event_key("Last-Event-ID", s)?)
+            ("Last-Event-ID", Some(event_key("Last-Event-ID", s)?))
         }
-        None => q
-            .after
-            .as_deref()
-            .map(|s| event_key("after", s))
-            .transpose()?,
+        None => (
+            "after",
+            q.after
+                .as_deref()
+                .map(|s| event_key("after", s))
+                .transpose()?,
+        ),
+    };
+    if resume.is_some() && viewer.is_none() {
+        return Err(ApiError::bad(
+            field,
+            "resuming a stream needs an API key (the anonymous stream carries no ids)",
+        ));
+    }
+    let filter = EventFilter {
+        viewer,
+        status,
+        chain: q.chain.clone(),
     };
     // Subscribe first, then ask where the history stands: a change made in between is in
     // both, and the stream passes over it once (by its key).
     let rx = state.hub.subscribe();
-    let unavailable = || ApiError::unavailable("the router does not answer");
+    let now = state
+        .hub
+        .events_after((u64::MAX, u64::MAX), 0, EventFilter::default())
+        .await
+        .ok_or_else(|| ApiError::unavailable("the router does not answer"))?;
+    let newest = now.newest.unwrap_or((0, 0));
+    let keyed = filter.viewer.is_some();
+    let mut out = std::collections::VecDeque::new();
     let (last, catching_up) = match resume {
-        Some(after) => {
-            let page = state
-                .hub
-                .events_after(after, 0)
-                .await
-                .ok_or_else(unavailable)?;
-            if page.ahead {
-                let field = if req.headers().contains_key("last-event-id") {
-                    "Last-Event-ID"
-                } else {
-                    "after"
-                };
-                return Err(ApiError::bad(
-                    field,
-                    "beyond every change this hub has made",
-                ));
-            }
-            (after, true)
+        // Not a change this hub has made: say so, and go on with the changes from now on.
+        Some(after) if after > newest => {
+            out.push_back(reset_frame(
+                after,
+                newest,
+                keyed,
+                "not a change of this hub's log (a new data directory?); GET /v1/transfers catches up",
+            ));
+            (newest, false)
         }
-        // From now on: past the newest change held.
-        None => (
-            state
-                .hub
-                .events_after((u64::MAX, u64::MAX), 0)
-                .await
-                .ok_or_else(unavailable)?
-                .newest
-                .unwrap_or((0, 0)),
-            false,
-        ),
+        Some(after) => (after, true),
+        None => (newest, false),
     };
     let stream = EventStream {
         hub: state.hub.clone(),
         rx,
-        filter: EventFilter {
-            viewer,
-            status,
-            chain: q.chain.clone(),
-        },
+        filter,
         last,
+        told: last,
         catching_up,
-        out: Default::default(),
+        out,
     };
     let stream = futures::stream::unfold(stream, |mut st| async move {
         let f = st.next_frame().await?;
