@@ -190,7 +190,14 @@ pub struct ApiState {
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// Set once the hub has replayed its log and started.
     pub ready: AtomicBool,
+    /// Event streams catching up from the history at once, each a page at a time (up to
+    /// 1,000 changes looked at on the router's thread per page): however many streams
+    /// resume, the router answers submissions between a few pages.
+    pub catch_ups: Arc<tokio::sync::Semaphore>,
 }
+
+/// Event-stream catch-up pages asked of the router at once (see [`ApiState::catch_ups`]).
+pub const CATCH_UPS: usize = 2;
 
 impl ApiState {
     /// Shared state over a started hub.
@@ -219,6 +226,7 @@ impl ApiState {
             paused: Mutex::new(HashSet::new()),
             metrics,
             ready: AtomicBool::new(true),
+            catch_ups: Arc::new(tokio::sync::Semaphore::new(CATCH_UPS)),
         }
     }
 

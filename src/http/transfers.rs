@@ -611,6 +611,7 @@ fn reset_frame(after: EventKey, through: EventKey, keyed: bool, reason: &str) ->
 /// An event stream between steps.
 struct EventStream {
     hub: std::sync::Arc<crate::hub::Hub>,
+    catch_ups: std::sync::Arc<tokio::sync::Semaphore>,
     rx: tokio::sync::broadcast::Receiver<StatusEvent>,
     filter: EventFilter,
     /// The newest change this stream has passed over (sent or filtered out).
@@ -633,6 +634,9 @@ impl EventStream {
     /// router passing on only those this stream shows. `false` when the router does not
     /// answer (the stream ends).
     async fn catch_up(&mut self) -> bool {
+        let Ok(_turn) = self.catch_ups.acquire().await else {
+            return false;
+        };
         let Some(page) = self
             .hub
             .events_after(self.last, REPLAY_PAGE, self.filter.clone())
@@ -794,6 +798,7 @@ pub async fn events(
     };
     let stream = EventStream {
         hub: state.hub.clone(),
+        catch_ups: state.catch_ups.clone(),
         rx,
         filter,
         last,
