@@ -132,6 +132,8 @@ pub struct HubState {
     history_dropped: Option<EventKey>,
     /// Changes `history` holds at most; 0 for [`HISTORY_EVENTS`] (tests hold fewer).
     history_cap: usize,
+    /// [`HubState::remember_all`]'s buffer.
+    scratch: Vec<(u64, MessageId)>,
 }
 
 /// Move one message's count from `from` to `to`.
@@ -340,16 +342,20 @@ impl HubState {
     fn remember_all(&mut self, seq: u64, changed: &mut Vec<MessageId>) {
         let pos = |st: &Self, id: &MessageId| st.messages.get(id).map_or(0, |m| m.seq);
         if changed.len() > 1 {
-            let mut keyed: Vec<(u64, MessageId)> =
-                changed.iter().map(|id| (pos(self, id), *id)).collect();
+            // A block finalizes tens of thousands at once: the keys go through a buffer kept
+            // from record to record, not a fresh allocation (and its page faults) each time.
+            let mut keyed = std::mem::take(&mut self.scratch);
+            keyed.clear();
+            keyed.extend(changed.iter().map(|id| (pos(self, id), *id)));
             if !keyed.is_sorted() {
                 keyed.sort_unstable();
                 changed.clear();
                 changed.extend(keyed.iter().map(|(_, id)| *id));
             }
-            for (m, _) in keyed {
+            for &(m, _) in &keyed {
                 self.remember((seq, m));
             }
+            self.scratch = keyed;
         } else if let Some(id) = changed.first() {
             let m = pos(self, id);
             self.remember((seq, m));
