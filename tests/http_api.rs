@@ -1092,6 +1092,17 @@ fn a_reader_behind_its_live_queue_loses_no_change() {
         &[("MERIDIAN_HUB_EVENTS_QUEUE", "4")],
     );
     let rx = sse(&s, "/v1/events", KEY, None);
+    // The anonymous stream (a live picture, no ids) does not catch up: it says what it skipped.
+    let anon = ureq::get(&s.url("/v1/events")).call().expect("events");
+    let (tx, anon_lines) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        let reader = std::io::BufReader::new(anon.into_reader());
+        for line in reader.lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
     let ids = submit_new(&s, 20, "lag");
     let events = take(&rx, 60);
     let mut last = (0u64, 0u64);
@@ -1119,4 +1130,13 @@ fn a_reader_behind_its_live_queue_loses_no_change() {
         );
     }
     assert_eq!(seen.len(), ids.len());
+    let mut skipped = false;
+    while let Ok(l) = anon_lines.recv_timeout(Duration::from_secs(2)) {
+        assert!(!l.starts_with("id:"), "{l}");
+        skipped |= l.starts_with(": ") && l.ends_with("changes skipped (slow reader)");
+    }
+    assert!(
+        skipped,
+        "the anonymous stream did not report its skipped changes"
+    );
 }

@@ -591,21 +591,20 @@ fn status_frame(ev: &StatusEvent, keyed: bool) -> web::Bytes {
     }
 }
 
-/// The `reset` event: the changes after `after` up to `through` are not in the hub's history
-/// (let go, or never this hub's). The stream goes on after `through`.
-fn reset_frame(after: EventKey, through: EventKey, keyed: bool, reason: &str) -> web::Bytes {
+/// The `reset` event of a keyed stream (the anonymous one neither resumes nor catches up):
+/// the changes after `after` up to `through` are not in the hub's history (let go, or never
+/// this hub's). The stream goes on after `through`.
+fn reset_frame(after: EventKey, through: EventKey, reason: &str) -> web::Bytes {
     let key = |k: EventKey| format!("{}.{}", k.0, k.1);
     let json = serde_json::json!({
         "missed_after": key(after),
         "missed_through": key(through),
         "reason": reason,
     });
-    let id = if keyed {
-        format!("id: {}\n", key(through))
-    } else {
-        String::new()
-    };
-    web::Bytes::from(format!("{id}event: reset\ndata: {json}\n\n"))
+    web::Bytes::from(format!(
+        "id: {}\nevent: reset\ndata: {json}\n\n",
+        key(through)
+    ))
 }
 
 /// An event stream between steps.
@@ -634,9 +633,6 @@ impl EventStream {
     /// router passing on only those this stream shows. `false` when the router does not
     /// answer (the stream ends).
     async fn catch_up(&mut self) -> bool {
-        let Ok(_turn) = self.catch_ups.acquire().await else {
-            return false;
-        };
         let Some(page) = self
             .hub
             .events_after(self.last, REPLAY_PAGE, self.filter.clone())
@@ -648,7 +644,6 @@ impl EventStream {
             let f = reset_frame(
                 self.last,
                 dropped,
-                self.keyed(),
                 "these status changes are no longer held; GET /v1/transfers catches up",
             );
             self.out.push_back(f);
@@ -665,6 +660,19 @@ impl EventStream {
         true
     }
 
+    /// A keep-alive comment. A keyed stream's also moves the client's Last-Event-ID up to the
+    /// changes passed over (an id without data dispatches no event): a quiet tenant on a busy
+    /// hub resumes from there, not from its last own change, which the history may have let
+    /// go meanwhile. Only when nothing is waiting to be written (`out` empty).
+    fn keep_alive(&mut self) -> web::Bytes {
+        if self.keyed() && self.told != self.last {
+            self.told = self.last;
+            let (a, b) = self.last;
+            return web::Bytes::from(format!(": keep-alive\nid: {a}.{b}\n\n"));
+        }
+        web::Bytes::from_static(b": keep-alive\n\n")
+    }
+
     /// The next frame, or `None` when the stream ends.
     async fn next_frame(&mut self) -> Option<web::Bytes> {
         use tokio::sync::broadcast::error::RecvError;
@@ -677,25 +685,34 @@ impl EventStream {
                 return Some(f);
             }
             if self.catching_up {
-                if !self.catch_up().await {
+                // A long catch-up keeps writing too (pages its filter empties write nothing):
+                // a keep-alive, with the id it has got to, at least every SSE_KEEPALIVE,
+                // whether it waits for its turn or for pages.
+                let turn = self.catch_ups.clone();
+                let turn = match tokio::time::timeout_at(deadline, turn.acquire_owned()).await {
+                    Ok(Ok(t)) => t,
+                    Ok(Err(_)) => return None,
+                    Err(_) => return Some(self.keep_alive()),
+                };
+                let more = self.catch_up().await;
+                drop(turn);
+                if !more {
                     return None;
+                }
+                if self.out.is_empty() && tokio::time::Instant::now() >= deadline {
+                    return Some(self.keep_alive());
                 }
                 continue;
             }
             match tokio::time::timeout_at(deadline, self.rx.recv()).await {
-                Err(_) => {
-                    // A keyed stream's keep-alive also moves the client's Last-Event-ID up to
-                    // the changes passed over (an id without data dispatches no event): a
-                    // quiet tenant on a busy hub resumes from here, not from its last own
-                    // change, which the history may have let go meanwhile.
-                    if self.keyed() && self.told != self.last {
-                        self.told = self.last;
-                        let (a, b) = self.last;
-                        return Some(web::Bytes::from(format!(": keep-alive\nid: {a}.{b}\n\n")));
-                    }
-                    return Some(web::Bytes::from_static(b": keep-alive\n\n"));
+                Err(_) => return Some(self.keep_alive()),
+                // Changes were dropped from this reader's queue: a keyed stream takes them
+                // from the history; the anonymous one (a live picture, no ids) goes on with
+                // what comes next and says how many it skipped, costing the router nothing.
+                Ok(Err(RecvError::Lagged(n))) if !self.keyed() => {
+                    let line = format!(": {n} changes skipped (slow reader)\n\n");
+                    return Some(web::Bytes::from(line));
                 }
-                // Changes were dropped from this reader's queue: take them from the history.
                 Ok(Err(RecvError::Lagged(_))) => self.catching_up = true,
                 Ok(Err(RecvError::Closed)) => return None,
                 Ok(Ok(ev)) => {
@@ -780,7 +797,6 @@ pub async fn events(
         .await
         .ok_or_else(|| ApiError::unavailable("the router does not answer"))?;
     let newest = now.newest.unwrap_or((0, 0));
-    let keyed = filter.viewer.is_some();
     let mut out = std::collections::VecDeque::new();
     let (last, catching_up) = match resume {
         // Not a change this hub has made: say so, and go on with the changes from now on.
@@ -788,7 +804,6 @@ pub async fn events(
             out.push_back(reset_frame(
                 after,
                 newest,
-                keyed,
                 "not a change of this hub's log (a new data directory?); GET /v1/transfers catches up",
             ));
             (newest, false)
