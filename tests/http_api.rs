@@ -926,7 +926,8 @@ fn an_event_stream_resumes_after_its_last_event_id() {
     let dir = tempfile::tempdir().expect("tmp");
     let s = Server::start(&dir.path().join("data"));
     let key = |id: &str| {
-        let (a, b) = id.split_once('.').expect("SEQ.MSG_SEQ");
+        let (_, rest) = id.split_once('.').expect("EPOCH.SEQ.MSG_SEQ");
+        let (a, b) = rest.split_once('.').expect("SEQ.MSG_SEQ");
         (
             a.parse::<u64>().expect("seq"),
             b.parse::<u64>().expect("msg seq"),
@@ -952,13 +953,25 @@ fn an_event_stream_resumes_after_its_last_event_id() {
             .collect();
         assert_eq!(states, ["committed", "finalized", "delivered"], "{id}");
     }
+    // Ids name this log (its epoch) first.
+    let epoch = first[0].id.split('.').next().expect("epoch").to_string();
+    assert!(
+        first.iter().all(|e| e.id.starts_with(&format!("{epoch}."))),
+        "{first:?}"
+    );
+    let zero = format!("{epoch}.0.0");
     // Resume after the fourth: the last five again, the same ids and data, nothing else.
     let resumed = sse(&s, "/v1/events", KEY, Some(&first[3].id));
     assert_eq!(take(&resumed, 5), first[4..].to_vec());
     let by_query = sse(&s, &format!("/v1/events?after={}", first[3].id), KEY, None);
     assert_eq!(take(&by_query, 5), first[4..].to_vec());
     // The header wins over the query (EventSource keeps the URL and adds the header).
-    let both = sse(&s, "/v1/events?after=0.0", KEY, Some(&first[6].id));
+    let both = sse(
+        &s,
+        &format!("/v1/events?after={zero}"),
+        KEY,
+        Some(&first[6].id),
+    );
     assert_eq!(take(&both, 2), first[7..].to_vec());
     // With the filters applied to the catch-up as well.
     let delivered = sse(
@@ -1008,34 +1021,56 @@ fn an_event_stream_resumes_after_its_last_event_id() {
         "nothing after the missed changes"
     );
     // Another tenant replaying from the start sees none of these.
-    let other = sse(&s, "/v1/events?after=0.0", OTHER, None);
+    let other = sse(&s, &format!("/v1/events?after={zero}"), OTHER, None);
     assert!(
         other.recv_timeout(Duration::from_secs(2)).is_err(),
         "another tenant's changes were replayed"
     );
-    // An id this hub never made (a client of a hub whose data directory was replaced): a
-    // reset naming it, then the changes from now on.
-    let fresh = sse(&s, "/v1/events", KEY, Some("99999999.0"));
-    let reset = take(&fresh, 1).remove(0);
-    assert_eq!(reset.event, "reset", "{reset:?}");
-    let v: serde_json::Value = serde_json::from_str(&reset.data).expect("json");
-    assert_eq!(v["missed_after"], "99999999.0");
-    assert_eq!(reset.id, v["missed_through"].as_str().unwrap_or(""));
-    let newer = submit_new(&s, 1, "fresh");
-    let e = take(&fresh, 1).remove(0);
-    assert!(
-        e.data.contains(&newer[0]) && e.data.contains("committed"),
-        "{e:?}"
-    );
+    // An id this hub never made: another log's (a client of a hub whose data directory was
+    // replaced, even at a position this log has passed), or beyond this log. A reset naming
+    // it, then the changes from now on.
+    let foreign = if epoch == "00000000" {
+        "00000001"
+    } else {
+        "00000000"
+    };
+    for given in [format!("{foreign}.1.1"), format!("{epoch}.99999999.0")] {
+        let fresh = sse(&s, "/v1/events", KEY, Some(&given));
+        let reset = take(&fresh, 1).remove(0);
+        assert_eq!(reset.event, "reset", "{reset:?}");
+        let v: serde_json::Value = serde_json::from_str(&reset.data).expect("json");
+        assert_eq!(v["missed_after"], given.as_str());
+        assert_eq!(reset.id, v["missed_through"].as_str().unwrap_or(""));
+        assert!(reset.id.starts_with(&format!("{epoch}.")), "{reset:?}");
+        let newer = submit_new(&s, 1, "fresh");
+        let e = take(&fresh, 1).remove(0);
+        assert!(
+            e.data.contains(&newer[0]) && e.data.contains("committed"),
+            "{e:?}"
+        );
+    }
     // Bad resume points; and the anonymous stream, which carries no ids, cannot resume.
     for (path, auth, last, field) in [
         ("/v1/events", KEY, Some("x"), "Last-Event-ID"),
         ("/v1/events", KEY, Some("1"), "Last-Event-ID"),
         ("/v1/events", KEY, Some("1.-2"), "Last-Event-ID"),
+        ("/v1/events", KEY, Some("1.2"), "Last-Event-ID"),
+        ("/v1/events", KEY, Some("zzzzzzzz.1.2"), "Last-Event-ID"),
+        (
+            "/v1/events",
+            KEY,
+            Some(&format!("{epoch}.1.2.3")),
+            "Last-Event-ID",
+        ),
         ("/v1/events?after=1", KEY, None, "after"),
-        ("/v1/events?after=1.1", KEY, Some("1.x"), "Last-Event-ID"),
-        ("/v1/events?after=1.1", "", None, "after"),
-        ("/v1/events", "", Some("1.1"), "Last-Event-ID"),
+        (
+            &format!("/v1/events?after={zero}"),
+            KEY,
+            Some("1.x"),
+            "Last-Event-ID",
+        ),
+        (&format!("/v1/events?after={zero}"), "", None, "after"),
+        ("/v1/events", "", Some(&zero), "Last-Event-ID"),
     ] {
         let mut req = ureq::get(&s.url(path));
         if !auth.is_empty() {
@@ -1109,7 +1144,8 @@ fn a_reader_behind_its_live_queue_loses_no_change() {
     let mut seen = std::collections::BTreeMap::<String, Vec<String>>::new();
     for e in &events {
         assert_eq!(e.event, "status", "{e:?}");
-        let (a, b) = e.id.split_once('.').expect("SEQ.MSG_SEQ");
+        let (_, rest) = e.id.split_once('.').expect("EPOCH.SEQ.MSG_SEQ");
+        let (a, b) = rest.split_once('.').expect("SEQ.MSG_SEQ");
         let k = (a.parse().expect("seq"), b.parse().expect("msg seq"));
         assert!(
             k > last,

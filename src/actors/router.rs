@@ -215,6 +215,8 @@ fn count_transition(map: &mut MetricsMap, m: &MessageEntry) {
 /// The router actor.
 pub struct Router {
     state: HubState,
+    /// This log's epoch for event ids, once it has a relay set (see [`EventsPage::epoch`]).
+    epoch: Option<Arc<str>>,
     log: Addr<CommitLogActor>,
     chains: HashMap<ChainId, Addr<ChainActor>>,
     cfg: RouterSection,
@@ -275,6 +277,7 @@ impl Router {
             failed: None,
             paused: HashSet::new(),
             names: NameSet::default(),
+            epoch: None,
             route_metrics: MetricsMap::default(),
         }
     }
@@ -1162,11 +1165,27 @@ pub struct EventsPage {
     pub newest: Option<crate::state::EventKey>,
     /// The last change looked at, passed or not (the reader continues after it).
     pub last: Option<crate::state::EventKey>,
+    /// Which log the keys are positions of: the first 4 bytes, in hex, of the hash of the relay
+    /// set the log starts with (its first record; keys generated afresh with each data
+    /// directory), so that an id from another log is told apart from one of this log.
+    pub epoch: Arc<str>,
 }
 
 impl Handler<EventsAfter> for Router {
     type Result = MessageResult<EventsAfter>;
     fn handle(&mut self, q: EventsAfter, _ctx: &mut Context<Self>) -> Self::Result {
+        let epoch = match &self.epoch {
+            Some(e) => e.clone(),
+            None => {
+                let e: Option<Arc<str>> = self
+                    .state
+                    .relay_sets()
+                    .first()
+                    .map(|set| hex::encode(&set.hash()[..4]).into());
+                self.epoch = e.clone();
+                e.unwrap_or_else(|| "00000000".into())
+            }
+        };
         let page = self.state.events_after(q.after, q.limit);
         let last = page.events.last().map(|e| e.key);
         let mut events = Vec::new();
@@ -1204,6 +1223,7 @@ impl Handler<EventsAfter> for Router {
             more: page.more,
             newest: page.newest,
             last,
+            epoch,
         })
     }
 }

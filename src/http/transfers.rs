@@ -157,7 +157,7 @@ pub struct EventsQuery {
     pub chain: Option<String>,
     /// Only events entering this state.
     pub status: Option<String>,
-    /// Start after this event id (`SEQ.MSG_SEQ`); a `Last-Event-ID` header wins over it.
+    /// Start after this event id (`EPOCH.SEQ.MSG_SEQ`); a `Last-Event-ID` header wins over it.
     pub after: Option<String>,
 }
 
@@ -557,30 +557,48 @@ pub async fn list(
 /// Most changes one catch-up step of an event stream asks the router for.
 const REPLAY_PAGE: usize = 1000;
 
-/// A stream's resume point: `SEQ.MSG_SEQ`, the `id` of one of its events.
-fn event_key(field: &str, s: &str) -> Result<EventKey, ApiError> {
-    let bad = || ApiError::bad(field, "not an event id of this hub's stream (SEQ.MSG_SEQ)");
-    let (a, b) = s.trim().split_once('.').ok_or_else(bad)?;
+/// A stream's resume point: `EPOCH.SEQ.MSG_SEQ`, the `id` of one of its events.
+fn event_key<'a>(field: &str, s: &'a str) -> Result<(&'a str, EventKey), ApiError> {
+    let bad = || {
+        ApiError::bad(
+            field,
+            "not an event id of this hub's stream (EPOCH.SEQ.MSG_SEQ)",
+        )
+    };
+    let mut parts = s.trim().split('.');
+    let (Some(e), Some(a), Some(b), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad());
+    };
+    if e.len() != 8 || !e.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return Err(bad());
+    }
     let num = |x: &str| {
         (!x.is_empty() && x.bytes().all(|c| c.is_ascii_digit()))
             .then(|| x.parse::<u64>().ok())
             .flatten()
             .ok_or_else(bad)
     };
-    Ok((num(a)?, num(b)?))
+    Ok((e, (num(a)?, num(b)?)))
+}
+
+/// An event id: `EPOCH.SEQ.MSG_SEQ` (see [`crate::actors::router::EventsPage::epoch`]).
+fn event_id(epoch: &str, k: EventKey) -> String {
+    format!("{epoch}.{}.{}", k.0, k.1)
 }
 
 /// The SSE frame of a change that passed the stream's filter: with its id for a keyed stream,
 /// without ids of any kind for the anonymous one.
-fn status_frame(ev: &StatusEvent, keyed: bool) -> web::Bytes {
+fn status_frame(ev: &StatusEvent, keyed: bool, epoch: &str) -> web::Bytes {
     if keyed {
         let json = serde_json::json!({
             "id": ev.id.to_hex(), "status": state_name(ev.state), "seq": ev.seq,
             "source": &*ev.source, "destination": &*ev.destination,
         });
         web::Bytes::from(format!(
-            "id: {}.{}\nevent: status\ndata: {json}\n\n",
-            ev.seq, ev.msg_seq
+            "id: {}\nevent: status\ndata: {json}\n\n",
+            event_id(epoch, (ev.seq, ev.msg_seq))
         ))
     } else {
         let json = serde_json::json!({
@@ -594,22 +612,20 @@ fn status_frame(ev: &StatusEvent, keyed: bool) -> web::Bytes {
 /// The `reset` event of a keyed stream (the anonymous one neither resumes nor catches up):
 /// the changes after `after` up to `through` are not in the hub's history (let go, or never
 /// this hub's). The stream goes on after `through`.
-fn reset_frame(after: EventKey, through: EventKey, reason: &str) -> web::Bytes {
-    let key = |k: EventKey| format!("{}.{}", k.0, k.1);
+fn reset_frame(after: &str, through: &str, reason: &str) -> web::Bytes {
     let json = serde_json::json!({
-        "missed_after": key(after),
-        "missed_through": key(through),
+        "missed_after": after,
+        "missed_through": through,
         "reason": reason,
     });
-    web::Bytes::from(format!(
-        "id: {}\nevent: reset\ndata: {json}\n\n",
-        key(through)
-    ))
+    web::Bytes::from(format!("id: {through}\nevent: reset\ndata: {json}\n\n"))
 }
 
 /// An event stream between steps.
 struct EventStream {
     hub: std::sync::Arc<crate::hub::Hub>,
+    /// The log's epoch, the first part of every id.
+    epoch: std::sync::Arc<str>,
     catch_ups: std::sync::Arc<tokio::sync::Semaphore>,
     rx: tokio::sync::broadcast::Receiver<StatusEvent>,
     filter: EventFilter,
@@ -642,8 +658,8 @@ impl EventStream {
         };
         if let Some(dropped) = page.gap {
             let f = reset_frame(
-                self.last,
-                dropped,
+                &event_id(&self.epoch, self.last),
+                &event_id(&self.epoch, dropped),
                 "these status changes are no longer held; GET /v1/transfers catches up",
             );
             self.out.push_back(f);
@@ -652,7 +668,7 @@ impl EventStream {
         }
         let keyed = self.keyed();
         for ev in &page.events {
-            self.out.push_back(status_frame(ev, keyed));
+            self.out.push_back(status_frame(ev, keyed, &self.epoch));
             self.told = (ev.seq, ev.msg_seq);
         }
         self.last = page.last.unwrap_or(self.last).max(self.last);
@@ -667,8 +683,8 @@ impl EventStream {
     fn keep_alive(&mut self) -> web::Bytes {
         if self.keyed() && self.told != self.last {
             self.told = self.last;
-            let (a, b) = self.last;
-            return web::Bytes::from(format!(": keep-alive\nid: {a}.{b}\n\n"));
+            let id = event_id(&self.epoch, self.last);
+            return web::Bytes::from(format!(": keep-alive\nid: {id}\n\n"));
         }
         web::Bytes::from_static(b": keep-alive\n\n")
     }
@@ -725,7 +741,7 @@ impl EventStream {
                     self.last = key;
                     if self.filter.passes(&ev) {
                         self.told = key;
-                        return Some(status_frame(&ev, self.keyed()));
+                        return Some(status_frame(&ev, self.keyed(), &self.epoch));
                     }
                 }
             }
@@ -735,7 +751,7 @@ impl EventStream {
 
 /// Server-Sent Events of status changes: a tenant sees its own transfers; without a key the
 /// stream is anonymous (chains and states, no ids of any kind), for the status page. A keyed
-/// stream's events have an `id` (`SEQ.MSG_SEQ`); opened with `Last-Event-ID` (what
+/// stream's events have an `id` (`EPOCH.SEQ.MSG_SEQ`); opened with `Last-Event-ID` (what
 /// `EventSource` sends when it reconnects) or `?after=`, it starts with the changes after that
 /// one. A reader too slow for the live queue is caught up from the same history instead of
 /// losing changes. The hub holds the last 1,048,576 changes; from further back, or from an id
@@ -743,7 +759,7 @@ impl EventStream {
 /// what it missed.
 #[utoipa::path(get, path = "/v1/events", params(EventsQuery,
         ("Last-Event-ID" = Option<String>, Header, description = "resume after this event id (wins over `after`; needs a key)")),
-    responses((status = 200, description = "text/event-stream: `status` events of {id, status, seq, source, destination} and `reset` events, each with an SSE id SEQ.MSG_SEQ on a keyed stream"),
+    responses((status = 200, description = "text/event-stream: `status` events of {id, status, seq, source, destination} and `reset` events, each with an SSE id EPOCH.SEQ.MSG_SEQ on a keyed stream"),
         (status = 400, body = super::ErrorBody), (status = 401, body = super::ErrorBody),
         (status = 503, body = super::ErrorBody)))]
 pub async fn events(
@@ -797,22 +813,26 @@ pub async fn events(
         .await
         .ok_or_else(|| ApiError::unavailable("the router does not answer"))?;
     let newest = now.newest.unwrap_or((0, 0));
+    let epoch = now.epoch;
     let mut out = std::collections::VecDeque::new();
     let (last, catching_up) = match resume {
-        // Not a change this hub has made: say so, and go on with the changes from now on.
-        Some(after) if after > newest => {
+        // Not a change of this log (another data directory's, or beyond this log): say so,
+        // and go on with the changes from now on.
+        Some((e, after)) if !e.eq_ignore_ascii_case(&epoch) || after > newest => {
+            let given = event_id(e, after);
             out.push_back(reset_frame(
-                after,
-                newest,
+                &given,
+                &event_id(&epoch, newest),
                 "not a change of this hub's log (a new data directory?); GET /v1/transfers catches up",
             ));
             (newest, false)
         }
-        Some(after) => (after, true),
+        Some((_, after)) => (after, true),
         None => (newest, false),
     };
     let stream = EventStream {
         hub: state.hub.clone(),
+        epoch,
         catch_ups: state.catch_ups.clone(),
         rx,
         filter,
