@@ -891,6 +891,21 @@ fn sse(s: &Server, path: &str, auth: &str, last: Option<&str>) -> std::sync::mps
     rx
 }
 
+/// The anonymous stream (no key), line by line as they come.
+fn anonymous_lines(s: &Server) -> std::sync::mpsc::Receiver<String> {
+    let anon = ureq::get(&s.url("/v1/events")).call().expect("events");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        let reader = std::io::BufReader::new(anon.into_reader());
+        for line in reader.lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
 /// `n` events from `rx`, each within 30 s.
 fn take(rx: &std::sync::mpsc::Receiver<Sse>, n: usize) -> Vec<Sse> {
     (0..n)
@@ -1088,16 +1103,7 @@ fn an_event_stream_resumes_after_its_last_event_id() {
         );
     }
     // The anonymous stream's events carry no ids of any kind.
-    let anon = ureq::get(&s.url("/v1/events")).call().expect("events");
-    let (tx, lines) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        let reader = std::io::BufReader::new(anon.into_reader());
-        for line in reader.lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let lines = anonymous_lines(&s);
     submit_new(&s, 1, "anon");
     let mut got = Vec::new();
     while let Ok(l) = lines.recv_timeout(Duration::from_secs(5)) {
@@ -1128,16 +1134,7 @@ fn a_reader_behind_its_live_queue_loses_no_change() {
     );
     let rx = sse(&s, "/v1/events", KEY, None);
     // The anonymous stream (a live picture, no ids) does not catch up: it says what it skipped.
-    let anon = ureq::get(&s.url("/v1/events")).call().expect("events");
-    let (tx, anon_lines) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        let reader = std::io::BufReader::new(anon.into_reader());
-        for line in reader.lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let anon_lines = anonymous_lines(&s);
     let ids = submit_new(&s, 20, "lag");
     let events = take(&rx, 60);
     let mut last = (0u64, 0u64);
