@@ -287,8 +287,13 @@ pub async fn dev_lock(
         meridian_adapters::AdapterError::Unavailable(_) => ApiError::unavailable(e.to_string()),
         _ => ApiError::bad("amount", e.to_string()),
     })?;
-    Ok(HttpResponse::Ok().json(TransferRequest {
-        source: r.source,
+    Ok(HttpResponse::Ok().json(transfer_request(r.source, ev)))
+}
+
+/// The transfer request for a lock's evidence, ready to POST.
+fn transfer_request(source: String, ev: meridian_adapters::Evidence) -> TransferRequest {
+    TransferRequest {
+        source,
         evidence: EvidenceBody {
             locator: ev.locator.into(),
             header: ev.header.into(),
@@ -296,7 +301,7 @@ pub async fn dev_lock(
             event: ev.event.into(),
         },
         timeout_secs: None,
-    }))
+    }
 }
 
 /// `POST /v1/dev/lock-batch` body: `count` locks in one mock block (load generation).
@@ -340,16 +345,7 @@ pub async fn dev_lock_batch(
         )
         .map_err(|e| ApiError::bad("amount", e.to_string()))?
         .into_iter()
-        .map(|ev| TransferRequest {
-            source: r.lock.source.clone(),
-            evidence: EvidenceBody {
-                locator: ev.locator.into(),
-                header: ev.header.into(),
-                proof: ev.proof.into(),
-                event: ev.event.into(),
-            },
-            timeout_secs: None,
-        })
+        .map(|ev| transfer_request(r.lock.source.clone(), ev))
         .collect();
     Ok(HttpResponse::Ok().json(out))
 }
