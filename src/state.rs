@@ -74,8 +74,6 @@ pub struct HistoryPage {
     /// Set when changes right after the point are no longer held: the newest change that was
     /// let go (the page starts with the oldest change still held).
     pub gap: Option<EventKey>,
-    /// The point is beyond every change the state has made (not from this hub's log).
-    pub ahead: bool,
     /// More changes follow the page's last.
     pub more: bool,
     /// The newest change held.
@@ -364,7 +362,6 @@ impl HubState {
 
     /// The status changes after `after`, in order, at most `limit` (see [`HistoryPage`]).
     pub fn events_after(&self, after: EventKey, limit: usize) -> HistoryPage {
-        let ahead = after.0 >= self.next_seq;
         let gap = self.history_dropped.filter(|d| after < *d);
         let from = self.history.partition_point(|k| *k <= after);
         let events = self
@@ -386,7 +383,6 @@ impl HubState {
         HistoryPage {
             events,
             gap,
-            ahead,
             more: self.history.len().saturating_sub(from) > limit,
             newest: self.history.back().copied(),
         }
@@ -695,7 +691,7 @@ mod tests {
         let keys = |p: &HistoryPage| p.events.iter().map(|e| e.key).collect::<Vec<_>>();
         let all = st.events_after((0, 0), 10);
         assert_eq!(keys(&all), [(1, 1), (2, 2), (3, 0), (3, 2)]);
-        assert_eq!((all.gap, all.ahead, all.more), (None, false, false));
+        assert_eq!((all.gap, all.more), (None, false));
         assert_eq!(all.newest, Some((3, 2)));
         let first = st.events_after((0, 0), 0);
         assert_eq!(keys(&first), []);
@@ -717,8 +713,10 @@ mod tests {
         // The very first change is (0, 0): resuming after it leaves it out.
         let p = st.events_after((0, 0), 1);
         assert_eq!((keys(&p), p.more), (vec![(1, 1)], true));
-        assert!(st.events_after((4, 0), 10).ahead);
-        assert!(!st.events_after((3, 9), 10).ahead);
+        // A point beyond the newest change held names no change of this log (the event
+        // stream answers it with a reset), also one inside the last record.
+        let newest = st.events_after((4, 0), 10).newest;
+        assert!(Some((4, 0)) > newest && Some((3, 9)) > newest && Some((3, 2)) == newest);
         // A sixth change lets the first go.
         st.apply(
             4,

@@ -92,12 +92,24 @@ pub struct EventFilter {
 impl EventFilter {
     /// Whether the change passes.
     pub fn passes(&self, ev: &StatusEvent) -> bool {
-        self.status.is_none_or(|s| s == ev.state)
+        self.admits(ev.state, &ev.source, &ev.destination, &ev.tenant)
+    }
+
+    /// Whether a change into `state` of a transfer from `source` to `destination` submitted
+    /// by `tenant` passes.
+    pub fn admits(
+        &self,
+        state: MessageState,
+        source: &str,
+        destination: &str,
+        tenant: &str,
+    ) -> bool {
+        self.status.is_none_or(|s| s == state)
             && self
                 .chain
-                .as_ref()
-                .is_none_or(|c| *ev.source == **c || *ev.destination == **c)
-            && self.viewer.as_ref().is_none_or(|v| may_see(&ev.tenant, v))
+                .as_deref()
+                .is_none_or(|c| source == c || destination == c)
+            && self.viewer.as_ref().is_none_or(|v| may_see(tenant, v))
     }
 }
 
@@ -1157,8 +1169,6 @@ pub struct EventsPage {
     pub events: Vec<StatusEvent>,
     /// See [`crate::state::HistoryPage::gap`].
     pub gap: Option<crate::state::EventKey>,
-    /// See [`crate::state::HistoryPage::ahead`].
-    pub ahead: bool,
     /// See [`crate::state::HistoryPage::more`].
     pub more: bool,
     /// See [`crate::state::HistoryPage::newest`].
@@ -1193,16 +1203,17 @@ impl Handler<EventsAfter> for Router {
             let Some(m) = self.state.message(&e.id) else {
                 continue;
             };
-            // Cheap checks first: another tenant's change costs no name lookups.
-            if q.filter.status.is_some_and(|s| s != e.state)
-                || q.filter
-                    .viewer
-                    .as_ref()
-                    .is_some_and(|v| !may_see(&m.msg.tenant, v))
-            {
+            // Filtered before the event is built: a change the stream does not show costs no
+            // name lookups.
+            if !q.filter.admits(
+                e.state,
+                &m.msg.source.0,
+                &m.msg.destination.0,
+                &m.msg.tenant,
+            ) {
                 continue;
             }
-            let ev = StatusEvent {
+            events.push(StatusEvent {
                 id: e.id,
                 state: e.state,
                 seq: e.key.0,
@@ -1211,15 +1222,11 @@ impl Handler<EventsAfter> for Router {
                 destination: Self::name(&mut self.names, &m.msg.destination.0),
                 tenant: Self::name(&mut self.names, &m.msg.tenant),
                 committed_at_ms: m.committed_at_ms,
-            };
-            if q.filter.passes(&ev) {
-                events.push(ev);
-            }
+            });
         }
         MessageResult(EventsPage {
             events,
             gap: page.gap,
-            ahead: page.ahead,
             more: page.more,
             newest: page.newest,
             last,
