@@ -25,17 +25,7 @@ fn dapp_flow_submit_stream_deliver_and_verify_the_proof() {
         .call()
         .expect("events");
     assert_eq!(events.header("content-type"), Some("text/event-stream"));
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        let reader = std::io::BufReader::new(events.into_reader());
-        for line in reader.lines().map_while(Result::ok) {
-            if let Some(data) = line.strip_prefix("data: ") {
-                if tx.send(data.to_string()).is_err() {
-                    break;
-                }
-            }
-        }
-    });
+    let rx = lines_of(events);
     let req = s.lock_batch(1, "flow").remove(0);
     let body = req.to_string();
     let (code, resp) = call(
@@ -73,10 +63,13 @@ fn dapp_flow_submit_stream_deliver_and_verify_the_proof() {
     let mut seen = Vec::new();
     while !seen.iter().any(|s: &String| s == "delivered") {
         let left = deadline.saturating_duration_since(Instant::now());
-        let data = rx
+        let line = rx
             .recv_timeout(left)
             .expect("status events until delivered");
-        let v: serde_json::Value = serde_json::from_str(&data).expect("event json");
+        let Some(data) = line.strip_prefix("data: ") else {
+            continue;
+        };
+        let v: serde_json::Value = serde_json::from_str(data).expect("event json");
         if v["id"] == id.as_str() {
             seen.push(v["status"].as_str().unwrap_or_default().to_string());
         }
@@ -758,15 +751,7 @@ fn an_idle_event_stream_writes_keep_alives() {
         .set("Authorization", OTHER)
         .call()
         .expect("events");
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        let reader = std::io::BufReader::new(events.into_reader());
-        for line in reader.lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let rx = lines_of(events);
     // Traffic the filter drops does not count as writing.
     for b in s.lock_batch(3, "idle") {
         let (code, resp) = call(
@@ -857,16 +842,15 @@ fn sse(s: &Server, path: &str, auth: &str, last: Option<&str>) -> std::sync::mps
     if let Some(l) = last {
         req = req.set("Last-Event-ID", l);
     }
-    let resp = req.call().expect("events");
+    let lines = lines_of(req.call().expect("events"));
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let reader = std::io::BufReader::new(resp.into_reader());
         let mut ev = Sse {
             id: String::new(),
             event: String::new(),
             data: String::new(),
         };
-        for line in reader.lines().map_while(Result::ok) {
+        for line in lines {
             if let Some(v) = line.strip_prefix("id: ") {
                 ev.id = v.to_string();
             } else if let Some(v) = line.strip_prefix("event: ") {
@@ -893,10 +877,14 @@ fn sse(s: &Server, path: &str, auth: &str, last: Option<&str>) -> std::sync::mps
 
 /// The anonymous stream (no key), line by line as they come.
 fn anonymous_lines(s: &Server) -> std::sync::mpsc::Receiver<String> {
-    let anon = ureq::get(&s.url("/v1/events")).call().expect("events");
+    lines_of(ureq::get(&s.url("/v1/events")).call().expect("events"))
+}
+
+/// A streamed response's lines, as they come (read on a thread of their own).
+fn lines_of(resp: ureq::Response) -> std::sync::mpsc::Receiver<String> {
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     std::thread::spawn(move || {
-        let reader = std::io::BufReader::new(anon.into_reader());
+        let reader = std::io::BufReader::new(resp.into_reader());
         for line in reader.lines().map_while(Result::ok) {
             if tx.send(line).is_err() {
                 break;
