@@ -591,22 +591,18 @@ fn event_id(epoch: &str, k: EventKey) -> String {
 /// The SSE frame of a change that passed the stream's filter: with its id for a keyed stream,
 /// without ids of any kind for the anonymous one.
 fn status_frame(ev: &StatusEvent, keyed: bool, epoch: &str) -> web::Bytes {
-    if keyed {
-        let json = serde_json::json!({
-            "id": ev.id.to_hex(), "status": state_name(ev.state), "seq": ev.seq,
-            "source": &*ev.source, "destination": &*ev.destination,
-        });
-        web::Bytes::from(format!(
-            "id: {}\nevent: status\ndata: {json}\n\n",
-            event_id(epoch, (ev.seq, ev.msg_seq))
-        ))
-    } else {
-        let json = serde_json::json!({
-            "status": state_name(ev.state), "seq": ev.seq,
-            "source": &*ev.source, "destination": &*ev.destination,
-        });
-        web::Bytes::from(format!("event: status\ndata: {json}\n\n"))
+    let mut json = serde_json::json!({
+        "status": state_name(ev.state), "seq": ev.seq,
+        "source": &*ev.source, "destination": &*ev.destination,
+    });
+    if !keyed {
+        return web::Bytes::from(format!("event: status\ndata: {json}\n\n"));
     }
+    json["id"] = ev.id.to_hex().into();
+    web::Bytes::from(format!(
+        "id: {}\nevent: status\ndata: {json}\n\n",
+        event_id(epoch, (ev.seq, ev.msg_seq))
+    ))
 }
 
 /// The `reset` event of a keyed stream (the anonymous one neither resumes nor catches up):
