@@ -13,12 +13,13 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum ConfigError {
     /// A file could not be read.
-    #[error("{path}: {source}")]
+    /// (Not `source`: as the error's source `{:#}` would print the reason twice.)
+    #[error("{path}: {error}")]
     Io {
         /// The file.
         path: PathBuf,
         /// The error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A file is not valid TOML for its schema (the message names the key).
     #[error("{path}: {reason}")]
@@ -110,6 +111,11 @@ pub struct RouterSection {
 
 /// Largest `log.queue_capacity`: the queue's slots are allocated when the log opens.
 pub const MAX_QUEUE_CAPACITY: usize = 1 << 20;
+/// Longest delivery timeout a transfer may ask for (7 days), and the longest
+/// `router.default_timeout_secs`.
+pub const MAX_TIMEOUT_SECS: u64 = 7 * 24 * 3600;
+/// Largest `refchain.seal_interval_ms` (10 minutes): transfers are final only once sealed.
+pub const MAX_SEAL_INTERVAL_MS: u64 = 600_000;
 /// Largest `log.max_batch_entries`.
 pub const MAX_BATCH_ENTRIES: usize = 1 << 20;
 
@@ -328,9 +334,9 @@ pub struct Config {
 }
 
 fn read(path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+    std::fs::read_to_string(path).map_err(|error| ConfigError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     })
 }
 
@@ -372,10 +378,10 @@ impl Config {
                 .filter(|p| p.extension().is_some_and(|x| x == "toml"))
                 .collect(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(source) => {
+            Err(error) => {
                 return Err(ConfigError::Io {
                     path: chains_dir,
-                    source,
+                    error,
                 })
             }
         };
@@ -423,6 +429,12 @@ impl Config {
                 format!("{:?} is not IP:PORT", h.hub.listen),
             ));
         }
+        if h.hub.data_dir.as_os_str().is_empty() {
+            return Err(bad_hub(
+                "hub.data_dir",
+                "must not be empty (the hub would write its log into the working directory)".into(),
+            ));
+        }
         if h.log.backend != "redb" {
             return Err(bad_hub(
                 "log.backend",
@@ -446,8 +458,23 @@ impl Config {
                 return Err(bad_hub(key, format!("{value}: must be 1..={max}")));
             }
         }
+        for (key, value, max) in [
+            (
+                "refchain.seal_interval_ms",
+                h.refchain.seal_interval_ms,
+                MAX_SEAL_INTERVAL_MS,
+            ),
+            (
+                "router.default_timeout_secs",
+                h.router.default_timeout_secs,
+                MAX_TIMEOUT_SECS,
+            ),
+        ] {
+            if value == 0 || value > max {
+                return Err(bad_hub(key, format!("{value}: must be 1..={max}")));
+            }
+        }
         for (key, value) in [
-            ("refchain.seal_interval_ms", h.refchain.seal_interval_ms),
             ("refchain.seal_max_entries", h.refchain.seal_max_entries),
             ("router.route_rate_per_sec", h.router.route_rate_per_sec),
             ("router.route_burst", h.router.route_burst),
@@ -464,6 +491,7 @@ impl Config {
             ));
         }
         let mut ids = HashSet::new();
+        let mut names = HashSet::new();
         for (i, c) in self.cities.iter().enumerate() {
             let key = format!("city[{i}]");
             if c.id.is_empty()
@@ -483,6 +511,30 @@ impl Config {
                     cities_path,
                     &format!("{key}.id"),
                     format!("duplicate id {:?}", c.id),
+                ));
+            }
+            if c.name.trim().is_empty() || c.name.chars().any(char::is_control) {
+                return Err(bad(
+                    cities_path,
+                    &format!("{key}.name"),
+                    format!("{:?}: a city needs a printable name", c.name),
+                ));
+            }
+            if !names.insert((c.name.as_str(), c.country.as_str())) {
+                return Err(bad(
+                    cities_path,
+                    &format!("{key}.name"),
+                    format!("{:?} in {:?} is named twice", c.name, c.country),
+                ));
+            }
+            if c.country.len() != 2 || !c.country.chars().all(|ch| ch.is_ascii_uppercase()) {
+                return Err(bad(
+                    cities_path,
+                    &format!("{key}.country"),
+                    format!(
+                        "{:?}: an ISO 3166-1 alpha-2 code (two capital letters)",
+                        c.country
+                    ),
                 ));
             }
             if !(-90.0..=90.0).contains(&c.lat) || !(-180.0..=180.0).contains(&c.lon) {
@@ -713,6 +765,17 @@ pub fn check_tenants(path: &Path, t: &TenantsFile) -> Result<(), ConfigError> {
                 format!("tenant[{i}].id"),
                 "a tenant id must not be empty (the empty id stands for the operator)".into(),
             ));
+        }
+        for (key, value) in [
+            ("rate_per_sec", tenant.rate_per_sec),
+            ("burst", tenant.burst),
+        ] {
+            if value == 0 {
+                return Err(bad(
+                    format!("tenant[{i}].{key}"),
+                    format!("tenant {:?}: must be positive", tenant.id),
+                ));
+            }
         }
         if let Some(j) = ids.insert(tenant.id.as_str(), i) {
             return Err(bad(

@@ -403,6 +403,20 @@ impl Hub {
         self.chains.contains_key(id)
     }
 
+    /// Whether `chain` could ever apply each delivery (its adapter's
+    /// [`check_delivery`](meridian_adapters::ChainAdapter::check_delivery)); `None` when the
+    /// chain is unknown or its actor does not answer.
+    pub async fn check_deliveries(
+        &self,
+        chain: &ChainId,
+        deliveries: Vec<meridian_adapters::Delivery>,
+    ) -> Option<Vec<Result<(), meridian_adapters::AdapterError>>> {
+        let addr = self.chains.get(chain)?;
+        addr.send(crate::actors::chain::CheckDeliveries(deliveries))
+            .await
+            .ok()
+    }
+
     /// The ids of the connected chains.
     pub fn chain_ids(&self) -> Vec<ChainId> {
         let mut v: Vec<_> = self.chains.keys().cloned().collect();

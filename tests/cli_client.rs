@@ -166,12 +166,36 @@ fn send_wait_exits_1_when_the_transfer_is_not_delivered() {
 fn send_checks_its_arguments_before_locking() {
     let nowhere = "http://127.0.0.1:9";
     for (args, what) in [
-        (["--to", "mock-a", "--amount", "5"], "--to"),
-        (["--to", "mock-b", "--amount", "0"], "--amount"),
+        (vec!["--to", "mock-a", "--amount", "5"], "--to"),
+        (vec!["--to", "mock-b", "--amount", "0"], "--amount"),
+        (
+            vec!["--to", "mock-b", "--amount", "5", "--asset", ""],
+            "--asset",
+        ),
+        (
+            vec!["--to", "mock-b", "--amount", "5", "--asset", "X\u{1b}[2J"],
+            "--asset",
+        ),
+        (
+            vec!["--to", "mock-b", "--amount", "5", "--recipient", "b\nob"],
+            "--recipient",
+        ),
+        (
+            vec!["--to", "mock-b", "--amount", "5", "--sender", ""],
+            "--sender",
+        ),
+        (
+            vec!["--to", "mock-b", "--amount", "5", "--hub", "not a url"],
+            "--hub",
+        ),
     ] {
-        let mut all = vec![
-            "send", "--hub", nowhere, "--from", "mock-a", "--asset", "CNY",
-        ];
+        let mut all = vec!["send", "--from", "mock-a"];
+        if !args.contains(&"--hub") {
+            all.extend(["--hub", nowhere]);
+        }
+        if !args.contains(&"--asset") {
+            all.extend(["--asset", "CNY"]);
+        }
         all.extend(args);
         let (code, out, err) = meridian(&all);
         assert_eq!(code, Some(2), "{what}: {out}{err}");
@@ -206,12 +230,59 @@ fn dev_lock_refuses_before_locking() {
         ("nowhere", "5", "destination"),
         ("mock-b", "0", "amount"),
         ("mock-b", "-1", "amount"),
+        ("mock-b", "+7", "amount"),
     ] {
         let (code, body) = lock(destination, amount);
         assert_eq!(code, 400, "{destination} {amount}: {body}");
         let v: serde_json::Value = serde_json::from_str(&body).expect("json");
         assert_eq!(v["error"]["field"], field, "{body}");
     }
+    // Names the chain records and readers print back: not empty, no control characters.
+    for (field, value) in [
+        ("asset", ""),
+        ("asset", "C\nN"),
+        ("sender", ""),
+        ("recipient", "b\u{1b}[2Job"),
+    ] {
+        let mut body = serde_json::json!({
+            "source": "mock-a", "destination": "mock-b", "sender": "alice",
+            "recipient": "bob", "asset": "CNY", "amount": "5",
+        });
+        body[field] = value.into();
+        let (code, answer) = common::call(
+            ureq::post(&s.url("/v1/dev/lock")).set("Authorization", common::KEY),
+            Some(&body.to_string()),
+        );
+        assert_eq!(code, 400, "{field} {value:?}: {answer}");
+        let v: serde_json::Value = serde_json::from_str(&answer).expect("json");
+        assert_eq!(v["error"]["field"], field, "{answer}");
+    }
+    // A lock-batch names the lock's field too (through `flatten` it named the body).
+    let (code, answer) = common::call(
+        ureq::post(&s.url("/v1/dev/lock-batch")).set("Authorization", common::KEY),
+        Some(
+            &serde_json::json!({
+                "source": 5, "destination": "mock-b", "sender": "alice", "recipient": "bob",
+                "asset": "CNY", "amount": "5", "count": 1,
+            })
+            .to_string(),
+        ),
+    );
+    assert_eq!(code, 400, "{answer}");
+    assert!(answer.contains("\"field\":\"source\""), "{answer}");
+    // A paused route: refused before anything is locked (the transfer would be refused).
+    let pause = |what: &str| {
+        common::call(
+            ureq::post(&s.url(&format!("/v1/admin/routes/mock-a/mock-b/{what}")))
+                .set("Authorization", common::ADMIN),
+            None,
+        )
+    };
+    assert_eq!(pause("pause").0, 200);
+    let (code, body) = lock("mock-b", "5");
+    assert_eq!(code, 409, "{body}");
+    assert!(body.contains("nothing was locked"), "{body}");
+    assert_eq!(pause("resume").0, 200);
     let (code, body) = lock("mock-b", "5");
     assert_eq!(code, 200, "{body}");
     // And the CLI, against the hub, says which field.
@@ -328,4 +399,92 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+/// `serve` binds its address before it writes anything (a bad address or a port in use leaves
+/// the data directory untouched), takes `--listen` as `IP:PORT` like `hub.listen`, logs on
+/// stderr without colour codes when redirected (stdout carries only the listening line), and
+/// stops cleanly on SIGTERM as on Ctrl-C.
+#[cfg(unix)]
+#[test]
+fn serve_binds_before_writing_logs_on_stderr_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let in_use = busy.local_addr().expect("addr").to_string();
+    for (listen, needle) in [
+        ("bogus", "not IP:PORT"),
+        ("localhost:18080", "not IP:PORT"),
+        (in_use.as_str(), "listening on"),
+    ] {
+        let (code, out, err) = meridian(&[
+            "serve",
+            "--listen",
+            listen,
+            "--data-dir",
+            &data.to_string_lossy(),
+            "--config",
+            &config.to_string_lossy(),
+        ]);
+        assert_eq!(code, Some(2), "{listen}: {out}{err}");
+        assert!(err.contains(needle), "{listen}: {err}");
+        assert!(!data.exists(), "{listen}: the data directory was written");
+    }
+    drop(busy);
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_meridian"))
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(&data)
+        .arg("--config")
+        .arg(&config)
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn serve");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("the listening line");
+    assert!(
+        first.starts_with("meridian: listening on http://127.0.0.1:"),
+        "{first}"
+    );
+    let pid = child.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = child.wait().expect("wait");
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).expect("stdout");
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut err)
+        .expect("stderr");
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(rest.is_empty(), "stdout after the listening line: {rest}");
+    assert!(err.contains("meridian hub running"), "{err}");
+    assert!(
+        err.contains("shutting down") && err.contains("SIGTERM"),
+        "{err}"
+    );
+    assert!(
+        !err.contains('\u{1b}'),
+        "colour codes in a redirected log: {err}"
+    );
 }

@@ -208,10 +208,66 @@ fn capacities_have_upper_bounds() {
             "events_queue = 1048577",
             "hub.events_queue",
         ),
+        // Every transfer would time out at once.
+        (
+            "default_timeout_secs = 600",
+            "default_timeout_secs = 0",
+            "router.default_timeout_secs",
+        ),
+        // Longer than a submitted timeout may be.
+        (
+            "default_timeout_secs = 600",
+            "default_timeout_secs = 604801",
+            "router.default_timeout_secs",
+        ),
+        // Nothing would ever be final.
+        (
+            "seal_interval_ms = 500",
+            "seal_interval_ms = 9223372036854775807",
+            "refchain.seal_interval_ms",
+        ),
+        // The log would go into the working directory.
+        ("data_dir = \"./data\"", "data_dir = \"\"", "hub.data_dir"),
     ] {
         let dir = config_copy();
         edit(&dir.path().join("hub.toml"), from, to);
         assert_refused(check(dir.path()), &["hub.toml", key]);
+    }
+}
+
+#[test]
+fn cities_need_distinct_printable_names_and_country_codes() {
+    for (to, key) in [
+        ("name = \"Beijing\"", "city[1].name"),
+        ("name = \"\"", "city[1].name"),
+        ("name = \"Shang\\u001bhai\"", "city[1].name"),
+    ] {
+        let dir = config_copy();
+        edit(&dir.path().join("cities.toml"), "name = \"Shanghai\"", to);
+        assert_refused(check(dir.path()), &["cities.toml", key]);
+    }
+    let dir = config_copy();
+    edit(
+        &dir.path().join("cities.toml"),
+        "country = \"CN\"",
+        "country = \"China!\"",
+    );
+    assert_refused(check(dir.path()), &["cities.toml", "city[0].country"]);
+}
+
+#[test]
+fn tenant_rates_must_be_positive() {
+    for (from, to, key) in [
+        (
+            "rate_per_sec = 50000",
+            "rate_per_sec = 0",
+            "tenant[0].rate_per_sec",
+        ),
+        ("burst = 100000", "burst = 0", "tenant[0].burst"),
+    ] {
+        let dir = config_copy();
+        edit(&dir.path().join("tenants.toml"), from, to);
+        assert_refused(check(dir.path()), &["tenants.toml", key]);
     }
 }
 

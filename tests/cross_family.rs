@@ -73,19 +73,27 @@ async fn transfers_between_families_are_delivered() {
     // EOS → FISCO BCOS, ChainSQL → EOS, ChainSQL → XuperChain, XuperChain → Ethereum,
     // Fabric → EOS, Ethereum → Fabric.
     type Chain = Arc<dyn DemoChain>;
-    let routes: [(&Chain, &Chain); 4] = [
+    let routes: [(&Chain, &Chain); 10] = [
         (&fisco, &eth),
         (&csql, &eth),
         (&eth, &fisco),
         (&mock, &csql),
+        (&eos, &fisco),
+        (&csql, &eos),
+        (&csql, &xuper),
+        (&xuper, &eth),
+        (&fabric, &eos),
+        (&eth, &fabric),
     ];
     let mut sent = Vec::new();
     for (i, (from, to)) in routes.iter().enumerate() {
+        // Names every family can hold (EOS account names take a-z, 1-5 and dots).
+        let tag = char::from(b'a' + i as u8);
         let ev = from
             .lock(
                 &to.chain_id(),
-                &format!("alice{i}"),
-                &format!("bob{i}"),
+                &format!("alice{tag}"),
+                &format!("bob{tag}"),
                 "CNY",
                 1_000 + i as u128,
             )
@@ -126,5 +134,64 @@ async fn transfers_between_families_are_delivered() {
             .verify()
             .expect("final");
     }
+    hub.stop();
+}
+
+/// A transfer its destination could never apply (a recipient that is no EOS account name, an
+/// amount beyond ChainSQL's range) is refused when submitted, and nothing is committed: it
+/// used to be accepted (202), then retried silently until its deadline and refunded.
+#[actix_rt::test]
+async fn transfers_their_destination_cannot_apply_are_refused() {
+    let mut config =
+        Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config")).expect("config");
+    config.hub.refchain.seal_interval_ms = 50;
+    let mock: Arc<dyn DemoChain> = Arc::new(MockChain::new("mock-x", 4));
+    let csql: Arc<dyn DemoChain> =
+        Arc::new(ChainSqlMock::new("chainsql-main", 8, XrplHash::Sha512Half));
+    let eos: Arc<dyn DemoChain> = Arc::new(EosChain::new(
+        "eos-main", "eos-main", "prod", b"demo", 4, false,
+    ));
+    let specs = [
+        (mock.clone(), "mock", "chengdu"),
+        (csql.clone(), "chainsql", "shanghai"),
+        (eos.clone(), "eos", "hangzhou"),
+    ]
+    .iter()
+    .map(|(c, fam, city)| ChainSpec::demo(cfg(&c.chain_id(), fam, city), c.clone()))
+    .collect();
+    let dir = tempfile::tempdir().expect("tmp");
+    let hub = Hub::start(&config, dir.path(), specs, HubOptions::default())
+        .await
+        .expect("hub");
+    let before = hub.stats().await.expect("stats");
+    for (to, recipient, amount, needle) in [
+        ("eos-main", "r7", 5u128, "invalid character"),
+        ("eos-main", "Bob", 5, "invalid character"),
+        ("chainsql-main", "bob", u128::from(u64::MAX) + 1, "amount"),
+    ] {
+        let ev = mock
+            .lock(to, "alice", recipient, "CNY", amount)
+            .expect("lock");
+        let e = hub
+            .submit(&ChainId("mock-x".into()), ev, None)
+            .await
+            .expect_err(recipient);
+        assert!(
+            matches!(&e, meridian::actors::router::SubmitError::Undeliverable { destination, .. } if destination == to),
+            "{to} {recipient}: {e:?}"
+        );
+        assert!(e.to_string().contains(needle), "{e}");
+    }
+    // What the destination can apply still goes through, and nothing refused was committed.
+    let ev = mock
+        .lock("eos-main", "alice", "bob", "CNY", 5)
+        .expect("lock");
+    hub.submit(&ChainId("mock-x".into()), ev, None)
+        .await
+        .expect("a valid EOS name");
+    let after = hub.stats().await.expect("stats");
+    let total =
+        |s: &meridian::actors::router::Stats| s.by_state.iter().map(|(_, n)| n).sum::<usize>();
+    assert_eq!(total(&after), total(&before) + 1);
     hub.stop();
 }

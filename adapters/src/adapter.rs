@@ -165,6 +165,14 @@ pub trait ChainAdapter: Send + 'static {
     /// Encode a delivery as the destination chain's native transaction payload.
     fn encode_delivery(&self, delivery: &Delivery) -> Result<Vec<u8>, AdapterError>;
 
+    /// Whether this chain could ever apply `delivery`, as far as can be told without the
+    /// chain: an account name it cannot hold, an amount out of its range. The hub asks before
+    /// it accepts a transfer, so that one its destination can never apply is refused, not
+    /// committed and left to time out. By default: whether it encodes.
+    fn check_delivery(&self, delivery: &Delivery) -> Result<(), AdapterError> {
+        self.encode_delivery(delivery).map(|_| ())
+    }
+
     /// Submit a delivery to the chain and wait for its receipt. Chains apply a message id at
     /// most once, so a repeat after a crash returns `Receipt { duplicate: true, .. }`.
     fn deliver(&mut self, delivery: &Delivery) -> Result<Receipt, AdapterError>;

@@ -149,6 +149,30 @@ impl Handler<VerifyBatch> for ChainActor {
     }
 }
 
+/// Whether this chain could ever apply each delivery (see
+/// [`ChainAdapter::check_delivery`]); one result per delivery, in order.
+#[derive(Message)]
+#[rtype(result = "Vec<Result<(), AdapterError>>")]
+pub struct CheckDeliveries(pub Vec<Delivery>);
+
+impl Handler<CheckDeliveries> for ChainActor {
+    type Result = Vec<Result<(), AdapterError>>;
+    fn handle(&mut self, msg: CheckDeliveries, ctx: &mut Context<Self>) -> Self::Result {
+        let n = msg.0.len();
+        let r = self.call(ctx, |a| {
+            Ok(msg
+                .0
+                .iter()
+                .map(|d| a.check_delivery(d))
+                .collect::<Vec<_>>())
+        });
+        match r {
+            Ok(v) => v,
+            Err(e) => vec![Err(e); n],
+        }
+    }
+}
+
 /// Verify and adopt a header; answers the header facts and the new light-client state.
 #[derive(Message)]
 #[rtype(result = "Result<(HeaderInfo, Vec<u8>), AdapterError>")]

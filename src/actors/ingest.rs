@@ -10,13 +10,13 @@
 //! while the previous one waits for its fsync); while they are, new submissions queue up
 //! and form the next batch.
 
-use super::chain::{ChainActor, MarkRelayedBatch, VerifyBatch};
+use super::chain::{ChainActor, CheckDeliveries, MarkRelayedBatch, VerifyBatch};
 use super::router::{may_see, GetMessage, Router, Submit, SubmitBatch, SubmitError, SubmitOutcome};
 use crate::log::{decode_record, CommitLog};
 use crate::message::{ChainId, MessageId};
 use crate::record::LogRecord;
 use actix::Addr;
-use meridian_adapters::Evidence;
+use meridian_adapters::{AdapterError, Delivery, Evidence};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Semaphore};
@@ -106,6 +106,92 @@ async fn same_evidence(log: &dyn CommitLog, seq: u64, ev: &Evidence) -> Result<b
             other.kind()
         ))),
     }
+}
+
+/// Keep the submissions whose destination chain could ever apply them, with their positions;
+/// answer the others [`SubmitError::Undeliverable`] (a recipient that is no account name on
+/// the destination, an amount out of its range: committed, they would wait for delivery
+/// until their deadline and be refunded). Each destination's adapter is asked once per batch,
+/// the destinations concurrently.
+async fn deliverable(
+    submits: Vec<Submit>,
+    submitted: Vec<(usize, usize)>,
+    chains: &HashMap<ChainId, Addr<ChainActor>>,
+) -> (Vec<Submit>, Vec<(usize, usize)>) {
+    // A handful of destinations: a linear scan, as for the sources.
+    let mut by_dest: Vec<(&str, Vec<usize>)> = Vec::new();
+    for (k, s) in submits.iter().enumerate() {
+        let dest = s.event.destination.as_str();
+        // The router refuses these by name (same chain, unknown chain).
+        if dest == s.source.0 || !chains.contains_key(&ChainId(dest.to_string())) {
+            continue;
+        }
+        match by_dest.iter_mut().find(|(d, _)| *d == dest) {
+            Some((_, idx)) => idx.push(k),
+            None => by_dest.push((dest, vec![k])),
+        }
+    }
+    let deadline_ms = meridian_adapters::mock::now_ms()
+        .saturating_add(crate::config::MAX_TIMEOUT_SECS.saturating_mul(1000));
+    let checks = by_dest.into_iter().map(|(dest, idx)| {
+        let chain = chains.get(&ChainId(dest.to_string())).cloned();
+        let deliveries: Vec<Delivery> = idx
+            .iter()
+            .filter_map(|&k| submits.get(k))
+            .map(|s| Delivery {
+                message_id: MessageId::derive(&s.source, &s.evidence.locator).0,
+                refund: false,
+                account: s.event.recipient.clone(),
+                asset: s.event.asset.clone(),
+                amount: s.event.amount,
+                refchain_height: 0,
+                deadline_ms,
+            })
+            .collect();
+        let dest = dest.to_string();
+        async move {
+            let res = match chain {
+                Some(c) => c.send(CheckDeliveries(deliveries)).await.ok(),
+                None => None,
+            };
+            (dest, idx, res)
+        }
+    });
+    let mut refused: Vec<Option<SubmitError>> = vec![None; submits.len()];
+    for (dest, idx, res) in futures::future::join_all(checks).await {
+        // A chain actor that cannot answer (restarting) tells nothing about the transfers:
+        // they go on (a delivery that then fails for good is logged by the router).
+        let Some(results) = res else { continue };
+        for (k, r) in idx.into_iter().zip(results) {
+            match r {
+                Ok(()) | Err(AdapterError::Unavailable(_)) => {}
+                Err(e) => {
+                    if let Some(slot) = refused.get_mut(k) {
+                        *slot = Some(SubmitError::Undeliverable {
+                            destination: dest.clone(),
+                            reason: e.to_string(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    let mut keep = Vec::with_capacity(submits.len());
+    let mut positions = Vec::with_capacity(submits.len());
+    for ((s, pos), refusal) in submits.into_iter().zip(submitted).zip(refused) {
+        match refusal {
+            Some(e) => {
+                if let Some(reply) = s.reply {
+                    let _ = reply.send(Err(e));
+                }
+            }
+            None => {
+                keep.push(s);
+                positions.push(pos);
+            }
+        }
+    }
+    (keep, positions)
 }
 
 async fn process(
@@ -224,6 +310,10 @@ async fn process(
             }
         }
     }
+    if submits.is_empty() {
+        return;
+    }
+    let (submits, submitted) = deliverable(submits, submitted, chains).await;
     if submits.is_empty() {
         return;
     }

@@ -69,6 +69,25 @@ pub enum SubmitError {
     /// This evidence is another tenant's transfer: nothing about it is told (409).
     #[error("this evidence was submitted by another tenant")]
     OtherTenant,
+    /// The destination chain could never apply the transfer (its recipient is no account
+    /// name there, its amount is out of the chain's range): refused, not committed (422).
+    #[error("{destination} cannot apply it: {reason}")]
+    Undeliverable {
+        /// The destination chain.
+        destination: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Whether a delivery error means the destination can never apply it (so retrying is
+/// pointless): its encoding failed, or the family does not offer it. Anything else (the chain
+/// unreachable, a deadline) may pass.
+pub fn permanent(e: &AdapterError) -> bool {
+    matches!(
+        e,
+        AdapterError::Malformed { .. } | AdapterError::Unsupported(..)
+    )
 }
 
 /// Whether a submission by `caller` may be answered with a message `owner` submitted: the
@@ -248,6 +267,10 @@ pub struct Router {
     queued_set: IdSet,
     /// Finalized messages whose delivery failed (or could not start): retried on the tick.
     retry: IdSet,
+    /// Finalized messages their destination refused for good (an account name it cannot
+    /// hold, an amount out of its range: [`permanent`]): not retried; refunded at their
+    /// deadline.
+    undeliverable: IdSet,
     /// Deliveries taken for dispatch, not yet sent: one batch per destination on flush.
     outbox: HashMap<ChainId, Vec<(MessageId, Delivery)>>,
     /// Ticks so far; every [`FULL_SWEEP_TICKS`]th re-checks every undelivered message.
@@ -283,6 +306,7 @@ impl Router {
             queued: std::collections::VecDeque::new(),
             queued_set: IdSet::default(),
             retry: IdSet::default(),
+            undeliverable: IdSet::default(),
             outbox: HashMap::new(),
             ticks: 0,
             events,
@@ -508,6 +532,7 @@ impl Router {
         ctx: &mut Context<Self>,
     ) {
         let (ids, deliveries): (Vec<MessageId>, Vec<Delivery>) = batch.into_iter().unzip();
+        let destination = dest_id.clone();
         let Some(dest) = self.chains.get(dest_id).cloned() else {
             for id in ids {
                 self.dispatching.remove(&id);
@@ -525,6 +550,11 @@ impl Router {
                             for (id, r) in ids.iter().zip(results) {
                                 match r {
                                     Ok(receipt) => items.push((*id, receipt.reference)),
+                                    Err(e) if permanent(&e) => {
+                                        tracing::warn!(%id, %destination, error = %e, "the destination can never apply this delivery; not retried, refunded at its deadline");
+                                        metrics::counter!("meridian_deliveries_undeliverable_total", "destination" => destination.0.clone()).increment(1);
+                                        act.undeliverable.insert(*id);
+                                    }
                                     Err(e) => {
                                         tracing::debug!(%id, error = %e, "delivery failed; will retry");
                                         act.retry.insert(*id);
@@ -565,6 +595,7 @@ impl Router {
         let Some(entry) = self.state.message(&id).cloned() else {
             return;
         };
+        self.undeliverable.remove(&id);
         if !self.dispatching.insert(id) {
             return;
         }
@@ -632,7 +663,7 @@ impl Router {
             self.retry.clear();
             self.state
                 .undelivered()
-                .filter(|m| m.deadline_ms() >= now)
+                .filter(|m| m.deadline_ms() >= now && !self.undeliverable.contains(&m.msg.id))
                 .map(|m| m.msg.id)
                 .collect()
         } else {

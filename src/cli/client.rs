@@ -87,7 +87,8 @@ fn request(
             let reason = v["error"]["reason"].as_str().unwrap_or(&text);
             bail!("hub answered {code} (field {field}): {reason}")
         }
-        Err(e) => Err(e).context("the hub is unreachable"),
+        // ureq's message already ends with its cause: as a context it would print twice.
+        Err(e) => bail!("the hub is unreachable: {e}"),
     }
 }
 
@@ -101,8 +102,25 @@ fn check_transfer_id(id: &str) -> Result<(), String> {
     }
 }
 
+/// The hub's base URL: `http://` or `https://` and a host (anything else is a usage error,
+/// not an unreachable hub).
+fn check_hub_url(hub: &str) -> Result<(), String> {
+    let rest = hub
+        .strip_prefix("http://")
+        .or_else(|| hub.strip_prefix("https://"));
+    match rest {
+        Some(r) if !r.is_empty() && !r.starts_with('/') && !r.contains(char::is_whitespace) => {
+            Ok(())
+        }
+        _ => Err(format!(
+            "--hub {hub:?} is not a URL like http://127.0.0.1:8080"
+        )),
+    }
+}
+
 /// What `send` can refuse without asking the hub (before anything is locked).
 fn check_send_args(a: &SendArgs) -> Result<(), String> {
+    check_hub_url(&a.hub.hub)?;
     if a.to == a.from {
         return Err(format!(
             "--to {:?} is the source chain (--from): a transfer goes to another chain",
@@ -112,7 +130,29 @@ fn check_send_args(a: &SendArgs) -> Result<(), String> {
     if a.amount == 0 {
         return Err("--amount must be positive".into());
     }
+    for (flag, value) in [
+        ("--asset", &a.asset),
+        ("--sender", &a.sender),
+        ("--recipient", &a.recipient),
+    ] {
+        if value.is_empty() || value.chars().any(char::is_control) {
+            return Err(format!(
+                "{flag} {value:?}: must not be empty or hold control characters"
+            ));
+        }
+    }
     Ok(())
+}
+
+/// A value the hub answered, for the terminal: control characters (a line break, a terminal
+/// escape) are written as escapes, so what a chain recorded cannot rewrite the operator's
+/// screen or forge lines.
+pub(super) fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().any(char::is_control) {
+        std::borrow::Cow::Owned(s.escape_debug().to_string())
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
 }
 
 pub fn send(args: SendArgs) -> ExitCode {
@@ -145,14 +185,26 @@ fn run_send(a: &SendArgs) -> anyhow::Result<()> {
     .context("locking on the source chain")?;
     println!(
         "locked {} {} on {} for {} on {}",
-        a.amount, a.asset, a.from, a.recipient, a.to
+        a.amount,
+        a.asset,
+        printable(&a.from),
+        a.recipient,
+        printable(&a.to)
     );
     let accepted = request(
         agent.post(&format!("{hub}/v1/transfers")),
         &a.hub.key,
         Some(&transfer),
     )
-    .context("submitting the transfer")?;
+    .map_err(|e| {
+        // The funds are locked: give the operator the evidence to submit again (the hub
+        // answers the first message for evidence it already has, so resubmitting is safe).
+        anyhow::anyhow!(
+            "submitting the transfer: {e:#}\nthe lock stands; submit it again with\n  \
+             curl -X POST {hub}/v1/transfers -H 'Authorization: Bearer …' \
+             -H 'Content-Type: application/json' -d '{transfer}'"
+        )
+    })?;
     let id = accepted["id"].as_str().unwrap_or_default().to_string();
     check_transfer_id(&id).map_err(|e| anyhow::anyhow!("the hub answered {e}"))?;
     println!(
@@ -192,7 +244,7 @@ fn run_send(a: &SendArgs) -> anyhow::Result<()> {
 }
 
 pub fn status(args: StatusArgs) -> ExitCode {
-    if let Err(e) = check_transfer_id(&args.id) {
+    if let Err(e) = check_hub_url(&args.hub.hub).and_then(|()| check_transfer_id(&args.id)) {
         eprintln!("error: {e}");
         return ExitCode::from(2);
     }
@@ -203,16 +255,17 @@ pub fn status(args: StatusArgs) -> ExitCode {
         None,
     ) {
         Ok(t) => {
+            let f = |k: &str| printable(t[k].as_str().unwrap_or("?")).into_owned();
             println!(
                 "{} {} → {}: {} {} from {} to {}: {}",
-                t["id"].as_str().unwrap_or("?"),
-                t["source"].as_str().unwrap_or("?"),
-                t["destination"].as_str().unwrap_or("?"),
-                t["amount"].as_str().unwrap_or("?"),
-                t["asset"].as_str().unwrap_or("?"),
-                t["sender"].as_str().unwrap_or("?"),
-                t["recipient"].as_str().unwrap_or("?"),
-                t["status"].as_str().unwrap_or("?"),
+                f("id"),
+                f("source"),
+                f("destination"),
+                f("amount"),
+                f("asset"),
+                f("sender"),
+                f("recipient"),
+                f("status"),
             );
             for step in t["timeline"].as_array().cloned().unwrap_or_default() {
                 println!(

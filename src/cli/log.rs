@@ -97,9 +97,9 @@ fn describe(r: &LogRecord) -> String {
             msg.destination,
             msg.route_nonce,
             msg.amount,
-            msg.asset,
-            msg.sender,
-            msg.recipient
+            super::client::printable(&msg.asset),
+            super::client::printable(&msg.sender),
+            super::client::printable(&msg.recipient)
         ),
         LogRecord::BlockSealed { header } => format!(
             "height {} log {}..{} root 0x{}",

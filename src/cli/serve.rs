@@ -45,12 +45,54 @@ pub fn run(args: ServeArgs) -> ExitCode {
     }
 }
 
+/// A listening socket on `addr` (an `IP:PORT`, like `hub.listen`), bound before anything is
+/// written to the data directory: a bad address or a port in use leaves no files behind.
+fn listen_on(addr: &str) -> anyhow::Result<std::net::TcpListener> {
+    let sa: std::net::SocketAddr = addr
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{addr:?} is not IP:PORT"))?;
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(sa),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&sa.into())?;
+    // Room for a burst of connections (wrk opens hundreds at once).
+    socket.listen(4096)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
+/// Until Ctrl-C (SIGINT) or SIGTERM (what `docker stop`, systemd and `kill` send).
+async fn stop_signal() -> anyhow::Result<&'static str> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("waiting for SIGTERM")?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.map(|()| "SIGINT").context("waiting for Ctrl-C"),
+            _ = term.recv() => Ok("SIGTERM"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c()
+            .await
+            .map(|()| "Ctrl-C")
+            .context("waiting for Ctrl-C")
+    }
+}
+
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    // Logs on stderr (stdout carries the one "listening on" line), coloured only on a terminal.
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let dir = Config::locate(args.config.as_deref());
     let mut config =
@@ -62,6 +104,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let data_dir = args
         .data_dir
         .unwrap_or_else(|| config.hub.hub.data_dir.clone());
+    if data_dir.as_os_str().is_empty() {
+        anyhow::bail!("--data-dir must not be empty");
+    }
+    let listener = listen_on(&config.hub.hub.listen)
+        .with_context(|| format!("listening on {}", config.hub.hub.listen))?;
     actix_rt::System::new().block_on(async move {
         let mut specs = Vec::new();
         let mut mocks = std::collections::HashMap::new();
@@ -119,9 +166,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 .default_service(meridian::http::default_service())
         })
         .workers(2)
-        .backlog(4096)
         .disable_signals()
-        .bind(&config.hub.hub.listen)
+        .listen(listener)
         .with_context(|| format!("listening on {}", config.hub.hub.listen))?;
         let addrs = server.addrs();
         let server = server.run();
@@ -148,16 +194,14 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             "meridian hub running"
         );
         println!(
-            "meridian: listening on {listen}; {} chains, {} city relays; data in {}; Ctrl-C to stop",
+            "meridian: listening on {listen}; {} chains, {} city relays; data in {}; Ctrl-C or SIGTERM to stop",
             config.chains.len(),
             hub.relay_set().len(),
             data_dir.display()
         );
-        tokio::signal::ctrl_c()
-            .await
-            .context("waiting for Ctrl-C")?;
+        let signal = stop_signal().await?;
+        tracing::info!(signal, "shutting down");
         handle.stop(true).await;
-        tracing::info!("shutting down");
         if let Ok(hub) = std::sync::Arc::try_unwrap(hub) {
             hub.stop();
         }

@@ -223,10 +223,11 @@ fn check_lock(
     state: &ApiState,
     r: &LockRequest,
 ) -> Result<(std::sync::Arc<dyn meridian_adapters::demo::DemoChain>, u128), ApiError> {
-    let amount: u128 = r
-        .amount
-        .parse()
-        .map_err(|_| ApiError::bad("amount", "a decimal integer in the smallest unit"))?;
+    // Digits only: `parse` would also take a leading `+`.
+    let amount: u128 = Some(&r.amount)
+        .filter(|a| !a.is_empty() && a.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|a| a.parse().ok())
+        .ok_or_else(|| ApiError::bad("amount", "a decimal integer in the smallest unit"))?;
     if amount == 0 {
         return Err(ApiError::bad("amount", "must be positive"));
     }
@@ -252,8 +253,100 @@ fn check_lock(
             format!("{:?} is not a connected chain", r.destination),
         ));
     }
+    // What the chain records and every reader prints back: no empty names, no control
+    // characters (a line break or a terminal escape in an asset would reach operators'
+    // terminals through `meridian status` and `log inspect`).
+    for (field, value) in [
+        ("sender", &r.sender),
+        ("recipient", &r.recipient),
+        ("asset", &r.asset),
+    ] {
+        if value.is_empty() || value.len() > MAX_LOCK_NAME || value.chars().any(char::is_control) {
+            return Err(ApiError::bad(
+                field,
+                format!("1 … {MAX_LOCK_NAME} bytes without control characters"),
+            ));
+        }
+    }
+    // A paused route would refuse the transfer with the funds already locked.
+    let paused = state
+        .paused
+        .lock()
+        .map(|p| p.contains(&(r.source.clone(), r.destination.clone())))
+        .unwrap_or(false);
+    if paused {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::CONFLICT,
+            Some("destination"),
+            format!(
+                "route {}→{} is paused by the operator: nothing was locked",
+                r.source, r.destination
+            ),
+        ));
+    }
     Ok((chain.clone(), amount))
 }
+
+/// Refuse, before anything is locked, recipients the destination chain could never credit
+/// (an account name it cannot hold, an amount out of its range): the transfer would be
+/// refused (422) with the funds locked.
+async fn check_recipients(
+    state: &ApiState,
+    r: &LockRequest,
+    amount: u128,
+    recipients: impl Iterator<Item = String>,
+) -> Result<(), ApiError> {
+    let deliveries: Vec<meridian_adapters::Delivery> = recipients
+        .map(|account| meridian_adapters::Delivery {
+            message_id: [0; 32],
+            refund: false,
+            account,
+            asset: r.asset.clone(),
+            amount,
+            refchain_height: 0,
+            deadline_ms: now_ms(),
+        })
+        .collect();
+    let destination = ChainId(r.destination.clone());
+    let Some(results) = state
+        .hub
+        .check_deliveries(&destination, deliveries.clone())
+        .await
+    else {
+        return Err(ApiError::unavailable(format!(
+            "{} does not answer",
+            r.destination
+        )));
+    };
+    for (d, res) in deliveries.iter().zip(results) {
+        match res {
+            Ok(()) => {}
+            Err(e @ meridian_adapters::AdapterError::Unavailable(_)) => {
+                return Err(ApiError::unavailable(e.to_string()))
+            }
+            Err(e) => {
+                // The adapters name what they refused: the amount (out of the chain's range)
+                // or else the account.
+                let field = if e.to_string().contains("amount") {
+                    "amount"
+                } else {
+                    "recipient"
+                };
+                return Err(ApiError::bad(
+                    field,
+                    format!(
+                        "{} cannot credit {:?} with {amount} {}: {e}; nothing was locked",
+                        r.destination, d.account, r.asset
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Longest sender, recipient or asset of a dev lock, in bytes.
+const MAX_LOCK_NAME: usize = 128;
 
 /// Development: lock funds on a built-in mock source chain, seal its block at once, and
 /// answer the transfer request (with the chain's native evidence) ready to POST.
@@ -270,6 +363,7 @@ pub async fn dev_lock(
     let body = transfers::read_body(&req, payload).await?;
     let r: LockRequest = parse_json(&body)?;
     let (chain, amount) = check_lock(&state, &r)?;
+    check_recipients(&state, &r, amount, std::iter::once(r.recipient.clone())).await?;
     // A chain on a real node answers over the network: off the HTTP worker.
     let lock = r.clone();
     let ev = web::block(move || {
@@ -329,11 +423,32 @@ pub async fn dev_lock_batch(
 ) -> Result<HttpResponse, ApiError> {
     state.caller(&req)?;
     let body = transfers::read_body(&req, payload).await?;
-    let r: LockBatchRequest = parse_json(&body)?;
+    // The lock's fields and `count` apart: through `#[serde(flatten)]` an error in a lock
+    // field would name only the body.
+    let mut obj: serde_json::Map<String, serde_json::Value> = parse_json(&body)?;
+    let count = obj
+        .remove("count")
+        .ok_or_else(|| ApiError::bad("count", "missing field `count`"))?;
+    let lock: LockRequest = serde_json::to_vec(&obj)
+        .map_err(|e| ApiError::bad("body", e.to_string()))
+        .and_then(|b| parse_json(&b))?;
+    let r = LockBatchRequest {
+        lock,
+        count: serde_json::from_value(count)
+            .map_err(|_| ApiError::bad("count", "a whole number, 1 … 10000"))?,
+    };
     if r.count == 0 || r.count > 10_000 {
         return Err(ApiError::bad("count", "1 … 10000"));
     }
     let (chain, amount) = check_lock(&state, &r.lock)?;
+    // The lock's recipients are numbered (see `DemoChain::lock_batch`).
+    check_recipients(
+        &state,
+        &r.lock,
+        amount,
+        (0..r.count).map(|i| format!("{}{i}", r.lock.recipient)),
+    )
+    .await?;
     let out: Vec<TransferRequest> = chain
         .lock_batch(
             &r.lock.destination,

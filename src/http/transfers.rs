@@ -27,8 +27,7 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     .service(resource("/v1/events", "GET").route(web::get().to(events)));
 }
 
-/// Longest delivery timeout a transfer may ask for (7 days).
-pub const MAX_TIMEOUT_SECS: u64 = 7 * 24 * 3600;
+pub use crate::config::MAX_TIMEOUT_SECS;
 
 /// Longest an event stream goes without writing: then it writes an SSE comment.
 pub const SSE_KEEPALIVE: std::time::Duration = std::time::Duration::from_secs(15);
@@ -298,6 +297,11 @@ fn submit_error(e: SubmitError) -> ApiError {
             StatusCode::CONFLICT,
             Some("evidence.locator"),
             "this evidence was submitted by another tenant",
+        ),
+        e @ SubmitError::Undeliverable { .. } => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("evidence.event"),
+            format!("the transfer could never be delivered: {e}"),
         ),
     }
 }
