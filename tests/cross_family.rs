@@ -195,3 +195,43 @@ async fn transfers_their_destination_cannot_apply_are_refused() {
     assert_eq!(total(&after), total(&before) + 1);
     hub.stop();
 }
+
+/// A source chain that forgot its blocks (an in-memory demo chain after a restart) issues
+/// the same positions again: another event at a position the log already holds is refused,
+/// not answered as the message already there (which told a new lock's submitter that an
+/// earlier, different transfer was theirs).
+#[test]
+fn another_event_at_a_known_position_is_not_the_known_message() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = || {
+        let mut c =
+            Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config")).expect("config");
+        c.hub.refchain.seal_interval_ms = 50;
+        c
+    };
+    let life = |sender: &'static str, recipient: &'static str, amount: u128| {
+        let dir = dir.path().to_path_buf();
+        actix_rt::System::new().block_on(async move {
+            // A fresh in-memory chain each life: its first lock is at the same position.
+            let eth: Arc<dyn DemoChain> = Arc::new(EthereumMock::new("eth-main", 1337, 4));
+            let dest: Arc<dyn DemoChain> = Arc::new(MockChain::new("mock-x", 4));
+            let specs = vec![
+                ChainSpec::demo(cfg("eth-main", "ethereum", "california"), eth.clone()),
+                ChainSpec::demo(cfg("mock-x", "mock", "chengdu"), dest),
+            ];
+            let hub = Hub::start(&config(), &dir, specs, HubOptions::default())
+                .await
+                .expect("hub");
+            let ev = eth
+                .lock("mock-x", sender, recipient, "CNY", amount)
+                .expect("lock");
+            let out = hub.submit(&ChainId("eth-main".into()), ev, None).await;
+            hub.stop();
+            out
+        })
+    };
+    let first = life("alice", "bob", 5).expect("first life");
+    assert!(!first.existing);
+    let e = life("mallory", "eve", 7).expect_err("another event at the same position");
+    assert!(e.to_string().contains("another event"), "{e}");
+}

@@ -372,6 +372,17 @@ fn bad_input_is_a_4xx_naming_the_field() {
             Some("evidence"),
         ),
         ("huge body", Some(KEY), huge, 413, Some("body")),
+        (
+            "evidence as an array",
+            Some(KEY),
+            with(&|v| {
+                let e = v["evidence"].clone();
+                v["evidence"] =
+                    serde_json::json!([e["locator"], e["header"], e["proof"], e["event"]]);
+            }),
+            400,
+            Some("evidence"),
+        ),
     ];
     for (name, auth, body, want, field) in cases {
         let (code, resp) = post(auth, &body);
@@ -1160,4 +1171,82 @@ fn a_reader_behind_its_live_queue_loses_no_change() {
         skipped,
         "the anonymous stream did not report its skipped changes"
     );
+}
+
+/// One raw HTTP/1.1 exchange (what ureq cannot send: repeated headers, a body that stops):
+/// the whole answer as text, read until the server closes or `wait` passes.
+fn raw(s: &Server, request: &str, wait: std::time::Duration) -> String {
+    use std::io::{Read, Write};
+    let addr = s.base.trim_start_matches("http://");
+    let mut c = std::net::TcpStream::connect(addr).expect("connect");
+    c.set_read_timeout(Some(wait)).expect("timeout");
+    c.write_all(request.as_bytes()).expect("write");
+    let mut out = Vec::new();
+    let _ = c.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The edges of HTTP a DApp or a proxy can reach: the auth scheme in any case, two keys
+/// refused, HEAD wherever GET is answered, a compressed body refused by name, a body that
+/// stops arriving answered 408 (it held the connection for good), a route from a chain to
+/// itself refused.
+#[test]
+fn http_edges_are_answered_by_name() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = Server::start(&dir.path().join("data"));
+    let key = KEY.trim_start_matches("Bearer ");
+    let (code, body) = call(
+        ureq::get(&s.url("/v1/transfers")).set("Authorization", &format!("bearer {key}")),
+        None,
+    );
+    assert_eq!(code, 200, "{body}");
+    let two = raw(
+        &s,
+        &format!(
+            "GET /v1/transfers HTTP/1.1\r\nHost: x\r\nAuthorization: {KEY}\r\n\
+             Authorization: {OTHER}\r\nConnection: close\r\n\r\n"
+        ),
+        Duration::from_secs(10),
+    );
+    assert!(two.starts_with("HTTP/1.1 400"), "{two}");
+    assert!(two.contains("\"field\":\"Authorization\""), "{two}");
+    for path in ["/", "/metrics", "/healthz", "/v1/chains"] {
+        let head = raw(
+            &s,
+            &format!("HEAD {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+            Duration::from_secs(10),
+        );
+        assert!(head.starts_with("HTTP/1.1 200"), "HEAD {path}: {head}");
+        let (_, after) = head.split_once("\r\n\r\n").expect("a head");
+        assert!(after.is_empty(), "HEAD {path} sent a body: {after:.80}");
+    }
+    let gz = raw(
+        &s,
+        &format!(
+            "POST /v1/transfers HTTP/1.1\r\nHost: x\r\nAuthorization: {KEY}\r\n\
+             Content-Type: application/json\r\nContent-Encoding: gzip\r\n\
+             Content-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+        ),
+        Duration::from_secs(10),
+    );
+    assert!(gz.starts_with("HTTP/1.1 415"), "{gz}");
+    assert!(gz.contains("\"field\":\"Content-Encoding\""), "{gz}");
+    let started = std::time::Instant::now();
+    let stalled = raw(
+        &s,
+        &format!(
+            "POST /v1/transfers HTTP/1.1\r\nHost: x\r\nAuthorization: {KEY}\r\n\
+             Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"source\""
+        ),
+        Duration::from_secs(30),
+    );
+    assert!(stalled.starts_with("HTTP/1.1 408"), "{stalled}");
+    assert!(stalled.contains("\"field\":\"body\""), "{stalled}");
+    assert!(started.elapsed() < Duration::from_secs(25));
+    let (code, body) = call(
+        ureq::post(&s.url("/v1/admin/routes/mock-a/mock-a/pause")).set("Authorization", ADMIN),
+        Some("{}"),
+    );
+    assert_eq!(code, 400, "{body}");
+    assert_eq!(error_field(&body).as_deref(), Some("destination"), "{body}");
 }

@@ -746,6 +746,22 @@ impl Router {
             if !may_see(&e.msg.tenant, &msg.tenant) {
                 return Admission::Done(Err(SubmitError::OtherTenant));
             }
+            // The same position on the chain with another event (a chain that forgot its
+            // blocks and reused the position, or a forged event that verified): not this
+            // message, whose answer would tell its submitter that a transfer that never
+            // happened was made.
+            let m = &e.msg;
+            let ev = &msg.event;
+            if m.destination.0 != ev.destination
+                || m.sender != ev.sender
+                || m.recipient != ev.recipient
+                || m.asset != ev.asset
+                || m.amount != ev.amount
+            {
+                return Admission::Done(Err(SubmitError::Rejected(format!(
+                    "message {id} already holds another event at this locator"
+                ))));
+            }
             return Admission::Done(Ok(SubmitOutcome {
                 id,
                 seq: e.seq,

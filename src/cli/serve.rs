@@ -143,7 +143,15 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 std::rc::Rc::default();
             App::new()
                 .app_data(api.clone())
-                .wrap_fn(move |req, srv| {
+                .wrap_fn(move |mut req, srv| {
+                    // HEAD wherever GET is answered (RFC 9110 §9.3.2): routed as GET, and
+                    // actix writes the head without the body (it saw the request's own
+                    // method). Not the event stream, which would never end.
+                    if req.method() == actix_web::http::Method::HEAD
+                        && req.path() != "/v1/events"
+                    {
+                        req.head_mut().method = actix_web::http::Method::GET;
+                    }
                     let fut = srv.call(req);
                     let by_status = by_status.clone();
                     async move {

@@ -232,17 +232,29 @@ impl ApiState {
 
     /// Authenticate `Authorization: Bearer KEY`.
     pub fn caller(&self, req: &HttpRequest) -> Result<Caller, ApiError> {
-        let Some(h) = req.headers().get("authorization") else {
+        let mut all = req.headers().get_all("authorization");
+        let Some(h) = all.next() else {
             return Err(ApiError::unauthorized(
                 "missing Authorization: Bearer <api key>",
             ));
         };
+        // Two keys: which one is meant cannot be told (a proxy may have added one).
+        if all.next().is_some() {
+            return Err(ApiError::bad(
+                "Authorization",
+                "more than one Authorization header",
+            ));
+        }
+        // The scheme is case-insensitive (RFC 9110 §11.1).
         let key = h
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, key)| key.trim())
+            .filter(|key| !key.is_empty())
             .ok_or_else(|| ApiError::unauthorized("Authorization must be `Bearer <api key>`"))?;
-        let hash = key_hash(key.trim());
+        let hash = key_hash(key);
         if self.admin == Some(hash) {
             return Ok(Caller::Admin);
         }
@@ -460,6 +472,26 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiE
         .map_err(|e| ApiError::bad(&field_of(&e, "body"), e.inner().to_string()))?;
     de.end().map_err(|e| ApiError::bad("body", e.to_string()))?;
     Ok(v)
+}
+
+/// Deserialize a struct only from a JSON object (serde's derive also takes one from an array
+/// of its fields in order, which the API does not document and nobody should rely on).
+pub(crate) fn object_only<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    struct Object<T>(std::marker::PhantomData<T>);
+    impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for Object<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    d.deserialize_map(Object(std::marker::PhantomData))
 }
 
 /// Name the field at fault from a `serde_path_to_error` error: its path (segments serde could

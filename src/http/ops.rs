@@ -177,6 +177,12 @@ async fn set_paused(
 ) -> Result<HttpResponse, ApiError> {
     state.admin(&req)?;
     let p = path.into_inner();
+    if p.0 == p.1 {
+        return Err(ApiError::bad(
+            "destination",
+            format!("{:?} is the source chain: no such route", p.1),
+        ));
+    }
     let ids = state.hub.chain_ids();
     for (field, c) in [("source", &p.0), ("destination", &p.1)] {
         if !ids.contains(&ChainId(c.clone())) {

@@ -56,7 +56,8 @@ pub struct EvidenceBody {
 pub struct TransferRequest {
     /// Id of the source chain (where the asset was locked).
     pub source: String,
-    /// Its evidence.
+    /// Its evidence (an object: serde would also take a struct from an array, by position).
+    #[serde(deserialize_with = "super::object_only")]
     pub evidence: EvidenceBody,
     /// Seconds within which delivery must happen, else the transfer is refunded (1 … 604800).
     #[serde(default)]
@@ -241,17 +242,46 @@ pub(super) async fn read_body(
     if declared.is_some_and(|len| len > MAX_BODY) {
         return Err(too_big());
     }
+    // Bodies are read as sent: a compressed one would only fail to parse.
+    if let Some(enc) = req.headers().get("content-encoding") {
+        if !enc.as_bytes().eq_ignore_ascii_case(b"identity") {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Some("Content-Encoding"),
+                "request bodies are read uncompressed (identity)",
+            ));
+        }
+    }
     // One allocation for a body of the declared length (no growth while chunks arrive).
     let mut body = Vec::with_capacity(declared.unwrap_or(0));
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad("body", e.to_string()))?;
-        if body.len() + chunk.len() > MAX_BODY {
-            return Err(too_big());
+    let read = async {
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|e| ApiError::bad("body", e.to_string()))?;
+            if body.len() + chunk.len() > MAX_BODY {
+                return Err(too_big());
+            }
+            body.extend_from_slice(&chunk);
         }
-        body.extend_from_slice(&chunk);
+        Ok(())
+    };
+    // A client that stops sending mid-body would hold the connection and its buffer for
+    // good (actix times out only the request head). A body already received, as nearly all
+    // are, completes on the first poll: no timer is armed.
+    match tokio::time::timeout(BODY_TIMEOUT, read).await {
+        Ok(r) => r.map(|()| body),
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            Some("body"),
+            format!(
+                "the body did not arrive within {} s",
+                BODY_TIMEOUT.as_secs()
+            ),
+        )),
     }
-    Ok(body)
 }
+
+/// How long a request body may take to arrive.
+pub(super) const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 fn tenant_of(caller: &Caller) -> String {
     match caller {

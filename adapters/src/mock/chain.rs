@@ -257,6 +257,19 @@ impl Credits {
         }
     }
 
+    /// Drop the last `n` pushed.
+    fn pop_last(&mut self, mut n: usize) {
+        while n > 0 {
+            let Some(c) = self.0.last_mut() else { return };
+            let k = n.min(c.len());
+            c.truncate(c.len() - k);
+            n -= k;
+            if c.is_empty() {
+                self.0.pop();
+            }
+        }
+    }
+
     fn all(&self) -> Vec<Delivery> {
         self.0.iter().flatten().cloned().collect()
     }
@@ -286,32 +299,37 @@ impl State {
         let mut bytes = Vec::with_capacity(line.len() + 1);
         bytes.extend_from_slice(line.as_bytes());
         bytes.push(b'\n');
-        self.journal_bytes(&bytes);
-        self.sync_journal();
+        if self.journal_bytes(&bytes) {
+            self.sync_journal();
+        }
     }
 
-    /// Make everything journaled so far durable.
-    fn sync_journal(&mut self) {
+    /// Make everything journaled so far durable; whether it is.
+    fn sync_journal(&mut self) -> bool {
         if let Some(f) = self.journal.as_mut() {
             if let Err(e) = f.sync_data() {
                 tracing_warn(&format!("mock chain journal: {e}"));
+                return false;
             }
         }
+        true
     }
 }
 
 impl State {
-    /// Append whole lines (each ending in a newline) with one write.
-    fn journal_bytes(&mut self, lines: &[u8]) {
+    /// Append whole lines (each ending in a newline) with one write; whether it was written.
+    fn journal_bytes(&mut self, lines: &[u8]) -> bool {
         use std::io::Write;
         if lines.is_empty() {
-            return;
+            return true;
         }
         if let Some(f) = self.journal.as_mut() {
             if let Err(e) = f.write_all(lines) {
                 tracing_warn(&format!("mock chain journal: {e}"));
+                return false;
             }
         }
+        true
     }
 }
 
@@ -416,7 +434,23 @@ impl MockChain {
         let chain = MockChain::new(chain_id, validators);
         {
             let mut s = chain.lock_state();
-            if let Ok(text) = std::fs::read_to_string(path) {
+            // Read as bytes, each line on its own: one torn or foreign byte must not make the
+            // whole journal unreadable (the chain would forget its blocks and issue their
+            // positions again). A journal that cannot be read at all is an error.
+            let bytes = match std::fs::read(path) {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+                Err(e) => return Err(e),
+            };
+            // A last line without its newline was torn by a crash: not read, and ended before
+            // anything is appended after it.
+            let torn = !bytes.is_empty() && !bytes.ends_with(b"\n");
+            let whole = match bytes.iter().rposition(|&b| b == b'\n') {
+                Some(end) => &bytes[..end],
+                None => &[][..],
+            };
+            let text = String::from_utf8_lossy(whole);
+            {
                 for line in text.lines() {
                     let mut parts = line.splitn(3, ' ');
                     match (parts.next(), parts.next(), parts.next()) {
@@ -452,12 +486,16 @@ impl MockChain {
                     }
                 }
             }
-            s.journal = Some(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)?,
-            );
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)?;
+            if torn {
+                use std::io::Write;
+                file.write_all(b"\n")?;
+                file.sync_data()?;
+            }
+            s.journal = Some(file);
         }
         Ok(chain)
     }
@@ -650,6 +688,8 @@ impl MockChain {
         let journaled = s.journal.is_some();
         let mut lines = Vec::with_capacity(if journaled { ds.len() * 256 } else { 0 });
         let mut wrote = false;
+        // Applied in this batch (position in `out`, id): undone if the journal fails them.
+        let mut fresh: Vec<(usize, [u8; 32])> = Vec::new();
         for d in ds {
             *s.attempts.entry(d.message_id).or_default() += 1;
             // Attempts are diagnostics: written, not synced (applied deliveries are synced).
@@ -677,6 +717,7 @@ impl MockChain {
                 sha256(&[b"mock.delivery", &d.message_id, &[u8::from(d.refund)]]).to_vec();
             s.applied.insert(d.message_id, reference.clone());
             s.credits.push(d.clone());
+            fresh.push((out.len(), d.message_id));
             if journaled {
                 let start = lines.len();
                 lines.extend_from_slice(b"D ");
@@ -694,9 +735,25 @@ impl MockChain {
                 duplicate: false,
             }));
         }
-        s.journal_bytes(&lines);
-        if wrote {
-            s.sync_journal();
+        let durable = s.journal_bytes(&lines) && (!wrote || s.sync_journal());
+        if !durable && !fresh.is_empty() {
+            // Applied only in memory: after a restart the chain would not know them and would
+            // apply them again. Undone, and answered as not applied (the hub retries).
+            let undone: std::collections::HashSet<[u8; 32]> =
+                fresh.iter().map(|(_, id)| *id).collect();
+            for id in &undone {
+                s.applied.remove(id);
+            }
+            // This batch's credits are the last ones pushed.
+            s.credits.pop_last(undone.len());
+            for (i, _) in fresh {
+                if let Some(slot) = out.get_mut(i) {
+                    *slot = Err(AdapterError::Unavailable(format!(
+                        "{}: its journal failed; not applied",
+                        s.chain_id
+                    )));
+                }
+            }
         }
         out
     }
@@ -811,5 +868,43 @@ mod tests {
             assert_eq!(chain.delivery_attempts(&d.message_id), 1);
             assert!(chain.applied(&d.message_id).is_some());
         }
+    }
+
+    /// A journal with a foreign byte in it and a last line torn by a crash still gives the
+    /// chain its blocks (it used to be skipped whole: the chain started again at height 1 and
+    /// issued its earlier blocks' positions a second time), and what is appended after the
+    /// torn line is read at the next open.
+    #[test]
+    fn a_torn_or_foreign_line_does_not_lose_the_journal() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("chain.journal");
+        {
+            let chain = MockChain::open("mock-t", 4, &path).expect("open");
+            for t in 0..3 {
+                chain.lock("b", "s", "r", "CNY", 1);
+                chain.produce_block(t);
+            }
+            assert_eq!(chain.head(), 3);
+        }
+        {
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .expect("append");
+            f.write_all(b"X \xff\xfe foreign\nB 4 ab").expect("write");
+        }
+        let chain = MockChain::open("mock-t", 4, &path).expect("reopen");
+        assert_eq!(
+            chain.head(),
+            3,
+            "the blocks before the foreign line are kept"
+        );
+        chain.lock("b", "s", "r", "CNY", 1);
+        let (h, _) = chain.produce_block(9);
+        assert_eq!(h, 4);
+        drop(chain);
+        let chain = MockChain::open("mock-t", 4, &path).expect("reopen again");
+        assert_eq!(chain.head(), 4, "the block after the torn line is read");
     }
 }
