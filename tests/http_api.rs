@@ -173,6 +173,19 @@ fn dapp_flow_submit_stream_deliver_and_verify_the_proof() {
             "{h} is not a histogram:\n{metrics}"
         );
     }
+    // Every metric exported says what it is (`# HELP`), and verification, which takes
+    // microseconds, has buckets below 100 µs.
+    for l in metrics.lines().filter(|l| l.starts_with("# TYPE ")) {
+        let name = l.split_whitespace().nth(2).unwrap_or_default();
+        assert!(
+            metrics.contains(&format!("# HELP {name} ")),
+            "no # HELP for {name}"
+        );
+    }
+    assert!(
+        metrics.contains("meridian_verify_seconds_bucket{chain=\"mock-a\",le=\"0.000005\"}"),
+        "{metrics}"
+    );
     // Each piece of evidence's verification, by source chain.
     assert!(
         metrics.lines().any(

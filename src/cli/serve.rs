@@ -126,6 +126,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .install_recorder()
             .ok();
         if let Some(handle) = &metrics {
+            meridian::http::describe_metrics();
             meridian::http::spawn_metrics_upkeep(handle.clone())
                 .context("starting the metrics upkeep thread")?;
         }
