@@ -488,3 +488,33 @@ fn serve_binds_before_writing_logs_on_stderr_and_stops_on_sigterm() {
         "colour codes in a redirected log: {err}"
     );
 }
+
+/// The in-memory family mocks begin again at their first block when the hub restarts: a send
+/// after the restart still makes a new transfer (the dev lock moves past positions the log
+/// holds) instead of being answered with an earlier one, or refused.
+#[test]
+fn sends_from_an_in_memory_chain_after_a_restart_are_new_transfers() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let send = |s: &Server, amount: &str| {
+        let (code, out, err) = meridian(&[
+            "send", "--hub", &s.base, "--from", "eth-main", "--to", "mock-b", "--asset", "CNY",
+            "--amount", amount,
+        ]);
+        assert_eq!(code, Some(0), "{out}{err}");
+        let id = out
+            .lines()
+            .find_map(|l| l.strip_prefix("transfer "))
+            .and_then(|l| l.split(':').next())
+            .expect("a transfer id")
+            .to_string();
+        assert!(out.contains(": committed"), "{out}");
+        id
+    };
+    let mut s = Server::start(&data);
+    let before: Vec<String> = ["1", "2"].iter().map(|a| send(&s, a)).collect();
+    s.kill9();
+    let s = Server::start(&data);
+    let after = send(&s, "3");
+    assert!(!before.contains(&after), "{after} was an earlier transfer");
+}

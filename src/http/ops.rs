@@ -370,24 +370,65 @@ pub async fn dev_lock(
     let r: LockRequest = parse_json(&body)?;
     let (chain, amount) = check_lock(&state, &r)?;
     check_recipients(&state, &r, amount, std::iter::once(r.recipient.clone())).await?;
-    // A chain on a real node answers over the network: off the HTTP worker.
-    let lock = r.clone();
-    let ev = web::block(move || {
-        chain.lock(
-            &lock.destination,
-            &lock.sender,
-            &lock.recipient,
-            &lock.asset,
-            amount,
-        )
-    })
-    .await
-    .map_err(|e| ApiError::unavailable(e.to_string()))?
-    .map_err(|e| match e {
-        meridian_adapters::AdapterError::Unavailable(_) => ApiError::unavailable(e.to_string()),
-        _ => ApiError::bad("amount", e.to_string()),
-    })?;
-    Ok(HttpResponse::Ok().json(transfer_request(r.source, ev)))
+    for _ in 0..MAX_REUSED_POSITIONS {
+        // A chain on a real node answers over the network: off the HTTP worker.
+        let (lock, chain) = (r.clone(), chain.clone());
+        let ev = web::block(move || {
+            chain.lock(
+                &lock.destination,
+                &lock.sender,
+                &lock.recipient,
+                &lock.asset,
+                amount,
+            )
+        })
+        .await
+        .map_err(|e| ApiError::unavailable(e.to_string()))?
+        .map_err(|e| match e {
+            meridian_adapters::AdapterError::Unavailable(_) => ApiError::unavailable(e.to_string()),
+            _ => ApiError::bad("amount", e.to_string()),
+        })?;
+        if !position_taken(&state, &r.source, [&ev.locator]).await {
+            return Ok(HttpResponse::Ok().json(transfer_request(r.source, ev)));
+        }
+    }
+    Err(reused_positions(&r.source))
+}
+
+/// Locks a dev route makes on a chain that reissues positions the log already holds before
+/// it gives up: each lock takes the chain a block further.
+const MAX_REUSED_POSITIONS: usize = 64;
+
+/// Whether the log already holds a message at one of these positions of `source`: an
+/// in-memory demo chain begins again at its first block when the hub restarts, and its lock
+/// there would be refused when submitted (another event at a known position). A collision at
+/// any position of a block means its first position was taken too, so the first and the last
+/// of a batch tell.
+async fn position_taken<'a>(
+    state: &ApiState,
+    source: &str,
+    locators: impl IntoIterator<Item = &'a Vec<u8>>,
+) -> bool {
+    let source = ChainId(source.to_string());
+    for l in locators {
+        let id = crate::message::MessageId::derive(&source, l);
+        if state.hub.message(id).await.is_some() {
+            return true;
+        }
+    }
+    false
+}
+
+fn reused_positions(source: &str) -> ApiError {
+    ApiError::new(
+        actix_web::http::StatusCode::CONFLICT,
+        Some("source"),
+        format!(
+            "{source} is an in-memory demo chain that began again at its first block when the hub \
+             restarted, and its next {MAX_REUSED_POSITIONS} blocks are at positions the log already \
+             holds: try again (each try moves it on)"
+        ),
+    )
 }
 
 /// The transfer request for a lock's evidence, ready to POST.
@@ -455,20 +496,34 @@ pub async fn dev_lock_batch(
         (0..r.count).map(|i| format!("{}{i}", r.lock.recipient)),
     )
     .await?;
-    let out: Vec<TransferRequest> = chain
-        .lock_batch(
-            &r.lock.destination,
-            &r.lock.sender,
-            &r.lock.recipient,
-            &r.lock.asset,
-            amount,
-            r.count,
+    for _ in 0..MAX_REUSED_POSITIONS {
+        let evs = chain
+            .lock_batch(
+                &r.lock.destination,
+                &r.lock.sender,
+                &r.lock.recipient,
+                &r.lock.asset,
+                amount,
+                r.count,
+            )
+            .map_err(|e| ApiError::bad("amount", e.to_string()))?;
+        let ends = [evs.first(), evs.last()];
+        if position_taken(
+            &state,
+            &r.lock.source,
+            ends.into_iter().flatten().map(|e| &e.locator),
         )
-        .map_err(|e| ApiError::bad("amount", e.to_string()))?
-        .into_iter()
-        .map(|ev| transfer_request(r.lock.source.clone(), ev))
-        .collect();
-    Ok(HttpResponse::Ok().json(out))
+        .await
+        {
+            continue;
+        }
+        let out: Vec<TransferRequest> = evs
+            .into_iter()
+            .map(|ev| transfer_request(r.lock.source.clone(), ev))
+            .collect();
+        return Ok(HttpResponse::Ok().json(out));
+    }
+    Err(reused_positions(&r.lock.source))
 }
 
 /// Rotate a city relay's ed25519 key (admin key). Blocks from now on name the new relay set;

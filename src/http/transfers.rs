@@ -189,7 +189,7 @@ fn parse_state(field: &str, s: &str) -> Result<MessageState, ApiError> {
             return Err(ApiError::bad(
                 field,
                 format!(
-                    "unknown status {s:?} (committed, finalized, delivered, timed_out, refunded)"
+                    "unknown status {s:?} (submitted, verified, committed, finalized, delivered, rejected, timed_out, refunded)"
                 ),
             ))
         }
