@@ -1263,3 +1263,38 @@ fn http_edges_are_answered_by_name() {
     assert_eq!(code, 400, "{body}");
     assert_eq!(error_field(&body).as_deref(), Some("destination"), "{body}");
 }
+
+/// Guessing keys is slowed: after 100 unknown keys from one address, every request from it
+/// is 429 with `Retry-After` (a right guess too, or guessing would go as fast as ever), and
+/// the address is heard again once its bucket refills (10 per second).
+#[test]
+fn an_address_guessing_keys_is_slowed_down() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = Server::start(&dir.path().join("data"));
+    let get = |auth: &str| {
+        let r = ureq::get(&s.url("/v1/transfers")).set("Authorization", auth);
+        match r.call() {
+            Ok(resp) => (
+                resp.status(),
+                resp.header("Retry-After").map(str::to_string),
+            ),
+            Err(ureq::Error::Status(code, resp)) => {
+                (code, resp.header("Retry-After").map(str::to_string))
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
+    assert_eq!(get(KEY).0, 200);
+    let mut codes = Vec::new();
+    for i in 0..120 {
+        codes.push(get(&format!("Bearer guess-{i}")).0);
+    }
+    let refused = codes.iter().filter(|c| **c == 429).count();
+    assert!(codes[..90].iter().all(|c| *c == 401), "{codes:?}");
+    assert!(refused >= 10, "{codes:?}");
+    let (code, retry) = get(KEY);
+    assert_eq!(code, 429, "a good key from a guessing address");
+    assert!(retry.is_some());
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(get(KEY).0, 200, "heard again once its bucket refilled");
+}

@@ -183,6 +183,10 @@ pub struct ApiState {
     tenants: HashMap<[u8; 32], Tenant, foldhash::fast::RandomState>,
     admin: Option<[u8; 32]>,
     buckets: Mutex<HashMap<String, Bucket>>,
+    /// Unknown keys per peer address (see [`ApiState::guess_allowed`]); `guessing` is set
+    /// while it holds any, so requests with good keys skip the lock otherwise.
+    guesses: Mutex<HashMap<std::net::IpAddr, Bucket>>,
+    guessing: AtomicBool,
     idempotency: Mutex<IdempotencyStore>,
     /// Routes (source, destination) paused by the operator.
     pub paused: Mutex<HashSet<(String, String)>>,
@@ -195,6 +199,13 @@ pub struct ApiState {
     /// resume, the router answers submissions between a few pages.
     pub catch_ups: Arc<tokio::sync::Semaphore>,
 }
+
+/// Unknown API keys one address may send at once, and per second after that.
+pub const GUESS_BURST: f64 = 100.0;
+/// See [`GUESS_BURST`].
+pub const GUESS_RATE: f64 = 10.0;
+/// Addresses whose unknown keys are counted at most.
+const MAX_GUESSERS: usize = 65_536;
 
 /// Event-stream catch-up pages asked of the router at once (see [`ApiState::catch_ups`]).
 pub const CATCH_UPS: usize = 2;
@@ -222,6 +233,8 @@ impl ApiState {
                 .as_deref()
                 .and_then(configured_hash),
             buckets: Mutex::new(HashMap::new()),
+            guesses: Mutex::new(HashMap::new()),
+            guessing: AtomicBool::new(false),
             idempotency: Mutex::new(IdempotencyStore::default()),
             paused: Mutex::new(HashSet::new()),
             metrics,
@@ -254,6 +267,14 @@ impl ApiState {
             .map(|(_, key)| key.trim())
             .filter(|key| !key.is_empty())
             .ok_or_else(|| ApiError::unauthorized("Authorization must be `Bearer <api key>`"))?;
+        let peer = req.peer_addr().map(|a| a.ip());
+        // An address that sent too many unknown keys is refused whatever its key (answering
+        // a right guess would leave guessing as fast as ever).
+        if self.guessing.load(Ordering::Relaxed) {
+            if let Some(ip) = peer {
+                self.guess_allowed(ip, false)?;
+            }
+        }
         let hash = key_hash(key);
         if self.admin == Some(hash) {
             return Ok(Caller::Admin);
@@ -263,8 +284,64 @@ impl ApiState {
                 self.take_token(t)?;
                 Ok(Caller::Tenant(t.id.clone()))
             }
-            None => Err(ApiError::unauthorized("unknown API key")),
+            None => {
+                if let Some(ip) = peer {
+                    self.guess_allowed(ip, true)?;
+                }
+                Err(ApiError::unauthorized("unknown API key"))
+            }
         }
+    }
+
+    /// Unknown keys an address may send: [`GUESS_BURST`], then [`GUESS_RATE`] per second;
+    /// beyond that every request from it is 429 until its bucket refills. `take`: an unknown
+    /// key was sent (else only whether the address may be heard).
+    fn guess_allowed(&self, ip: std::net::IpAddr, take: bool) -> Result<(), ApiError> {
+        let mut guesses = self
+            .guesses
+            .lock()
+            .map_err(|_| ApiError::unavailable("rate limiter unavailable"))?;
+        let now = Instant::now();
+        let refill = |b: &mut Bucket| {
+            b.tokens =
+                (b.tokens + now.duration_since(b.last).as_secs_f64() * GUESS_RATE).min(GUESS_BURST);
+            b.last = now;
+        };
+        // Bounded: full buckets (addresses that stopped guessing) are let go.
+        if guesses.len() >= MAX_GUESSERS {
+            guesses.retain(|_, b| {
+                refill(b);
+                b.tokens < GUESS_BURST
+            });
+        }
+        let b = match guesses.get_mut(&ip) {
+            Some(b) => b,
+            None if !take => return Ok(()),
+            None => guesses.entry(ip).or_insert(Bucket {
+                tokens: GUESS_BURST,
+                last: now,
+            }),
+        };
+        refill(b);
+        let out = if b.tokens >= 1.0 {
+            if take {
+                b.tokens -= 1.0;
+            }
+            Ok(())
+        } else {
+            let secs = ((1.0 - b.tokens) / GUESS_RATE).ceil().max(1.0) as u64;
+            Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                Some("Authorization"),
+                "too many unknown API keys from this address",
+            )
+            .retry_after(secs))
+        };
+        if !take && b.tokens >= GUESS_BURST {
+            guesses.remove(&ip);
+        }
+        self.guessing.store(!guesses.is_empty(), Ordering::Relaxed);
+        out
     }
 
     /// The caller, only if the operator.
