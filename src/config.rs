@@ -520,11 +520,15 @@ impl Config {
                     format!("{:?}: a city needs a printable name", c.name),
                 ));
             }
-            if !names.insert((c.name.as_str(), c.country.as_str())) {
+            // Two cities may share a name (Taizhou in Zhejiang and in Jiangsu), not a region.
+            if !names.insert((c.name.as_str(), c.region.as_str(), c.country.as_str())) {
                 return Err(bad(
                     cities_path,
                     &format!("{key}.name"),
-                    format!("{:?} in {:?} is named twice", c.name, c.country),
+                    format!(
+                        "{:?} in {:?}, {:?} is named twice",
+                        c.name, c.region, c.country
+                    ),
                 ));
             }
             if c.country.len() != 2 || !c.country.chars().all(|ch| ch.is_ascii_uppercase()) {

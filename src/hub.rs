@@ -364,6 +364,15 @@ impl Hub {
         self.router.send(GetMessage(id)).await.ok().flatten()
     }
 
+    /// Whether any of these messages is committed or being appended; `None` when the router
+    /// does not answer.
+    pub async fn any_known(&self, ids: Vec<MessageId>) -> Option<bool> {
+        self.router
+            .send(crate::actors::router::AnyKnown(ids))
+            .await
+            .ok()
+    }
+
     /// A page of messages, in log order.
     pub async fn list(&self, q: crate::actors::router::ListMessages) -> Option<crate::state::Page> {
         self.router.send(q).await.ok()

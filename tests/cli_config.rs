@@ -237,8 +237,23 @@ fn capacities_have_upper_bounds() {
 
 #[test]
 fn cities_need_distinct_printable_names_and_country_codes() {
+    // One name in two regions is two cities (Taizhou, Zhejiang and Taizhou, Jiangsu).
+    let dir = config_copy();
+    edit(
+        &dir.path().join("cities.toml"),
+        "name = \"Shanghai\"",
+        "name = \"Beijing\"",
+    );
+    let (code, _, err) = check(dir.path());
+    assert_eq!(code, Some(0), "{err}");
+    // In one region it is a mistake.
+    edit(
+        &dir.path().join("cities.toml"),
+        "region = \"Shanghai\"",
+        "region = \"Beijing\"",
+    );
+    assert_refused(check(dir.path()), &["cities.toml", "city[1].name"]);
     for (to, key) in [
-        ("name = \"Beijing\"", "city[1].name"),
         ("name = \"\"", "city[1].name"),
         ("name = \"Shang\\u001bhai\"", "city[1].name"),
     ] {

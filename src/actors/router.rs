@@ -80,6 +80,19 @@ pub enum SubmitError {
     },
 }
 
+/// What makes two events at one position the same transfer (see `Router::admit`), as a hash:
+/// kept for messages being appended, compared when the same position comes again meanwhile.
+fn event_digest(ev: &meridian_adapters::LockEvent) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(0).hash_one((
+        &ev.destination,
+        &ev.sender,
+        &ev.recipient,
+        &ev.asset,
+        ev.amount,
+    ))
+}
+
 /// Whether a delivery error means the destination can never apply it (so retrying is
 /// pointless): its encoding failed, or the family does not offer it. Anything else (the chain
 /// unreachable, a deadline) may pass.
@@ -255,7 +268,7 @@ pub struct Router {
     next_nonce: RouteMap<u64>,
     /// Messages being appended: the submitting tenant and who else waits for the outcome.
     /// (The tenant's name is interned: no copy of it per submission.)
-    inflight: IdMap<(Arc<str>, Vec<oneshot::Sender<SubmitResult>>)>,
+    inflight: IdMap<(Arc<str>, u64, Vec<oneshot::Sender<SubmitResult>>)>,
     /// Durable records not applied yet: each appended batch under its first sequence number
     /// (batches are consecutive records; one entry per batch keeps the big records in place).
     reorder: BTreeMap<u64, Vec<LogRecord>>,
@@ -769,9 +782,15 @@ impl Router {
                 existing: true,
             }));
         }
-        if let Some((owner, waiters)) = self.inflight.get_mut(&id) {
+        if let Some((owner, digest, waiters)) = self.inflight.get_mut(&id) {
             if !may_see(owner, &msg.tenant) {
                 return Admission::Done(Err(SubmitError::OtherTenant));
+            }
+            // As for a committed message: the same transfer, or refused.
+            if *digest != event_digest(&msg.event) {
+                return Admission::Done(Err(SubmitError::Rejected(format!(
+                    "message {id} already holds another event at this locator"
+                ))));
             }
             let (tx, rx) = oneshot::channel();
             waiters.push(tx);
@@ -813,6 +832,7 @@ impl Router {
                 from_state
             }
         };
+        let digest = event_digest(&msg.event);
         let message = CrossChainMessage {
             id,
             source: msg.source,
@@ -832,7 +852,7 @@ impl Router {
             tenant: msg.tenant,
         };
         let owner = Self::name(&mut self.names, &message.tenant);
-        self.inflight.insert(id, (owner, Vec::new()));
+        self.inflight.insert(id, (owner, digest, Vec::new()));
         Admission::Append {
             id,
             route,
@@ -853,7 +873,7 @@ impl Router {
         route_nonce: u64,
         res: Result<u64, &LogError>,
     ) -> SubmitResult {
-        let (_, waiters) = self.inflight.remove(&id).unwrap_or_default();
+        let (_, _, waiters) = self.inflight.remove(&id).unwrap_or_default();
         let out = match res {
             Ok(seq) => Ok(SubmitOutcome {
                 id,
@@ -1059,6 +1079,19 @@ impl Handler<GetMessage> for Router {
     type Result = MessageResult<GetMessage>;
     fn handle(&mut self, m: GetMessage, _ctx: &mut Context<Self>) -> Self::Result {
         MessageResult(self.state.message(&m.0).cloned())
+    }
+}
+
+/// Whether any of these messages is committed or being appended.
+#[derive(Message)]
+#[rtype(result = "bool")]
+pub struct AnyKnown(pub Vec<MessageId>);
+
+impl Handler<AnyKnown> for Router {
+    type Result = bool;
+    fn handle(&mut self, m: AnyKnown, _ctx: &mut Context<Self>) -> bool {
+        m.0.iter()
+            .any(|id| self.state.message(id).is_some() || self.inflight.contains_key(id))
     }
 }
 

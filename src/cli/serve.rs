@@ -64,23 +64,48 @@ fn listen_on(addr: &str) -> anyhow::Result<std::net::TcpListener> {
     Ok(socket.into())
 }
 
-/// Until Ctrl-C (SIGINT) or SIGTERM (what `docker stop`, systemd and `kill` send).
-async fn stop_signal() -> anyhow::Result<&'static str> {
+/// Ctrl-C (SIGINT) and SIGTERM (what `docker stop`, systemd and `kill` send), listened for
+/// from when this is made: made before `serve` says it listens, so a signal sent right after
+/// that line finds the handler (else the default action would end the process uncleanly).
+struct StopSignals {
     #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .context("waiting for SIGTERM")?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r.map(|()| "SIGINT").context("waiting for Ctrl-C"),
-            _ = term.recv() => Ok("SIGTERM"),
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn new() -> anyhow::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(StopSignals {
+                int: signal(SignalKind::interrupt()).context("listening for SIGINT")?,
+                term: signal(SignalKind::terminate()).context("listening for SIGTERM")?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(StopSignals {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c()
-            .await
-            .map(|()| "Ctrl-C")
-            .context("waiting for Ctrl-C")
+
+    /// Until one comes; its name.
+    async fn wait(&mut self) -> anyhow::Result<&'static str> {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.int.recv() => Ok("SIGINT"),
+                _ = self.term.recv() => Ok("SIGTERM"),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            tokio::signal::ctrl_c()
+                .await
+                .map(|()| "Ctrl-C")
+                .context("waiting for Ctrl-C")
+        }
     }
 }
 
@@ -175,6 +200,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 .default_service(meridian::http::default_service())
         })
         .workers(2)
+        // Open event streams are cut after 5 s on stop (actix waits 30 s by default, longer
+        // than `docker stop` waits before it kills).
+        .shutdown_timeout(5)
         .disable_signals()
         .listen(listener)
         .with_context(|| format!("listening on {}", config.hub.hub.listen))?;
@@ -202,13 +230,14 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             blocks,
             "meridian hub running"
         );
+        let mut signals = StopSignals::new()?;
         println!(
             "meridian: listening on {listen}; {} chains, {} city relays; data in {}; Ctrl-C or SIGTERM to stop",
             config.chains.len(),
             hub.relay_set().len(),
             data_dir.display()
         );
-        let signal = stop_signal().await?;
+        let signal = signals.wait().await?;
         tracing::info!(signal, "shutting down");
         handle.stop(true).await;
         if let Ok(hub) = std::sync::Arc::try_unwrap(hub) {

@@ -185,7 +185,7 @@ pub struct ApiState {
     buckets: Mutex<HashMap<String, Bucket>>,
     /// Unknown keys per peer address (see [`ApiState::guess_allowed`]); `guessing` is set
     /// while it holds any, so requests with good keys skip the lock otherwise.
-    guesses: Mutex<HashMap<std::net::IpAddr, Bucket>>,
+    guesses: Mutex<(HashMap<std::net::IpAddr, Bucket>, Instant)>,
     guessing: AtomicBool,
     idempotency: Mutex<IdempotencyStore>,
     /// Routes (source, destination) paused by the operator.
@@ -204,6 +204,8 @@ pub struct ApiState {
 pub const GUESS_BURST: f64 = 100.0;
 /// See [`GUESS_BURST`].
 pub const GUESS_RATE: f64 = 10.0;
+/// How often addresses that stopped guessing are let go.
+const GUESS_SWEEP: std::time::Duration = std::time::Duration::from_secs(5);
 /// Addresses whose unknown keys are counted at most.
 const MAX_GUESSERS: usize = 65_536;
 
@@ -233,7 +235,7 @@ impl ApiState {
                 .as_deref()
                 .and_then(configured_hash),
             buckets: Mutex::new(HashMap::new()),
-            guesses: Mutex::new(HashMap::new()),
+            guesses: Mutex::new((HashMap::new(), Instant::now())),
             guessing: AtomicBool::new(false),
             idempotency: Mutex::new(IdempotencyStore::default()),
             paused: Mutex::new(HashSet::new()),
@@ -297,22 +299,27 @@ impl ApiState {
     /// beyond that every request from it is 429 until its bucket refills. `take`: an unknown
     /// key was sent (else only whether the address may be heard).
     fn guess_allowed(&self, ip: std::net::IpAddr, take: bool) -> Result<(), ApiError> {
-        let mut guesses = self
+        let mut held = self
             .guesses
             .lock()
             .map_err(|_| ApiError::unavailable("rate limiter unavailable"))?;
+        let (guesses, swept) = &mut *held;
         let now = Instant::now();
         let refill = |b: &mut Bucket| {
             b.tokens =
                 (b.tokens + now.duration_since(b.last).as_secs_f64() * GUESS_RATE).min(GUESS_BURST);
             b.last = now;
         };
-        // Bounded: full buckets (addresses that stopped guessing) are let go.
-        if guesses.len() >= MAX_GUESSERS {
+        // Full buckets (addresses that stopped guessing) are let go every few seconds, and at
+        // once when there are many: one unknown key from an address that never comes back
+        // must not keep every request on this lock.
+        if guesses.len() >= MAX_GUESSERS || now.duration_since(*swept) > GUESS_SWEEP {
             guesses.retain(|_, b| {
                 refill(b);
                 b.tokens < GUESS_BURST
             });
+            *swept = now;
+            self.guessing.store(!guesses.is_empty(), Ordering::Relaxed);
         }
         let b = match guesses.get_mut(&ip) {
             Some(b) => b,

@@ -333,7 +333,8 @@ async fn check_recipients(
             Err(e) => {
                 // The adapters name what they refused: the amount (out of the chain's range)
                 // or else the account.
-                let field = if e.to_string().contains("amount") {
+                let field = if matches!(&e, meridian_adapters::AdapterError::Malformed { reason, .. } if reason.starts_with("amount"))
+                {
                     "amount"
                 } else {
                     "recipient"
@@ -388,7 +389,7 @@ pub async fn dev_lock(
             meridian_adapters::AdapterError::Unavailable(_) => ApiError::unavailable(e.to_string()),
             _ => ApiError::bad("amount", e.to_string()),
         })?;
-        if !position_taken(&state, &r.source, [&ev.locator]).await {
+        if !position_taken(&state, &r.source, [&ev.locator]).await? {
             return Ok(HttpResponse::Ok().json(transfer_request(r.source, ev)));
         }
     }
@@ -399,24 +400,26 @@ pub async fn dev_lock(
 /// it gives up: each lock takes the chain a block further.
 const MAX_REUSED_POSITIONS: usize = 64;
 
-/// Whether the log already holds a message at one of these positions of `source`: an
-/// in-memory demo chain begins again at its first block when the hub restarts, and its lock
-/// there would be refused when submitted (another event at a known position). A collision at
-/// any position of a block means its first position was taken too, so the first and the last
-/// of a batch tell.
+/// Whether the log already holds (or is appending) a message at one of these positions of
+/// `source`: an in-memory demo chain begins again at its first block when the hub restarts,
+/// and its lock there would be refused when submitted (another event at a known position).
+/// Every position is asked, in one question to the router. A router that does not answer
+/// is a 503.
 async fn position_taken<'a>(
     state: &ApiState,
     source: &str,
     locators: impl IntoIterator<Item = &'a Vec<u8>>,
-) -> bool {
+) -> Result<bool, ApiError> {
     let source = ChainId(source.to_string());
-    for l in locators {
-        let id = crate::message::MessageId::derive(&source, l);
-        if state.hub.message(id).await.is_some() {
-            return true;
-        }
-    }
-    false
+    let ids = locators
+        .into_iter()
+        .map(|l| crate::message::MessageId::derive(&source, l))
+        .collect();
+    state
+        .hub
+        .any_known(ids)
+        .await
+        .ok_or_else(|| ApiError::unavailable("the router does not answer"))
 }
 
 fn reused_positions(source: &str) -> ApiError {
@@ -507,14 +510,7 @@ pub async fn dev_lock_batch(
                 r.count,
             )
             .map_err(|e| ApiError::bad("amount", e.to_string()))?;
-        let ends = [evs.first(), evs.last()];
-        if position_taken(
-            &state,
-            &r.lock.source,
-            ends.into_iter().flatten().map(|e| &e.locator),
-        )
-        .await
-        {
+        if position_taken(&state, &r.lock.source, evs.iter().map(|e| &e.locator)).await? {
             continue;
         }
         let out: Vec<TransferRequest> = evs

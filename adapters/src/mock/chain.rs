@@ -324,8 +324,13 @@ impl State {
             return true;
         }
         if let Some(f) = self.journal.as_mut() {
+            let before = f.metadata().map(|m| m.len());
             if let Err(e) = f.write_all(lines) {
                 tracing_warn(&format!("mock chain journal: {e}"));
+                // A write cut short would leave half a line for the next one to join.
+                if let Ok(len) = before {
+                    let _ = f.set_len(len);
+                }
                 return false;
             }
         }
@@ -478,8 +483,12 @@ impl MockChain {
                                 hex::decode(reference),
                                 serde_json::from_str::<Delivery>(json),
                             ) {
-                                s.applied.insert(d.message_id, reference);
-                                s.credits.push(d);
+                                // A delivery applied once is credited once, even if a
+                                // second line for it reached the disk (a write whose sync
+                                // failed, then the retry).
+                                if s.applied.insert(d.message_id, reference).is_none() {
+                                    s.credits.push(d);
+                                }
                             }
                         }
                         _ => {}
@@ -688,8 +697,8 @@ impl MockChain {
         let journaled = s.journal.is_some();
         let mut lines = Vec::with_capacity(if journaled { ds.len() * 256 } else { 0 });
         let mut wrote = false;
-        // Applied in this batch (position in `out`, id): undone if the journal fails them.
-        let mut fresh: Vec<(usize, [u8; 32])> = Vec::new();
+        // Applied in this batch: undone if the journal fails them.
+        let mut fresh: Vec<[u8; 32]> = Vec::new();
         for d in ds {
             *s.attempts.entry(d.message_id).or_default() += 1;
             // Attempts are diagnostics: written, not synced (applied deliveries are synced).
@@ -717,7 +726,7 @@ impl MockChain {
                 sha256(&[b"mock.delivery", &d.message_id, &[u8::from(d.refund)]]).to_vec();
             s.applied.insert(d.message_id, reference.clone());
             s.credits.push(d.clone());
-            fresh.push((out.len(), d.message_id));
+            fresh.push(d.message_id);
             if journaled {
                 let start = lines.len();
                 lines.extend_from_slice(b"D ");
@@ -739,15 +748,16 @@ impl MockChain {
         if !durable && !fresh.is_empty() {
             // Applied only in memory: after a restart the chain would not know them and would
             // apply them again. Undone, and answered as not applied (the hub retries).
-            let undone: std::collections::HashSet<[u8; 32]> =
-                fresh.iter().map(|(_, id)| *id).collect();
+            let undone: std::collections::HashSet<[u8; 32]> = fresh.into_iter().collect();
             for id in &undone {
                 s.applied.remove(id);
             }
             // This batch's credits are the last ones pushed.
             s.credits.pop_last(undone.len());
-            for (i, _) in fresh {
-                if let Some(slot) = out.get_mut(i) {
+            // Every answer for an undone id: a second copy in the batch was answered as a
+            // duplicate of the first.
+            for (slot, d) in out.iter_mut().zip(ds) {
+                if undone.contains(&d.message_id) {
                     *slot = Err(AdapterError::Unavailable(format!(
                         "{}: its journal failed; not applied",
                         s.chain_id
@@ -906,5 +916,45 @@ mod tests {
         drop(chain);
         let chain = MockChain::open("mock-t", 4, &path).expect("reopen again");
         assert_eq!(chain.head(), 4, "the block after the torn line is read");
+    }
+
+    /// A delivery batch whose journal cannot be written is not applied (after a restart the
+    /// chain would not know it and apply it again): every answer for it, a second copy in the
+    /// batch too, is an error, and nothing is credited. A second journal line for one delivery
+    /// (a write whose sync failed, then the retry) credits it once.
+    #[test]
+    fn deliveries_the_journal_does_not_hold_are_not_applied() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("chain.journal");
+        let d = |i: u8| Delivery {
+            message_id: [i; 32],
+            refund: false,
+            account: "bob".into(),
+            asset: "CNY".into(),
+            amount: 5,
+            refchain_height: 1,
+            deadline_ms: u64::MAX,
+        };
+        let chain = MockChain::open("mock-r", 4, &path).expect("open");
+        // A journal that refuses writes (opened read-only).
+        chain.lock_state().journal = Some(std::fs::File::open(&path).expect("read-only"));
+        let out = chain.apply_deliveries_at(&[d(1), d(2), d(1)], 0);
+        assert!(out.iter().all(Result::is_err), "{out:?}");
+        assert!(chain.credits().is_empty());
+        assert!(chain.applied(&[1; 32]).is_none());
+        drop(chain);
+        // Two lines for one delivery: credited once.
+        let chain = MockChain::open("mock-r", 4, &path).expect("reopen");
+        assert_eq!(chain.apply_deliveries_at(&[d(3)], 0).len(), 1);
+        drop(chain);
+        let text = std::fs::read_to_string(&path).expect("journal");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("D "))
+            .expect("a delivery line")
+            .to_string();
+        std::fs::write(&path, format!("{text}{line}\n")).expect("write");
+        let chain = MockChain::open("mock-r", 4, &path).expect("reopen");
+        assert_eq!(chain.credits(), vec![d(3)]);
     }
 }
