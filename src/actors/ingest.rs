@@ -25,6 +25,8 @@ use tokio::sync::{mpsc, oneshot, Semaphore};
 pub const MAX_INGEST_BATCH: usize = 1024;
 /// Batches in flight at once.
 pub const MAX_INGEST_INFLIGHT: usize = 4;
+/// How long a batch waits for its destinations to check its deliveries (see `deliverable`).
+pub const CHECK_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
 /// Submissions waiting for a batch; beyond this the hub answers 503.
 pub const INGEST_QUEUE: usize = 16 * 1024;
 
@@ -150,8 +152,14 @@ async fn deliverable(
             .collect();
         let dest = dest.to_string();
         async move {
+            // The check waits in the actor's mailbox behind its deliveries, which on a chain
+            // behind a real node block for receipts: past CHECK_WAIT the batch goes on
+            // unchecked (a delivery that then fails for good is refunded at its deadline).
             let res = match chain {
-                Some(c) => c.send(CheckDeliveries(deliveries)).await.ok(),
+                Some(c) => tokio::time::timeout(CHECK_WAIT, c.send(CheckDeliveries(deliveries)))
+                    .await
+                    .ok()
+                    .and_then(Result::ok),
                 None => None,
             };
             (dest, idx, res)
@@ -159,7 +167,8 @@ async fn deliverable(
     });
     let mut refused: Vec<Option<SubmitError>> = vec![None; submits.len()];
     for (dest, idx, res) in futures::future::join_all(checks).await {
-        // A chain actor that cannot answer (restarting) tells nothing about the transfers:
+        // A chain actor that cannot answer (restarting, or busy past CHECK_WAIT) tells nothing
+        // about the transfers:
         // they go on (a delivery that then fails for good is logged by the router).
         let Some(results) = res else { continue };
         for (k, r) in idx.into_iter().zip(results) {
