@@ -58,6 +58,18 @@ pub trait DemoChain: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// A journaled mock chain whose journal failed takes no locks: a lock answered in a block that
+/// would not survive a restart would see its position issued again.
+fn refuse_if_not_durable(chain: &MockChain) -> Result<(), AdapterError> {
+    if chain.journal_failed() {
+        return Err(AdapterError::Unavailable(format!(
+            "{}: its journal could not be written; its blocks would not survive a restart",
+            chain.chain_id()
+        )));
+    }
+    Ok(())
+}
+
 fn missing(what: &str) -> AdapterError {
     AdapterError::Unavailable(format!("the mock produced no {what}"))
 }
@@ -90,7 +102,9 @@ impl DemoChain for MockChain {
             asset.to_string(),
             amount,
         );
+        refuse_if_not_durable(self)?;
         let locs = self.lock_in_block(&[lock], crate::mock::now_ms());
+        refuse_if_not_durable(self)?;
         locs.last()
             .and_then(|l| self.evidence(l))
             .ok_or_else(|| missing("evidence"))
@@ -115,7 +129,9 @@ impl DemoChain for MockChain {
                 )
             })
             .collect();
+        refuse_if_not_durable(self)?;
         let locs = self.lock_in_block(&locks, crate::mock::now_ms());
+        refuse_if_not_durable(self)?;
         let out: Vec<Evidence> = locs.iter().filter_map(|l| self.evidence(l)).collect();
         if out.len() != count {
             return Err(missing("evidence for every lock"));

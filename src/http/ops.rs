@@ -509,7 +509,12 @@ pub async fn dev_lock_batch(
                 amount,
                 r.count,
             )
-            .map_err(|e| ApiError::bad("amount", e.to_string()))?;
+            .map_err(|e| match e {
+                meridian_adapters::AdapterError::Unavailable(_) => {
+                    ApiError::unavailable(e.to_string())
+                }
+                _ => ApiError::bad("amount", e.to_string()),
+            })?;
         if position_taken(&state, &r.lock.source, evs.iter().map(|e| &e.locator)).await? {
             continue;
         }

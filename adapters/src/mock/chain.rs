@@ -291,6 +291,9 @@ struct State {
     base_height: u64,
     base_hash: Hash32,
     journal: Option<std::fs::File>,
+    /// A block's line could not be made durable: the chain's blocks would not survive a
+    /// restart (and their positions would be issued again), so it takes no more locks.
+    journal_failed: bool,
 }
 
 impl State {
@@ -299,8 +302,8 @@ impl State {
         let mut bytes = Vec::with_capacity(line.len() + 1);
         bytes.extend_from_slice(line.as_bytes());
         bytes.push(b'\n');
-        if self.journal_bytes(&bytes) {
-            self.sync_journal();
+        if !(self.journal_bytes(&bytes) && self.sync_journal()) {
+            self.journal_failed = true;
         }
     }
 
@@ -424,6 +427,7 @@ impl MockChain {
                 base_height: 0,
                 base_hash: [0; 32],
                 journal: None,
+                journal_failed: false,
             })),
         }
     }
@@ -632,6 +636,12 @@ impl MockChain {
             tree,
         });
         (height, locators)
+    }
+
+    /// Whether a block's journal line could not be made durable (see `State::journal_failed`):
+    /// the demo lock routes then refuse to lock on this chain.
+    pub fn journal_failed(&self) -> bool {
+        self.lock_state().journal_failed
     }
 
     /// Highest block height (0 before the first block).
@@ -956,5 +966,21 @@ mod tests {
         std::fs::write(&path, format!("{text}{line}\n")).expect("write");
         let chain = MockChain::open("mock-r", 4, &path).expect("reopen");
         assert_eq!(chain.credits(), vec![d(3)]);
+    }
+
+    /// A block whose journal line cannot be written leaves the chain refusing locks (the
+    /// block would not survive a restart, and its positions would be issued again).
+    #[test]
+    fn a_chain_whose_journal_fails_takes_no_more_locks() {
+        use crate::demo::DemoChain;
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("chain.journal");
+        let chain = MockChain::open("mock-f", 4, &path).expect("open");
+        DemoChain::lock(&chain, "b", "s", "r", "CNY", 1).expect("a durable lock");
+        assert!(!chain.journal_failed());
+        chain.lock_state().journal = Some(std::fs::File::open(&path).expect("read-only"));
+        let e = DemoChain::lock(&chain, "b", "s", "r", "CNY", 1).expect_err("not durable");
+        assert!(e.to_string().contains("journal"), "{e}");
+        assert!(DemoChain::lock_batch(&chain, "b", "s", "r", "CNY", 1, 3).is_err());
     }
 }
