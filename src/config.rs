@@ -13,7 +13,7 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum ConfigError {
     /// A file could not be read.
-    /// (Not `source`: as the error's source `{:#}` would print the reason twice.)
+    // Not `source`: as the error's source, `{:#}` would print the reason twice.
     #[error("{path}: {error}")]
     Io {
         /// The file.

@@ -168,8 +168,8 @@ async fn deliverable(
     let mut refused: Vec<Option<SubmitError>> = vec![None; submits.len()];
     for (dest, idx, res) in futures::future::join_all(checks).await {
         // A chain actor that cannot answer (restarting, or busy past CHECK_WAIT) tells nothing
-        // about the transfers:
-        // they go on (a delivery that then fails for good is logged by the router).
+        // about the transfers: they go on (a delivery that then fails for good is logged by
+        // the router).
         let Some(results) = res else { continue };
         for (k, r) in idx.into_iter().zip(results) {
             match r {

@@ -93,6 +93,13 @@ fn event_digest(ev: &meridian_adapters::LockEvent) -> u64 {
     ))
 }
 
+/// The refusal of another event at the position of message `id` (see `Router::admit`).
+fn another_event(id: MessageId) -> Admission {
+    Admission::Done(Err(SubmitError::Rejected(format!(
+        "message {id} already holds another event at this locator"
+    ))))
+}
+
 /// Whether a delivery error means the destination can never apply it (so retrying is
 /// pointless): its encoding failed, or the family does not offer it. Anything else (the chain
 /// unreachable, a deadline) may pass.
@@ -771,9 +778,7 @@ impl Router {
                 || m.asset != ev.asset
                 || m.amount != ev.amount
             {
-                return Admission::Done(Err(SubmitError::Rejected(format!(
-                    "message {id} already holds another event at this locator"
-                ))));
+                return another_event(id);
             }
             return Admission::Done(Ok(SubmitOutcome {
                 id,
@@ -788,9 +793,7 @@ impl Router {
             }
             // As for a committed message: the same transfer, or refused.
             if *digest != event_digest(&msg.event) {
-                return Admission::Done(Err(SubmitError::Rejected(format!(
-                    "message {id} already holds another event at this locator"
-                ))));
+                return another_event(id);
             }
             let (tx, rx) = oneshot::channel();
             waiters.push(tx);

@@ -166,9 +166,31 @@ impl Drop for Claim {
     }
 }
 
+/// A token bucket: `burst` tokens at most, refilled at `rate` per second.
 struct Bucket {
     tokens: f64,
     last: Instant,
+}
+
+impl Bucket {
+    /// A full bucket.
+    fn full(burst: f64, now: Instant) -> Self {
+        Bucket {
+            tokens: burst,
+            last: now,
+        }
+    }
+
+    /// Add what `rate` refilled since the last look, up to `burst`.
+    fn refill(&mut self, now: Instant, rate: f64, burst: f64) {
+        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * rate).min(burst);
+        self.last = now;
+    }
+
+    /// Whole seconds until a token is there (at least 1), for `Retry-After`.
+    fn retry_after(&self, rate: f64) -> u64 {
+        ((1.0 - self.tokens) / rate).ceil().max(1.0) as u64
+    }
 }
 
 /// Everything the handlers share.
@@ -305,11 +327,7 @@ impl ApiState {
             .map_err(|_| ApiError::unavailable("rate limiter unavailable"))?;
         let (guesses, swept) = &mut *held;
         let now = Instant::now();
-        let refill = |b: &mut Bucket| {
-            b.tokens =
-                (b.tokens + now.duration_since(b.last).as_secs_f64() * GUESS_RATE).min(GUESS_BURST);
-            b.last = now;
-        };
+        let refill = |b: &mut Bucket| b.refill(now, GUESS_RATE, GUESS_BURST);
         // Full buckets (addresses that stopped guessing) are let go every few seconds, and at
         // once when there are many: one unknown key from an address that never comes back
         // must not keep every request on this lock.
@@ -324,10 +342,9 @@ impl ApiState {
         let b = match guesses.get_mut(&ip) {
             Some(b) => b,
             None if !take => return Ok(()),
-            None => guesses.entry(ip).or_insert(Bucket {
-                tokens: GUESS_BURST,
-                last: now,
-            }),
+            None => guesses
+                .entry(ip)
+                .or_insert_with(|| Bucket::full(GUESS_BURST, now)),
         };
         refill(b);
         let out = if b.tokens >= 1.0 {
@@ -336,13 +353,12 @@ impl ApiState {
             }
             Ok(())
         } else {
-            let secs = ((1.0 - b.tokens) / GUESS_RATE).ceil().max(1.0) as u64;
             Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 Some("Authorization"),
                 "too many unknown API keys from this address",
             )
-            .retry_after(secs))
+            .retry_after(b.retry_after(GUESS_RATE)))
         };
         if !take && b.tokens >= GUESS_BURST {
             guesses.remove(&ip);
@@ -369,27 +385,19 @@ impl ApiState {
             .lock()
             .map_err(|_| ApiError::unavailable("rate limiter unavailable"))?;
         let now = Instant::now();
-        let rate = t.rate_per_sec.max(1) as f64;
+        let (rate, burst) = (t.rate_per_sec.max(1) as f64, t.burst.max(1) as f64);
         if !buckets.contains_key(&t.id) {
-            buckets.insert(
-                t.id.clone(),
-                Bucket {
-                    tokens: t.burst.max(1) as f64,
-                    last: now,
-                },
-            );
+            buckets.insert(t.id.clone(), Bucket::full(burst, now));
         }
         let Some(b) = buckets.get_mut(&t.id) else {
             return Err(ApiError::unavailable("rate limiter unavailable"));
         };
-        b.tokens =
-            (b.tokens + now.duration_since(b.last).as_secs_f64() * rate).min(t.burst.max(1) as f64);
-        b.last = now;
+        b.refill(now, rate, burst);
         if b.tokens >= 1.0 {
             b.tokens -= 1.0;
             Ok(())
         } else {
-            let secs = ((1.0 - b.tokens) / rate).ceil().max(1.0) as u64;
+            let secs = b.retry_after(rate);
             Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 Some("Authorization"),

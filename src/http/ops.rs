@@ -385,15 +385,21 @@ pub async fn dev_lock(
         })
         .await
         .map_err(|e| ApiError::unavailable(e.to_string()))?
-        .map_err(|e| match e {
-            meridian_adapters::AdapterError::Unavailable(_) => ApiError::unavailable(e.to_string()),
-            _ => ApiError::bad("amount", e.to_string()),
-        })?;
+        .map_err(lock_error)?;
         if !position_taken(&state, &r.source, [&ev.locator]).await? {
             return Ok(HttpResponse::Ok().json(transfer_request(r.source, ev)));
         }
     }
     Err(reused_positions(&r.source))
+}
+
+/// A mock chain's refusal of a lock: 503 when it cannot take locks now (a node that does not
+/// answer, a journal that failed), else the amount it would not lock.
+fn lock_error(e: meridian_adapters::AdapterError) -> ApiError {
+    match e {
+        meridian_adapters::AdapterError::Unavailable(_) => ApiError::unavailable(e.to_string()),
+        _ => ApiError::bad("amount", e.to_string()),
+    }
 }
 
 /// Locks a dev route makes on a chain that reissues positions the log already holds before
@@ -509,12 +515,7 @@ pub async fn dev_lock_batch(
                 amount,
                 r.count,
             )
-            .map_err(|e| match e {
-                meridian_adapters::AdapterError::Unavailable(_) => {
-                    ApiError::unavailable(e.to_string())
-                }
-                _ => ApiError::bad("amount", e.to_string()),
-            })?;
+            .map_err(lock_error)?;
         if position_taken(&state, &r.lock.source, evs.iter().map(|e| &e.locator)).await? {
             continue;
         }

@@ -27,7 +27,7 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
     .service(resource("/v1/events", "GET").route(web::get().to(events)));
 }
 
-pub use crate::config::MAX_TIMEOUT_SECS;
+use crate::config::MAX_TIMEOUT_SECS;
 
 /// Longest an event stream goes without writing: then it writes an SSE comment.
 pub const SSE_KEEPALIVE: std::time::Duration = std::time::Duration::from_secs(15);

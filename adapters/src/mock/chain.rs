@@ -459,44 +459,42 @@ impl MockChain {
                 None => &[][..],
             };
             let text = String::from_utf8_lossy(whole);
-            {
-                for line in text.lines() {
-                    let mut parts = line.splitn(3, ' ');
-                    match (parts.next(), parts.next(), parts.next()) {
-                        (Some("B"), Some(h), Some(hash)) => {
-                            // A torn or foreign line (not 32 bytes of hash) is skipped.
-                            if let (Ok(h), Some(hash)) = (
-                                h.parse::<u64>(),
-                                hex::decode(hash)
-                                    .ok()
-                                    .and_then(|v| <[u8; 32]>::try_from(v.as_slice()).ok()),
-                            ) {
-                                s.base_height = h;
-                                s.base_hash = hash;
-                            }
+            for line in text.lines() {
+                let mut parts = line.splitn(3, ' ');
+                match (parts.next(), parts.next(), parts.next()) {
+                    (Some("B"), Some(h), Some(hash)) => {
+                        // A torn or foreign line (not 32 bytes of hash) is skipped.
+                        if let (Ok(h), Some(hash)) = (
+                            h.parse::<u64>(),
+                            hex::decode(hash)
+                                .ok()
+                                .and_then(|v| <[u8; 32]>::try_from(v.as_slice()).ok()),
+                        ) {
+                            s.base_height = h;
+                            s.base_hash = hash;
                         }
-                        (Some("A"), Some(id), None) => {
-                            if let Ok(id) = hex::decode(id) {
-                                if let Ok(id) = <[u8; 32]>::try_from(id.as_slice()) {
-                                    *s.attempts.entry(id).or_default() += 1;
-                                }
-                            }
-                        }
-                        (Some("D"), Some(reference), Some(json)) => {
-                            if let (Ok(reference), Ok(d)) = (
-                                hex::decode(reference),
-                                serde_json::from_str::<Delivery>(json),
-                            ) {
-                                // A delivery applied once is credited once, even if a
-                                // second line for it reached the disk (a write whose sync
-                                // failed, then the retry).
-                                if s.applied.insert(d.message_id, reference).is_none() {
-                                    s.credits.push(d);
-                                }
-                            }
-                        }
-                        _ => {}
                     }
+                    (Some("A"), Some(id), None) => {
+                        if let Ok(id) = hex::decode(id) {
+                            if let Ok(id) = <[u8; 32]>::try_from(id.as_slice()) {
+                                *s.attempts.entry(id).or_default() += 1;
+                            }
+                        }
+                    }
+                    (Some("D"), Some(reference), Some(json)) => {
+                        if let (Ok(reference), Ok(d)) = (
+                            hex::decode(reference),
+                            serde_json::from_str::<Delivery>(json),
+                        ) {
+                            // A delivery applied once is credited once, even if a
+                            // second line for it reached the disk (a write whose sync
+                            // failed, then the retry).
+                            if s.applied.insert(d.message_id, reference).is_none() {
+                                s.credits.push(d);
+                            }
+                        }
+                    }
+                    _ => {}
                 }
             }
             let mut file = std::fs::OpenOptions::new()
