@@ -180,6 +180,14 @@ fn chain_ids_that_are_not_plain_names_are_refused() {
     assert_eq!(code, Some(0), "{ok}: {err}");
 }
 
+/// A copy of the shipped configuration with `from` replaced by `to` in `file` is refused,
+/// naming the file and `key`.
+fn refused_after_edit(file: &str, from: &str, to: &str, key: &str) {
+    let dir = config_copy();
+    edit(&dir.path().join(file), from, to);
+    assert_refused(check(dir.path()), &[file, key]);
+}
+
 #[test]
 fn capacities_have_upper_bounds() {
     for (from, to, key) in [
@@ -229,9 +237,7 @@ fn capacities_have_upper_bounds() {
         // The log would go into the working directory.
         ("data_dir = \"./data\"", "data_dir = \"\"", "hub.data_dir"),
     ] {
-        let dir = config_copy();
-        edit(&dir.path().join("hub.toml"), from, to);
-        assert_refused(check(dir.path()), &["hub.toml", key]);
+        refused_after_edit("hub.toml", from, to, key);
     }
 }
 
@@ -257,17 +263,14 @@ fn cities_need_distinct_printable_names_and_country_codes() {
         ("name = \"\"", "city[1].name"),
         ("name = \"Shang\\u001bhai\"", "city[1].name"),
     ] {
-        let dir = config_copy();
-        edit(&dir.path().join("cities.toml"), "name = \"Shanghai\"", to);
-        assert_refused(check(dir.path()), &["cities.toml", key]);
+        refused_after_edit("cities.toml", "name = \"Shanghai\"", to, key);
     }
-    let dir = config_copy();
-    edit(
-        &dir.path().join("cities.toml"),
+    refused_after_edit(
+        "cities.toml",
         "country = \"CN\"",
         "country = \"China!\"",
+        "city[0].country",
     );
-    assert_refused(check(dir.path()), &["cities.toml", "city[0].country"]);
 }
 
 #[test]
@@ -280,9 +283,7 @@ fn tenant_rates_must_be_positive() {
         ),
         ("burst = 100000", "burst = 0", "tenant[0].burst"),
     ] {
-        let dir = config_copy();
-        edit(&dir.path().join("tenants.toml"), from, to);
-        assert_refused(check(dir.path()), &["tenants.toml", key]);
+        refused_after_edit("tenants.toml", from, to, key);
     }
 }
 

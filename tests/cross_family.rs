@@ -32,11 +32,27 @@ fn cfg(id: &str, family: &str, city: &str) -> ChainConfig {
     }
 }
 
+/// The shipped configuration with blocks every 50 ms.
+fn config() -> Config {
+    let mut c =
+        Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config")).expect("config");
+    c.hub.refchain.seal_interval_ms = 50;
+    c
+}
+
+/// A hub on `dir` over these chains, each (chain, family, home city).
+async fn start(dir: &Path, chains: &[(Arc<dyn DemoChain>, &str, &str)]) -> Hub {
+    let specs = chains
+        .iter()
+        .map(|(c, fam, city)| ChainSpec::demo(cfg(&c.chain_id(), fam, city), c.clone()))
+        .collect();
+    Hub::start(&config(), dir, specs, HubOptions::default())
+        .await
+        .expect("hub")
+}
+
 #[actix_rt::test]
 async fn transfers_between_families_are_delivered() {
-    let mut config =
-        Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config")).expect("config");
-    config.hub.refchain.seal_interval_ms = 50;
     let eth: Arc<dyn DemoChain> = Arc::new(EthereumMock::new("eth-main", 1337, 4));
     let fisco: Arc<dyn DemoChain> =
         Arc::new(FiscoChain::new("fisco-group1", 1, 1, b"fisco-demo", 4));
@@ -61,14 +77,8 @@ async fn transfers_between_families_are_delivered() {
     for (c, _, _) in &chains {
         assert!(!c.chain_id().is_empty());
     }
-    let specs = chains
-        .iter()
-        .map(|(c, fam, city)| ChainSpec::demo(cfg(&c.chain_id(), fam, city), c.clone()))
-        .collect();
     let dir = tempfile::tempdir().expect("tmp");
-    let hub = Hub::start(&config, dir.path(), specs, HubOptions::default())
-        .await
-        .expect("hub");
+    let hub = start(dir.path(), &chains).await;
     // FISCO BCOS → Ethereum, ChainSQL → Ethereum, Ethereum → FISCO BCOS, mock → ChainSQL,
     // EOS → FISCO BCOS, ChainSQL → EOS, ChainSQL → XuperChain, XuperChain → Ethereum,
     // Fabric → EOS, Ethereum → Fabric.
@@ -142,27 +152,22 @@ async fn transfers_between_families_are_delivered() {
 /// used to be accepted (202), then retried silently until its deadline and refunded.
 #[actix_rt::test]
 async fn transfers_their_destination_cannot_apply_are_refused() {
-    let mut config =
-        Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config")).expect("config");
-    config.hub.refchain.seal_interval_ms = 50;
     let mock: Arc<dyn DemoChain> = Arc::new(MockChain::new("mock-x", 4));
     let csql: Arc<dyn DemoChain> =
         Arc::new(ChainSqlMock::new("chainsql-main", 8, XrplHash::Sha512Half));
     let eos: Arc<dyn DemoChain> = Arc::new(EosChain::new(
         "eos-main", "eos-main", "prod", b"demo", 4, false,
     ));
-    let specs = [
-        (mock.clone(), "mock", "chengdu"),
-        (csql.clone(), "chainsql", "shanghai"),
-        (eos.clone(), "eos", "hangzhou"),
-    ]
-    .iter()
-    .map(|(c, fam, city)| ChainSpec::demo(cfg(&c.chain_id(), fam, city), c.clone()))
-    .collect();
     let dir = tempfile::tempdir().expect("tmp");
-    let hub = Hub::start(&config, dir.path(), specs, HubOptions::default())
-        .await
-        .expect("hub");
+    let hub = start(
+        dir.path(),
+        &[
+            (mock.clone(), "mock", "chengdu"),
+            (csql, "chainsql", "shanghai"),
+            (eos, "eos", "hangzhou"),
+        ],
+    )
+    .await;
     let before = hub.stats().await.expect("stats");
     for (to, recipient, amount, needle) in [
         ("eos-main", "r7", 5u128, "invalid character"),
@@ -203,25 +208,20 @@ async fn transfers_their_destination_cannot_apply_are_refused() {
 #[test]
 fn another_event_at_a_known_position_is_not_the_known_message() {
     let dir = tempfile::tempdir().expect("tmp");
-    let config = || {
-        let mut c =
-            Config::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config")).expect("config");
-        c.hub.refchain.seal_interval_ms = 50;
-        c
-    };
     let life = |sender: &'static str, recipient: &'static str, amount: u128| {
         let dir = dir.path().to_path_buf();
         actix_rt::System::new().block_on(async move {
             // A fresh in-memory chain each life: its first lock is at the same position.
             let eth: Arc<dyn DemoChain> = Arc::new(EthereumMock::new("eth-main", 1337, 4));
             let dest: Arc<dyn DemoChain> = Arc::new(MockChain::new("mock-x", 4));
-            let specs = vec![
-                ChainSpec::demo(cfg("eth-main", "ethereum", "california"), eth.clone()),
-                ChainSpec::demo(cfg("mock-x", "mock", "chengdu"), dest),
-            ];
-            let hub = Hub::start(&config(), &dir, specs, HubOptions::default())
-                .await
-                .expect("hub");
+            let hub = start(
+                &dir,
+                &[
+                    (eth.clone(), "ethereum", "california"),
+                    (dest, "mock", "chengdu"),
+                ],
+            )
+            .await;
             let ev = eth
                 .lock("mock-x", sender, recipient, "CNY", amount)
                 .expect("lock");

@@ -88,32 +88,6 @@ fn submit(s: &Server, req: &Value) -> String {
     resp["id"].as_str().expect("id").to_string()
 }
 
-/// Wait (≤ 30 s) for the transfer to be delivered.
-fn wait_delivered(s: &Server, id: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (code, body) = call(
-            ureq::get(&s.url(&format!("/v1/transfers/{id}"))).set("Authorization", KEY),
-            None,
-        );
-        assert_eq!(code, 200, "{body}");
-        let v: Value = serde_json::from_str(&body).expect("json");
-        if v["status"] == "delivered" {
-            return;
-        }
-        assert!(
-            !["rejected", "timed_out", "refunded"].contains(&v["status"].as_str().unwrap_or("")),
-            "transfer {id} failed: {v}"
-        );
-        assert!(
-            Instant::now() < deadline,
-            "transfer {id} not delivered within 30 s: {v}\n{}",
-            s.log_tail()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 fn flip_hex(v: &Value, at: usize) -> Value {
     let s = v.as_str().expect("hex");
     let (prefix, digits) = s.split_at(if s.starts_with("0x") { 2 } else { 0 });
@@ -173,7 +147,7 @@ fn a_hub_carries_transfers_to_and_from_a_ganache_chain() {
         "the dev lock mined its confirmations"
     );
     let id = submit(&s, &req);
-    wait_delivered(&s, &id);
+    s.wait_delivered(&id);
     // The same through the CLI.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_meridian"))
         .args([
@@ -210,7 +184,7 @@ fn a_hub_carries_transfers_to_and_from_a_ganache_chain() {
     // (b) mock-b → ganache: the bridge applies the release, once.
     let req = dev_lock(&s, "mock-b", "eth-ganache", 9);
     let id = submit(&s, &req);
-    wait_delivered(&s, &id);
+    s.wait_delivered(&id);
     let message_id: [u8; 32] = hex::decode(id.trim_start_matches("0x"))
         .expect("id hex")
         .try_into()
@@ -264,7 +238,7 @@ fn a_hub_carries_transfers_to_and_from_a_ganache_chain() {
         .mine_until(rpc.block_number().expect("head") + CONFIRMATIONS)
         .expect("mined");
     let id = submit(&s, &shallow);
-    wait_delivered(&s, &id);
+    s.wait_delivered(&id);
 
     // A tampered receipt proof is refused, in every node of the proof we try.
     let req = dev_lock(&s, "eth-ganache", "mock-b", 3);
@@ -284,6 +258,6 @@ fn a_hub_carries_transfers_to_and_from_a_ganache_chain() {
     assert!((400..500).contains(&code), "tampered header: {code} {body}");
     // The untampered evidence still goes through.
     let id = submit(&s, &req);
-    wait_delivered(&s, &id);
+    s.wait_delivered(&id);
     eprintln!("ganache hub test took {:.1?}", started.elapsed());
 }

@@ -501,22 +501,6 @@ fn bad_input_is_a_4xx_naming_the_field() {
 }
 
 /// Submit `body` as `auth`: (status, body, whether the answer was an idempotent replay).
-/// Wait (at most 30 s) until KEY's transfer `id` reads delivered.
-fn wait_delivered(s: &Server, id: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (_, t) = call(
-            ureq::get(&s.url(&format!("/v1/transfers/{id}"))).set("Authorization", KEY),
-            None,
-        );
-        if t.contains("\"status\":\"delivered\"") {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{id} not delivered: {t}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 fn submit(s: &common::Server, auth: &str, key: Option<&str>, body: &str) -> (u16, String, bool) {
     let mut r = ureq::post(&s.url("/v1/transfers"))
         .set("Authorization", auth)
@@ -553,7 +537,7 @@ fn replayed_evidence_is_the_message_only_for_its_tenant_and_only_when_identical(
         .to_string();
     // Once delivered its evidence no longer verifies (relayed): a replay takes the path that
     // looks the message up.
-    wait_delivered(&s, &id);
+    s.wait_delivered(&id);
     let (code, resp, _) = submit(&s, KEY, None, &body);
     assert_eq!(code, 200, "{resp}");
     assert!(
@@ -1020,7 +1004,7 @@ fn an_event_stream_resumes_after_its_last_event_id() {
     drop((live, resumed, by_query, both, delivered));
     let later = submit_new(&s, 2, "later");
     for id in &later {
-        wait_delivered(&s, id);
+        s.wait_delivered(id);
     }
     let back = sse(&s, "/v1/events", KEY, Some(&first[8].id));
     let missed = take(&back, 6);

@@ -104,6 +104,34 @@ impl Server {
         let _ = self.child.wait();
     }
 
+    /// Wait (≤ 30 s) until the demo tenant's transfer `id` reads delivered; a transfer that
+    /// ends otherwise, or an answer other than 200, fails the test at once.
+    pub fn wait_delivered(&self, id: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let (code, body) = call(
+                ureq::get(&self.url(&format!("/v1/transfers/{id}"))).set("Authorization", KEY),
+                None,
+            );
+            assert_eq!(code, 200, "{body}");
+            let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+            if v["status"] == "delivered" {
+                return;
+            }
+            assert!(
+                !["rejected", "timed_out", "refunded"]
+                    .contains(&v["status"].as_str().unwrap_or("")),
+                "transfer {id} failed: {v}"
+            );
+            assert!(
+                Instant::now() < deadline,
+                "transfer {id} not delivered within 30 s: {v}\n{}",
+                self.log_tail()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// A URL on this server.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
