@@ -8,7 +8,7 @@ use crate::actors::{
     RelayBehaviour, RootCache, Router, StatusEvent, SubmitError, SubmitOutcome,
 };
 use crate::config::{ChainConfig, Config};
-use crate::log::{decode_record, CommitLog, RedbLog};
+use crate::log::{decode_record, CommitLog, LogHealth, RedbLog};
 use crate::message::{ChainId, MessageId};
 use crate::record::LogRecord;
 use crate::refchain::finality::FinalityProof;
@@ -114,6 +114,17 @@ pub struct Hub {
     restarts: HashMap<ChainId, Arc<AtomicU64>>,
     arbiters: Vec<Arbiter>,
     _refchain: Addr<ReferenceChainActor>,
+    /// The router's first failure, once it has stopped taking new work.
+    failed: crate::actors::router::Failure,
+}
+
+/// Why the hub cannot take new transfers, from [`Hub::health`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unhealthy {
+    /// What failed, and how.
+    pub reason: String,
+    /// Only a restart helps (the commit log took no more writes).
+    pub permanent: bool,
 }
 
 /// Read every record of `log` into a fresh state.
@@ -230,12 +241,14 @@ impl Hub {
 
         let (events, _) = broadcast::channel(config.hub.hub.events_queue.max(1));
         let log_actor = CommitLogActor::new(log.clone()).start();
+        let failed = crate::actors::router::Failure::default();
         let router = Router::new(
             state,
             log_actor,
             chain_addrs.clone(),
             config.hub.router.clone(),
             events.clone(),
+            failed.clone(),
         )
         .start();
 
@@ -291,6 +304,7 @@ impl Hub {
             restarts,
             arbiters,
             _refchain: refchain,
+            failed,
         })
     }
 
@@ -431,6 +445,33 @@ impl Hub {
         let mut v: Vec<_> = self.chains.keys().cloned().collect();
         v.sort_by(|a, b| a.0.cmp(&b.0));
         v
+    }
+
+    /// Whether the hub can take new transfers, as far as its commit log goes: `None` when it
+    /// can (the router answering is [`Hub::state_probe`]).
+    pub fn health(&self) -> Option<Unhealthy> {
+        const RESTART: &str = "restart the hub once the cause is fixed: everything it accepted \
+                               is durable and is delivered after the restart";
+        if let Some(f) = self.failed.get() {
+            return Some(Unhealthy {
+                reason: format!("commit log failed: {f}; {RESTART}"),
+                permanent: true,
+            });
+        }
+        match self.log.health() {
+            LogHealth::Ok => None,
+            LogHealth::Failed(e) => Some(Unhealthy {
+                reason: format!("commit log failed: {e}; {RESTART}"),
+                permanent: true,
+            }),
+            LogHealth::Degraded(e) => Some(Unhealthy {
+                reason: format!(
+                    "commit log failing: {e}; retrying, new transfers are refused once its \
+                     journal is full"
+                ),
+                permanent: false,
+            }),
+        }
     }
 
     /// Whether the router answers (readiness).

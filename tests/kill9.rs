@@ -8,7 +8,7 @@
 mod common;
 
 use common::{call, Server, ADMIN, KEY};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -99,24 +99,7 @@ fn accepted_transfers_survive_kill_9_and_are_delivered_once() {
         }
     }
     // Exactly once on the destination chain: one applied delivery per accepted transfer.
-    let journal = std::fs::read_to_string(data.join("mock-chains").join("mock-b.journal"))
-        .expect("mock-b journal");
-    let mut applied: HashMap<String, usize> = HashMap::new();
-    for line in journal.lines() {
-        if let Some(rest) = line.strip_prefix("D ") {
-            let json = rest.split_once(' ').map(|(_, j)| j).expect("D line");
-            let d: serde_json::Value = serde_json::from_str(json).expect("delivery json");
-            let bytes: Vec<u8> = d["message_id"]
-                .as_array()
-                .expect("id bytes")
-                .iter()
-                .map(|b| b.as_u64().unwrap_or(0) as u8)
-                .collect();
-            *applied
-                .entry(format!("0x{}", hex::encode(bytes)))
-                .or_default() += 1;
-        }
-    }
+    let applied = common::applied_deliveries(&data);
     for id in &accepted {
         assert_eq!(applied.get(id), Some(&1), "{id} delivered once");
     }

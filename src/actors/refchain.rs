@@ -24,6 +24,8 @@ pub struct ReferenceChainActor {
     busy: bool,
     last_seal: Instant,
     vote_timeout: Duration,
+    /// The last tick failed (its failure was logged; the next ones are not, until one works).
+    failing: bool,
 }
 
 impl ReferenceChainActor {
@@ -46,6 +48,7 @@ impl ReferenceChainActor {
             busy: false,
             last_seal: Instant::now(),
             vote_timeout: Duration::from_secs(2),
+            failing: false,
         }
     }
 
@@ -155,9 +158,20 @@ impl ReferenceChainActor {
             .map(|res: Result<bool, String>, act, _| {
                 act.busy = false;
                 match res {
-                    Ok(true) => act.last_seal = Instant::now(),
-                    Ok(false) => {}
-                    Err(e) => tracing::warn!(error = %e, "reference chain tick failed"),
+                    Ok(sealed) => {
+                        if sealed {
+                            act.last_seal = Instant::now();
+                        }
+                        if std::mem::take(&mut act.failing) {
+                            tracing::info!("reference chain ticks work again");
+                        }
+                    }
+                    // Once per run of failures: a tick runs every 100 ms.
+                    Err(e) if !act.failing => {
+                        act.failing = true;
+                        tracing::warn!(error = %e, "reference chain tick failed (retrying)");
+                    }
+                    Err(e) => tracing::debug!(error = %e, "reference chain tick failed again"),
                 }
             }),
         );

@@ -66,6 +66,10 @@ pub enum SubmitError {
     /// The commit log failed; nothing was accepted.
     #[error("commit log: {0}")]
     Log(String),
+    /// An earlier write to the commit log failed: the hub takes no new work until it is
+    /// restarted (a restart replays the log, so what it holds and what the hub holds agree).
+    #[error("the commit log failed ({0}); the hub takes no new transfers until it is restarted")]
+    LogFailed(String),
     /// This evidence is another tenant's transfer: nothing about it is told (409).
     #[error("this evidence was submitted by another tenant")]
     OtherTenant,
@@ -196,6 +200,10 @@ struct TokenBucket {
 /// Shared chain and tenant names (three lookups per status event).
 type NameSet = HashSet<Arc<str>, foldhash::fast::RandomState>;
 
+/// The first failure that stopped the router taking new work (set once, never cleared): shared
+/// with the hub, whose health probes report it without asking the router.
+pub type Failure = Arc<std::sync::OnceLock<String>>;
+
 type Fast = foldhash::fast::RandomState;
 
 /// One route's metric handles, registered on first use: transitions by state
@@ -296,7 +304,7 @@ pub struct Router {
     /// Ticks so far; every [`FULL_SWEEP_TICKS`]th re-checks every undelivered message.
     ticks: u64,
     events: broadcast::Sender<StatusEvent>,
-    failed: Option<String>,
+    failed: Failure,
     paused: HashSet<(ChainId, ChainId)>,
     /// Chain and tenant names shared by the status events.
     names: NameSet,
@@ -312,6 +320,7 @@ impl Router {
         chains: HashMap<ChainId, Addr<ChainActor>>,
         cfg: RouterSection,
         events: broadcast::Sender<StatusEvent>,
+        failed: Failure,
     ) -> Self {
         Router {
             state,
@@ -330,7 +339,7 @@ impl Router {
             outbox: HashMap::new(),
             ticks: 0,
             events,
-            failed: None,
+            failed,
             paused: HashSet::new(),
             names: NameSet::default(),
             epoch: None,
@@ -409,12 +418,23 @@ impl Router {
                 }
                 Err(LogError::Overloaded) => {}
                 Err(e) => {
-                    tracing::error!(error = %e, "commit log append failed; refusing new work");
-                    act.failed = Some(e.to_string());
+                    act.fail(e);
                 }
             }
             (res, out)
         })
+    }
+
+    /// Take no new work from now on (the first failure is the one kept and reported).
+    fn fail(&self, e: &dyn std::fmt::Display) {
+        let first = self.failed.set(e.to_string()).is_ok();
+        if first {
+            tracing::error!(
+                error = %e,
+                "commit log failed; the hub takes no new transfers until it is restarted \
+                 (everything accepted is durable and is delivered after the restart)"
+            );
+        }
     }
 
     fn apply_ready(&mut self, ctx: &mut Context<Self>) {
@@ -460,8 +480,8 @@ impl Router {
                 tracing::warn!(seq, error = %e, "block record ignored");
             }
             Err(e) => {
-                tracing::error!(seq, error = %e, "record does not apply; refusing new work");
-                self.failed = Some(e.to_string());
+                tracing::error!(seq, "record does not apply");
+                self.fail(&e);
             }
         }
     }
@@ -800,8 +820,8 @@ impl Router {
             return Admission::Wait(rx);
         }
         let refuse = |e| Admission::Done(Err(e));
-        if let Some(f) = &self.failed {
-            return refuse(SubmitError::Log(f.clone()));
+        if let Some(f) = self.failed.get() {
+            return refuse(SubmitError::LogFailed(f.clone()));
         }
         let destination = ChainId(msg.event.destination.clone());
         if !self.chains.contains_key(&destination) {

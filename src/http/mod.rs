@@ -738,6 +738,11 @@ pub fn describe_metrics() {
         "HTTP responses by status code"
     );
     describe_gauge!("meridian_transfers", "Transfers currently in each state");
+    describe_gauge!(
+        "meridian_log_failing",
+        "0: the commit log takes writes; 1: its store fails and is retried; 2: it failed and \
+         the hub takes no new transfers until restarted (see /healthz)"
+    );
     describe_counter!(
         "meridian_transfer_transitions_total",
         "State changes of transfers, by route and the state entered"

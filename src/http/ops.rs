@@ -66,17 +66,24 @@ async fn openapi() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())
 }
 
-/// Liveness: the process answers.
-#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "alive")))]
-pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+/// Liveness: 200 while the hub can go on without a restart; 503 once its commit log has failed
+/// for good (only a restart helps; reads still work meanwhile).
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "alive"), (status = 503, description = "the commit log failed: restart the hub", body = super::ErrorBody)))]
+pub async fn healthz(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
+    match state.hub.health() {
+        Some(u) if u.permanent => Err(ApiError::unavailable(u.reason)),
+        _ => Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))),
+    }
 }
 
-/// Readiness: the log is replayed and the actors answer.
+/// Readiness: the log is replayed, takes writes, and the actors answer.
 #[utoipa::path(get, path = "/readyz", responses((status = 200), (status = 503, body = super::ErrorBody)))]
 pub async fn readyz(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
     if !super::is_ready(&state) {
         return Err(ApiError::unavailable("starting"));
+    }
+    if let Some(u) = state.hub.health() {
+        return Err(ApiError::unavailable(u.reason));
     }
     match state.hub.state_probe().await {
         true => Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready"}))),
@@ -87,6 +94,12 @@ pub async fn readyz(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError
 /// Prometheus metrics (text exposition format).
 #[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain")))]
 async fn metrics_text(state: web::Data<ApiState>) -> HttpResponse {
+    let health = state.hub.health();
+    metrics::gauge!("meridian_log_failing").set(match &health {
+        None => 0.0,
+        Some(u) if u.permanent => 2.0,
+        Some(_) => 1.0,
+    });
     // Without the router's counters (it does not answer) the gauges keep their last values.
     if let Some(s) = state.hub.stats().await {
         // Every state, so one that drained reads 0 rather than its last count.

@@ -323,6 +323,7 @@ fn submit_error(e: SubmitError) -> ApiError {
         .retry_after(retry_after_ms.div_ceil(1000).max(1)),
         SubmitError::Overloaded(r) => ApiError::unavailable(format!("hub overloaded: {r}")),
         SubmitError::Log(r) => ApiError::unavailable(format!("commit log: {r}")),
+        e @ SubmitError::LogFailed(_) => ApiError::unavailable(e.to_string()),
         SubmitError::OtherTenant => ApiError::new(
             StatusCode::CONFLICT,
             Some("evidence.locator"),

@@ -68,6 +68,23 @@ pub trait CommitLog: Send + Sync {
 
     /// Watch [`CommitLog::next_seq`] change as records become durable.
     fn subscribe(&self) -> watch::Receiver<u64>;
+
+    /// Whether the log can take writes (the health probes report it).
+    fn health(&self) -> LogHealth {
+        LogHealth::Ok
+    }
+}
+
+/// What [`CommitLog::health`] says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogHealth {
+    /// Writes work.
+    Ok,
+    /// The store behind the log is failing and is being retried; appends may still succeed
+    /// for a while (a journal in front of it takes them until it is full).
+    Degraded(LogError),
+    /// A write failed: the log takes no more until it is opened again (a restart).
+    Failed(LogError),
 }
 
 /// The leaf hashes of `entries`, which must be the consecutive records from `from` on.

@@ -33,7 +33,7 @@
 //! the records back.
 
 use super::wal::{self, Journal};
-use super::{CommitLog, LogError};
+use super::{CommitLog, LogError, LogHealth};
 use futures::future::BoxFuture;
 use meridian_proofs::Hash32;
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
@@ -253,8 +253,12 @@ pub const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(200);
 /// commit and 1.25× with rows filled up to this size. Reading one entry loads its row.
 const CHECKPOINT_ROW_BYTES: usize = (256 << 10) - (1 << 10);
 
-/// How long the checkpointer waits before it tries again after a failed redb commit.
+/// How long the checkpointer waits before it tries again after a failed redb commit; the wait
+/// doubles with each failure in a row, up to [`CHECKPOINT_RETRY_MAX`].
 const CHECKPOINT_RETRY: Duration = Duration::from_millis(100);
+
+/// The longest wait between checkpoint attempts.
+const CHECKPOINT_RETRY_MAX: Duration = Duration::from_secs(5);
 
 /// Counters of the writer (for metrics and benchmarks).
 #[derive(Debug, Default)]
@@ -292,8 +296,12 @@ struct Unflushed {
     want: u64,
     /// The writer has stopped: checkpoint what is left and stop.
     closing: bool,
-    /// The last checkpoint failed (it is retried).
+    /// The first failure of the checkpoints failing now (they are retried; one that succeeds
+    /// clears it).
     failed: Option<LogError>,
+    /// The first write the writer could not make: the log takes no more until it is opened
+    /// again (what a failed write left in the journal is only known by reading it back).
+    fatal: Option<LogError>,
 }
 
 #[derive(Default)]
@@ -883,7 +891,19 @@ fn writer_loop(
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, "commit log write failed");
+                let first = match out.shared.lock() {
+                    Ok(mut s) => {
+                        let first = s.fatal.is_none();
+                        s.fatal.get_or_insert_with(|| e.clone());
+                        first
+                    }
+                    Err(_) => true,
+                };
+                if first {
+                    tracing::error!(error = %e, "commit log write failed");
+                } else {
+                    tracing::debug!(error = %e, "commit log write failed");
+                }
                 for r in batch {
                     let _ = r.reply.send(Err(e.clone()));
                 }
@@ -996,6 +1016,7 @@ fn checkpointer_loop(
     shared: &Shared,
     stats: &LogStats,
 ) {
+    let mut retry = CHECKPOINT_RETRY;
     loop {
         let groups: Vec<(u64, u64, Arc<Vec<u8>>)> = {
             let Ok(mut s) = shared.lock() else { return };
@@ -1052,18 +1073,29 @@ fn checkpointer_loop(
                         s.start = g.seq + g.count;
                     }
                 }
-                s.failed = None;
+                if s.failed.take().is_some() {
+                    tracing::info!("commit log checkpoints into redb work again");
+                }
+                retry = CHECKPOINT_RETRY;
                 shared.changed.notify_all();
             }
             Err(e) => {
-                tracing::error!(error = %e, "commit log checkpoint into redb failed (the journal keeps the entries; retrying)");
-                s.failed = Some(e);
+                // Logged once per run of failures: redb refuses every write after an I/O
+                // error until it is opened again, so a retry every 100 ms would log ten
+                // identical lines a second that hide the cause.
+                if s.failed.is_none() {
+                    tracing::error!(error = %e, "commit log checkpoint into redb failed (the journal keeps the entries; retrying)");
+                    s.failed = Some(e);
+                } else {
+                    tracing::debug!(error = %e, "commit log checkpoint into redb failed again");
+                }
                 shared.changed.notify_all();
                 if s.closing {
                     return; // the next open writes them into redb from the journal
                 }
                 drop(s);
-                std::thread::sleep(CHECKPOINT_RETRY);
+                std::thread::sleep(retry);
+                retry = (retry * 2).min(CHECKPOINT_RETRY_MAX);
             }
         }
     }
@@ -1166,6 +1198,17 @@ impl CommitLog for RedbLog {
 
     fn subscribe(&self) -> watch::Receiver<u64> {
         self.next.clone()
+    }
+
+    fn health(&self) -> LogHealth {
+        let Ok(s) = self.shared.lock() else {
+            return LogHealth::Failed(LogError::Storage("commit log state poisoned".into()));
+        };
+        match (&s.fatal, &s.failed) {
+            (Some(e), _) => LogHealth::Failed(e.clone()),
+            (None, Some(e)) => LogHealth::Degraded(e.clone()),
+            (None, None) => LogHealth::Ok,
+        }
     }
 }
 

@@ -44,10 +44,40 @@ impl Server {
 
     /// [`Server::start_with_config`] with these environment variables set (hub.toml overrides).
     pub fn start_with_env(data_dir: &Path, config: &Path, env: &[(&str, &str)]) -> Server {
+        Self::spawn(
+            Command::new(env!("CARGO_BIN_EXE_meridian")),
+            data_dir,
+            config,
+            env,
+        )
+    }
+
+    /// [`Server::start`] with no file allowed to grow beyond `bytes` (`prlimit --fsize`; the
+    /// signal such a write raises is ignored, so the write fails with `EFBIG` as on a full
+    /// disk).
+    pub fn start_file_size_limited(data_dir: &Path, bytes: u64) -> Server {
+        let mut cmd = Command::new("prlimit");
+        cmd.arg(format!("--fsize={bytes}")).args([
+            "--",
+            "sh",
+            "-c",
+            "trap '' XFSZ; exec \"$0\" \"$@\"",
+            env!("CARGO_BIN_EXE_meridian"),
+        ]);
+        Self::spawn(
+            cmd,
+            data_dir,
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("config"),
+            &[],
+        )
+    }
+
+    /// `cmd` (the binary, or a wrapper that runs it) with `serve`'s arguments.
+    fn spawn(mut cmd: Command, data_dir: &Path, config: &Path, env: &[(&str, &str)]) -> Server {
         let port = free_port();
         let log = data_dir.with_extension(format!("{port}.log"));
         let out = std::fs::File::create(&log).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_meridian"))
+        let child = cmd
             .args([
                 "serve",
                 "--listen",
@@ -155,6 +185,30 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill9();
     }
+}
+
+/// How many times the destination mock chain `mock-b` applied each message (by id, `0x…`),
+/// read from its journal in `data_dir` (it survives kills as the hub's log does).
+pub fn applied_deliveries(data_dir: &Path) -> std::collections::HashMap<String, usize> {
+    let journal = std::fs::read_to_string(data_dir.join("mock-chains").join("mock-b.journal"))
+        .expect("mock-b journal");
+    let mut applied = std::collections::HashMap::new();
+    for line in journal.lines() {
+        if let Some(rest) = line.strip_prefix("D ") {
+            let json = rest.split_once(' ').map(|(_, j)| j).expect("D line");
+            let d: serde_json::Value = serde_json::from_str(json).expect("delivery json");
+            let bytes: Vec<u8> = d["message_id"]
+                .as_array()
+                .expect("id bytes")
+                .iter()
+                .map(|b| b.as_u64().unwrap_or(0) as u8)
+                .collect();
+            *applied
+                .entry(format!("0x{}", hex::encode(bytes)))
+                .or_default() += 1;
+        }
+    }
+    applied
 }
 
 /// (status, body) of a request, whatever the status.

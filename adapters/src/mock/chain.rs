@@ -294,6 +294,9 @@ struct State {
     /// A block's line could not be made durable: the chain's blocks would not survive a
     /// restart (and their positions would be issued again), so it takes no more locks.
     journal_failed: bool,
+    /// The last journal write or sync failed and was reported; the next failures are not,
+    /// until one succeeds (the router retries a failed delivery batch every 250 ms).
+    journal_warned: bool,
 }
 
 impl State {
@@ -311,11 +314,21 @@ impl State {
     fn sync_journal(&mut self) -> bool {
         if let Some(f) = self.journal.as_mut() {
             if let Err(e) = f.sync_data() {
-                tracing_warn(&format!("mock chain journal: {e}"));
+                self.journal_error(&e);
                 return false;
             }
         }
+        self.journal_warned = false;
         true
+    }
+
+    /// Report a journal failure, once per run of them.
+    fn journal_error(&mut self, e: &std::io::Error) {
+        if !std::mem::replace(&mut self.journal_warned, true) {
+            tracing_warn(&format!(
+                "mock chain journal: {e} (not repeated until it works again)"
+            ));
+        }
     }
 }
 
@@ -329,11 +342,11 @@ impl State {
         if let Some(f) = self.journal.as_mut() {
             let before = f.metadata().map(|m| m.len());
             if let Err(e) = f.write_all(lines) {
-                tracing_warn(&format!("mock chain journal: {e}"));
                 // A write cut short would leave half a line for the next one to join.
                 if let Ok(len) = before {
                     let _ = f.set_len(len);
                 }
+                self.journal_error(&e);
                 return false;
             }
         }
@@ -428,6 +441,7 @@ impl MockChain {
                 base_hash: [0; 32],
                 journal: None,
                 journal_failed: false,
+                journal_warned: false,
             })),
         }
     }
