@@ -65,7 +65,28 @@ pub struct HubSection {
     /// caught up from the state's history of changes instead.
     #[serde(default = "default_events_queue")]
     pub events_queue: usize,
+    /// Event streams (`GET /v1/events`, the status page's included) open at once; beyond it a
+    /// new one gets a 503. Lowered at start-up to what the open-file limit leaves room for.
+    #[serde(default = "default_max_event_streams")]
+    pub max_event_streams: usize,
+    /// Event streams one client address may hold open at once (429 beyond; behind a proxy
+    /// every client has the proxy's address).
+    #[serde(default = "default_max_event_streams_per_address")]
+    pub max_event_streams_per_address: usize,
 }
+
+/// The default `hub.max_event_streams`.
+pub const fn default_max_event_streams() -> usize {
+    10_000
+}
+
+/// The default `hub.max_event_streams_per_address`.
+pub const fn default_max_event_streams_per_address() -> usize {
+    256
+}
+
+/// Largest `hub.max_event_streams` (each stream holds a connection, so an open file).
+pub const MAX_EVENT_STREAMS: usize = 1 << 20;
 
 /// The default `hub.events_queue`.
 pub const fn default_events_queue() -> usize {
@@ -453,6 +474,16 @@ impl Config {
                 MAX_QUEUE_CAPACITY,
             ),
             ("hub.events_queue", h.hub.events_queue, MAX_EVENTS_QUEUE),
+            (
+                "hub.max_event_streams",
+                h.hub.max_event_streams,
+                MAX_EVENT_STREAMS,
+            ),
+            (
+                "hub.max_event_streams_per_address",
+                h.hub.max_event_streams_per_address,
+                h.hub.max_event_streams,
+            ),
         ] {
             if value == 0 || value > max {
                 return Err(bad_hub(key, format!("{value}: must be 1..={max}")));
@@ -647,6 +678,8 @@ const HUB_KEYS: &[(&str, &str, Kind)] = &[
     ("hub", "listen", Kind::Text),
     ("hub", "data_dir", Kind::Text),
     ("hub", "events_queue", Kind::Count),
+    ("hub", "max_event_streams", Kind::Count),
+    ("hub", "max_event_streams_per_address", Kind::Count),
     ("log", "backend", Kind::Text),
     ("log", "max_batch_entries", Kind::Count),
     ("log", "queue_capacity", Kind::Count),
@@ -944,6 +977,19 @@ mod tests {
                 env(&[("MERIDIAN_LOG_QUEUE_CAPACITY", "9223372036854775807")]),
                 "MERIDIAN_LOG_QUEUE_CAPACITY",
                 "1..=",
+            ),
+            (
+                env(&[("MERIDIAN_HUB_MAX_EVENT_STREAMS", "0")]),
+                "MERIDIAN_HUB_MAX_EVENT_STREAMS",
+                "1..=",
+            ),
+            (
+                env(&[
+                    ("MERIDIAN_HUB_MAX_EVENT_STREAMS", "3"),
+                    ("MERIDIAN_HUB_MAX_EVENT_STREAMS_PER_ADDRESS", "5"),
+                ]),
+                "MERIDIAN_HUB_MAX_EVENT_STREAMS_PER_ADDRESS",
+                "must be 1..=3",
             ),
             (
                 env(&[("MERIDIAN_ROUTER_ROUTE_BURST", "0")]),

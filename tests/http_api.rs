@@ -1282,3 +1282,90 @@ fn an_address_guessing_keys_is_slowed_down() {
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(get(KEY).0, 200, "heard again once its bucket refilled");
 }
+
+/// Open `GET /v1/events` from the loopback address `from` (Linux answers on all of 127/8);
+/// the status code and the open connection.
+fn stream_from(s: &Server, from: [u8; 4]) -> (u16, std::net::TcpStream) {
+    use std::io::{Read, Write};
+    let to: std::net::SocketAddr = s.base.trim_start_matches("http://").parse().expect("addr");
+    let sock =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    sock.bind(&std::net::SocketAddr::from((from, 0)).into())
+        .expect("bind");
+    sock.connect(&to.into()).expect("connect");
+    let mut t: std::net::TcpStream = sock.into();
+    t.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    t.write_all(b"GET /v1/events HTTP/1.1\r\nHost: hub\r\nAccept: text/event-stream\r\n\r\n")
+        .expect("write");
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        let n = t.read(&mut byte).expect("read head");
+        assert_eq!(
+            n,
+            1,
+            "closed before its head: {}",
+            String::from_utf8_lossy(&head)
+        );
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    let code = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    if code != 200 {
+        assert!(
+            head.to_ascii_lowercase().contains("retry-after: 5"),
+            "{head}"
+        );
+    }
+    (code, t)
+}
+
+#[test]
+fn event_streams_cannot_take_every_connection() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = Server::start_with_env(
+        &dir.path().join("data"),
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config"),
+        &[
+            ("MERIDIAN_HUB_MAX_EVENT_STREAMS", "3"),
+            ("MERIDIAN_HUB_MAX_EVENT_STREAMS_PER_ADDRESS", "2"),
+        ],
+    );
+    let (a, _a) = stream_from(&s, [127, 0, 0, 1]);
+    let (b, b_conn) = stream_from(&s, [127, 0, 0, 1]);
+    assert_eq!((a, b), (200, 200));
+    // One address holds its share …
+    assert_eq!(stream_from(&s, [127, 0, 0, 1]).0, 429);
+    let (c, _c) = stream_from(&s, [127, 0, 0, 2]);
+    assert_eq!(c, 200);
+    // … and all of them hold every place: the next stream waits, the rest of the API does not.
+    assert_eq!(stream_from(&s, [127, 0, 0, 3]).0, 503);
+    let (code, body) = call(
+        ureq::get(&s.url("/v1/transfers")).set("Authorization", KEY),
+        None,
+    );
+    assert_eq!(code, 200, "{body}");
+    let submitted = submit_new(&s, 1, "streams");
+    assert_eq!(submitted.len(), 1);
+    let (_, metrics) = call(ureq::get(&s.url("/metrics")), None);
+    assert!(metrics.contains("meridian_event_streams 3"), "{metrics}");
+    // A stream that ends gives its place back.
+    drop(b_conn);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (code, _conn) = stream_from(&s, [127, 0, 0, 3]);
+        if code == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the closed stream's place was not given back"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -21,6 +21,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// HTTP worker threads (two cores: one per core; 1 and 3 measured slower, README).
+const HTTP_WORKERS: u64 = 2;
+
 /// Options of `meridian serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -134,6 +137,22 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let listener = listen_on(&config.hub.hub.listen)
         .with_context(|| format!("listening on {}", config.hub.hub.listen))?;
+    // Every connection is an open file: the soft limit (1,024 under systemd's defaults) would
+    // let a thousand idle event streams take every file and stop the hub accepting anything.
+    let open_files = meridian::http::raise_open_file_limit();
+    let budget = meridian::http::connection_budget(open_files, HTTP_WORKERS);
+    if config.hub.hub.max_event_streams > budget.streams {
+        tracing::warn!(
+            open_files,
+            configured = config.hub.hub.max_event_streams,
+            lowered_to = budget.streams,
+            "hub.max_event_streams lowered to what the connections leave room for (raise the \
+             open-file limit, e.g. LimitNOFILE= in a systemd unit, to hold more)"
+        );
+        let h = &mut config.hub.hub;
+        h.max_event_streams = budget.streams;
+        h.max_event_streams_per_address = h.max_event_streams_per_address.min(budget.streams);
+    }
     actix_rt::System::new().block_on(async move {
         let mut specs = Vec::new();
         let mut mocks = std::collections::HashMap::new();
@@ -199,7 +218,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 .configure(meridian::http::routes)
                 .default_service(meridian::http::default_service())
         })
-        .workers(2)
+        .workers(HTTP_WORKERS as usize)
+        // Connections stay within the open-file limit: at the cap actix stops accepting for
+        // a while instead of failing every accept with EMFILE and logging it twice a second.
+        .max_connections(budget.per_worker)
         // Open event streams are cut after 5 s on stop (actix waits 30 s by default, longer
         // than `docker stop` waits before it kills).
         .shutdown_timeout(5)

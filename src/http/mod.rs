@@ -220,6 +220,148 @@ pub struct ApiState {
     /// 1,000 changes looked at on the router's thread per page): however many streams
     /// resume, the router answers submissions between a few pages.
     pub catch_ups: Arc<tokio::sync::Semaphore>,
+    /// Event streams open, in all and per client address.
+    pub streams: Arc<StreamSlots>,
+}
+
+/// The open-file limit (soft), raised to the hard limit where it is lower; `None` when it
+/// cannot be read (no limit is applied then).
+pub fn raise_open_file_limit() -> Option<u64> {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut l = getrlimit(Resource::Nofile);
+    if l.current < l.maximum {
+        let raised = rustix::process::Rlimit {
+            current: l.maximum,
+            maximum: l.maximum,
+        };
+        if setrlimit(Resource::Nofile, raised).is_ok() {
+            l = getrlimit(Resource::Nofile);
+        }
+    }
+    l.current
+}
+
+/// Connections each HTTP worker may hold and how many of them event streams may take, for
+/// `workers` workers under an open-file limit of `open_files` (see [`ConnectionBudget`]).
+pub fn connection_budget(open_files: Option<u64>, workers: u64) -> ConnectionBudget {
+    /// actix's default connections per worker.
+    const ACTIX_DEFAULT: u64 = 25_000;
+    /// Files the hub keeps open besides connections (the log, journals, epoll and the like).
+    const OWN_FILES: u64 = 256;
+    /// Connections kept for requests other than event streams (submissions, reads).
+    const KEPT_FROM_STREAMS: u64 = 1024;
+    let workers = workers.max(1);
+    let total = open_files.map_or(ACTIX_DEFAULT * workers, |f| {
+        f.saturating_sub(OWN_FILES)
+            .clamp(workers, ACTIX_DEFAULT * workers)
+    });
+    let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    ConnectionBudget {
+        per_worker: size(total / workers),
+        streams: size(total.saturating_sub(KEPT_FROM_STREAMS).max(total / 2)),
+    }
+}
+
+/// What [`connection_budget`] gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionBudget {
+    /// Connections per HTTP worker: at that many actix stops accepting for a while (new
+    /// clients wait in the listen backlog) instead of failing every accept with `EMFILE`.
+    pub per_worker: usize,
+    /// Most event streams: they hold their connections for as long as they are open, and
+    /// streams that took every connection would leave none to accept a submission on.
+    pub streams: usize,
+}
+
+/// Event streams open at once: at most `total`, and `per_address` for one client address.
+#[derive(Debug)]
+pub struct StreamSlots {
+    total: usize,
+    per_address: usize,
+    held: Mutex<(usize, HashMap<std::net::IpAddr, usize>)>,
+}
+
+/// One open event stream's place; given back when the stream is dropped.
+#[derive(Debug)]
+pub struct StreamSlot {
+    slots: Arc<StreamSlots>,
+    ip: Option<std::net::IpAddr>,
+}
+
+impl StreamSlots {
+    /// Room for `total` streams, `per_address` from one address.
+    pub fn new(total: usize, per_address: usize) -> Self {
+        StreamSlots {
+            total,
+            per_address,
+            held: Mutex::new((0, HashMap::new())),
+        }
+    }
+
+    /// The most streams open at once.
+    pub fn total(&self) -> usize {
+        self.total
+    }
+
+    /// A place for one more stream from `ip`: 503 when every place is taken, 429 when `ip`
+    /// holds its share (both with `Retry-After`).
+    pub fn take(self: &Arc<Self>, ip: Option<std::net::IpAddr>) -> Result<StreamSlot, ApiError> {
+        let mut held = self
+            .held
+            .lock()
+            .map_err(|_| ApiError::unavailable("event streams unavailable"))?;
+        let (open, by_ip) = &mut *held;
+        if *open >= self.total {
+            return Err(ApiError::unavailable(format!(
+                "{} event streams are open, as many as this hub holds; try again later",
+                self.total
+            ))
+            .retry_after(RETRY_STREAM_SECS));
+        }
+        if let Some(ip) = ip {
+            let mine = by_ip.entry(ip).or_insert(0);
+            if *mine >= self.per_address {
+                return Err(ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    None,
+                    format!(
+                        "{} event streams are open from this address, as many as one address may hold",
+                        self.per_address
+                    ),
+                )
+                .retry_after(RETRY_STREAM_SECS));
+            }
+            *mine += 1;
+        }
+        *open += 1;
+        metrics::gauge!("meridian_event_streams").set(*open as f64);
+        Ok(StreamSlot {
+            slots: self.clone(),
+            ip,
+        })
+    }
+}
+
+/// The `Retry-After` of a refused event stream.
+const RETRY_STREAM_SECS: u64 = 5;
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let Ok(mut held) = self.slots.held.lock() else {
+            return;
+        };
+        let (open, by_ip) = &mut *held;
+        *open = open.saturating_sub(1);
+        if let Some(ip) = self.ip {
+            if let Some(n) = by_ip.get_mut(&ip) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    by_ip.remove(&ip);
+                }
+            }
+        }
+        metrics::gauge!("meridian_event_streams").set(*open as f64);
+    }
 }
 
 /// Unknown API keys one address may send at once, and per second after that.
@@ -243,6 +385,10 @@ impl ApiState {
         tenants: TenantsFile,
         metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     ) -> Self {
+        let streams = Arc::new(StreamSlots::new(
+            config.hub.hub.max_event_streams,
+            config.hub.hub.max_event_streams_per_address,
+        ));
         ApiState {
             hub,
             config,
@@ -264,6 +410,7 @@ impl ApiState {
             metrics,
             ready: AtomicBool::new(true),
             catch_ups: Arc::new(tokio::sync::Semaphore::new(CATCH_UPS)),
+            streams,
         }
     }
 
@@ -739,6 +886,10 @@ pub fn describe_metrics() {
     );
     describe_gauge!("meridian_transfers", "Transfers currently in each state");
     describe_gauge!(
+        "meridian_event_streams",
+        "Event streams (GET /v1/events) open now"
+    );
+    describe_gauge!(
         "meridian_log_failing",
         "0: the commit log takes writes; 1: its store fails and is retried; 2: it failed and \
          the hub takes no new transfers until restarted (see /healthz)"
@@ -816,6 +967,45 @@ pub fn is_ready(state: &ApiState) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::{connection_budget, ConnectionBudget};
+
+    #[test]
+    fn event_streams_leave_connections_for_the_rest_of_the_api() {
+        let b = |files, workers| connection_budget(files, workers);
+        // systemd's default soft limit, two workers: half the connections for streams.
+        assert_eq!(
+            b(Some(1024), 2),
+            ConnectionBudget {
+                per_worker: 384,
+                streams: 384
+            }
+        );
+        // A large limit: all but 1,024 connections; actix's 25,000 per worker at most.
+        assert_eq!(
+            b(Some(20_000), 2),
+            ConnectionBudget {
+                per_worker: 9_872,
+                streams: 18_720
+            }
+        );
+        assert_eq!(
+            b(Some(1 << 20), 2),
+            ConnectionBudget {
+                per_worker: 25_000,
+                streams: 48_976
+            }
+        );
+        assert_eq!(b(None, 2), b(Some(1 << 20), 2));
+        // A limit below the hub's own files still leaves each worker a connection.
+        assert_eq!(
+            b(Some(100), 2),
+            ConnectionBudget {
+                per_worker: 1,
+                streams: 1
+            }
+        );
+    }
+
     use super::*;
 
     /// A key matches the hash configured for it, written in either case; anything that is not

@@ -668,6 +668,8 @@ struct EventStream {
     catching_up: bool,
     /// Frames ready to go.
     out: std::collections::VecDeque<web::Bytes>,
+    /// Its place among the streams open (given back when the stream ends).
+    _slot: super::StreamSlot,
 }
 
 impl EventStream {
@@ -830,6 +832,7 @@ pub async fn events(
             "resuming a stream needs an API key (the anonymous stream carries no ids)",
         ));
     }
+    let slot = state.streams.take(req.peer_addr().map(|a| a.ip()))?;
     let filter = EventFilter {
         viewer,
         status,
@@ -871,6 +874,7 @@ pub async fn events(
         told: last,
         catching_up,
         out,
+        _slot: slot,
     };
     let stream = futures::stream::unfold(stream, |mut st| async move {
         let f = st.next_frame().await?;
