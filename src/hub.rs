@@ -428,16 +428,17 @@ impl Hub {
 
     /// Whether `chain` could ever apply each delivery (its adapter's
     /// [`check_delivery`](meridian_adapters::ChainAdapter::check_delivery)); `None` when the
-    /// chain is unknown or its actor does not answer.
+    /// chain is unknown or its actor does not answer within `wait` (the question waits in its
+    /// mailbox behind deliveries, which may block on a slow node).
     pub async fn check_deliveries(
         &self,
         chain: &ChainId,
         deliveries: Vec<meridian_adapters::Delivery>,
+        wait: std::time::Duration,
     ) -> Option<Vec<Result<(), meridian_adapters::AdapterError>>> {
         let addr = self.chains.get(chain)?;
-        addr.send(crate::actors::chain::CheckDeliveries(deliveries))
-            .await
-            .ok()
+        let ask = addr.send(crate::actors::chain::CheckDeliveries(deliveries));
+        tokio::time::timeout(wait, ask).await.ok()?.ok()
     }
 
     /// The ids of the connected chains.

@@ -273,6 +273,23 @@ pub struct ConnectionBudget {
     pub streams: usize,
 }
 
+/// The address a client's per-address limits (unknown keys, event streams) count under: its
+/// IPv4 address, or the /64 network of an IPv6 one (one host is usually given a whole /64, so
+/// counting single IPv6 addresses would let it take 2^64 shares).
+pub fn client_address(req: &HttpRequest) -> Option<std::net::IpAddr> {
+    req.peer_addr().map(|a| address_group(a.ip()))
+}
+
+fn address_group(ip: std::net::IpAddr) -> std::net::IpAddr {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.into(),
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.into(),
+            None => std::net::Ipv6Addr::from(v6.to_bits() & !u128::from(u64::MAX)).into(),
+        },
+    }
+}
+
 /// Event streams open at once: at most `total`, and `per_address` for one client address.
 #[derive(Debug)]
 pub struct StreamSlots {
@@ -438,7 +455,7 @@ impl ApiState {
             .map(|(_, key)| key.trim())
             .filter(|key| !key.is_empty())
             .ok_or_else(|| ApiError::unauthorized("Authorization must be `Bearer <api key>`"))?;
-        let peer = req.peer_addr().map(|a| a.ip());
+        let peer = client_address(req);
         // An address that sent too many unknown keys is refused whatever its key (answering
         // a right guess would leave guessing as fast as ever).
         if self.guessing.load(Ordering::Relaxed) {
@@ -967,7 +984,17 @@ pub fn is_ready(state: &ApiState) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{connection_budget, ConnectionBudget};
+    use super::{address_group, connection_budget, ConnectionBudget};
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64_network() {
+        let g = |s: &str| address_group(s.parse().expect("ip")).to_string();
+        assert_eq!(g("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::");
+        assert_eq!(g("2001:db8:1:2:ffff:1:2:3"), g("2001:db8:1:2::9"));
+        assert_ne!(g("2001:db8:1:3::1"), g("2001:db8:1:2::1"));
+        assert_eq!(g("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(g("192.0.2.7"), "192.0.2.7");
+    }
 
     #[test]
     fn event_streams_leave_connections_for_the_rest_of_the_api() {

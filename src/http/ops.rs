@@ -306,6 +306,11 @@ fn check_lock(
     Ok((chain.clone(), amount))
 }
 
+/// How long a dev lock waits for its destination to say whether it could credit the
+/// recipients (a submission's check waits [`crate::actors::ingest::CHECK_WAIT`] and then goes
+/// on; a dev lock would lock funds for nothing, so it is refused instead).
+const DEV_CHECK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Refuse, before anything is locked, recipients the destination chain could never credit
 /// (an account name it cannot hold, an amount out of its range): the transfer would be
 /// refused (422) with the funds locked.
@@ -329,13 +334,15 @@ async fn check_recipients(
     let destination = ChainId(r.destination.clone());
     let Some(results) = state
         .hub
-        .check_deliveries(&destination, deliveries.clone())
+        .check_deliveries(&destination, deliveries.clone(), DEV_CHECK_WAIT)
         .await
     else {
         return Err(ApiError::unavailable(format!(
-            "{} does not answer",
-            r.destination
-        )));
+            "{} does not answer within {} s (busy delivering to a slow node?); nothing was locked",
+            r.destination,
+            DEV_CHECK_WAIT.as_secs()
+        ))
+        .retry_after(DEV_CHECK_WAIT.as_secs()));
     };
     for (d, res) in deliveries.iter().zip(results) {
         match res {

@@ -832,7 +832,7 @@ pub async fn events(
             "resuming a stream needs an API key (the anonymous stream carries no ids)",
         ));
     }
-    let slot = state.streams.take(req.peer_addr().map(|a| a.ip()))?;
+    let slot = state.streams.take(super::client_address(&req))?;
     let filter = EventFilter {
         viewer,
         status,
