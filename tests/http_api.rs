@@ -19,6 +19,20 @@ fn error_field(body: &str) -> Option<String> {
 fn dapp_flow_submit_stream_deliver_and_verify_the_proof() {
     let dir = tempfile::tempdir().expect("tmp");
     let s = Server::start(&dir.path().join("data"));
+    // Before any transfer, every series whose labels are known exists at zero (a series that
+    // appears with its first event is missed by rate() and cannot be told from a missing one).
+    let (_, first) = call(ureq::get(&s.url("/metrics")), None);
+    for series in [
+        "meridian_transfer_transitions_total{source=\"mock-a\",destination=\"mock-b\",state=\"delivered\"} 0",
+        "meridian_transfer_transitions_total{source=\"eos-main\",destination=\"eth-main\",state=\"refunded\"} 0",
+        "meridian_verify_seconds_count{chain=\"mock-a\"} 0",
+        "meridian_submit_seconds_count{source=\"fabric-channel\"} 0",
+        "meridian_end_to_end_seconds_count{source=\"mock-a\",destination=\"mock-b\"} 0",
+        "meridian_deliveries_undeliverable_total{destination=\"eos-main\"} 0",
+        "meridian_event_streams 0",
+    ] {
+        assert!(first.contains(series), "{series} missing:\n{first}");
+    }
     // Follow the event stream from before the submission.
     let events = ureq::get(&s.url("/v1/events"))
         .set("Authorization", KEY)

@@ -171,6 +171,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .ok();
         if let Some(handle) = &metrics {
             meridian::http::describe_metrics();
+            meridian::http::register_series(&hub.chain_ids());
             meridian::http::spawn_metrics_upkeep(handle.clone())
                 .context("starting the metrics upkeep thread")?;
         }

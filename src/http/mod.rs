@@ -893,6 +893,42 @@ pub fn metrics_builder(
         .set_buckets_for_metric(Matcher::Full("meridian_log_batch_entries".into()), ENTRIES)
 }
 
+/// Register every labelled series whose labels are known at start-up (the chains, their
+/// routes, the states a transfer enters on a route) at zero, so that each exists from the
+/// first scrape: `rate()` and `increase()` over a series that appears with its first event
+/// miss that event, and an alert on it cannot tell "none yet" from "not exported".
+pub fn register_series(chains: &[crate::message::ChainId]) {
+    use crate::message::MessageState;
+    const ENTERED: [MessageState; 5] = [
+        MessageState::Committed,
+        MessageState::Finalized,
+        MessageState::Delivered,
+        MessageState::TimedOut,
+        MessageState::Refunded,
+    ];
+    for c in chains {
+        let chain = c.0.clone();
+        let _ = metrics::histogram!("meridian_verify_seconds", "chain" => chain.clone());
+        let _ = metrics::histogram!("meridian_submit_seconds", "source" => chain.clone());
+        metrics::counter!("meridian_deliveries_undeliverable_total", "destination" => chain)
+            .absolute(0);
+        for d in chains.iter().filter(|d| *d != c) {
+            let (src, dst) = (c.0.clone(), d.0.clone());
+            for st in ENTERED {
+                metrics::counter!(
+                    "meridian_transfer_transitions_total",
+                    "source" => src.clone(),
+                    "destination" => dst.clone(),
+                    "state" => state_name(st)
+                )
+                .absolute(0);
+            }
+            let _ = metrics::histogram!("meridian_end_to_end_seconds", "source" => src, "destination" => dst);
+        }
+    }
+    metrics::gauge!("meridian_event_streams").set(0.0);
+}
+
 /// The `# HELP` line of every metric the hub exports (the exporter writes none without a
 /// description). Called once the recorder is installed.
 pub fn describe_metrics() {
