@@ -73,6 +73,11 @@ pub struct HubSection {
     /// every client has the proxy's address).
     #[serde(default = "default_max_event_streams_per_address")]
     pub max_event_streams_per_address: usize,
+    /// `POST /v1/dev/lock` and `/v1/dev/lock-batch`: any tenant makes locks on the source
+    /// chains (on a chain with a node, real transactions from its configured `sender`). Off
+    /// unless set: the shipped demo configuration sets it for `meridian send`.
+    #[serde(default)]
+    pub dev_routes: bool,
 }
 
 /// The default `hub.max_event_streams`.
@@ -671,6 +676,8 @@ enum Kind {
     Text,
     /// A whole number, 0 or more.
     Count,
+    /// `true` or `false`.
+    Bool,
 }
 
 /// Every key of hub.toml, by section: what `MERIDIAN_<SECTION>_<KEY>` may override.
@@ -680,6 +687,7 @@ const HUB_KEYS: &[(&str, &str, Kind)] = &[
     ("hub", "events_queue", Kind::Count),
     ("hub", "max_event_streams", Kind::Count),
     ("hub", "max_event_streams_per_address", Kind::Count),
+    ("hub", "dev_routes", Kind::Bool),
     ("log", "backend", Kind::Text),
     ("log", "max_batch_entries", Kind::Count),
     ("log", "queue_capacity", Kind::Count),
@@ -740,6 +748,11 @@ pub fn apply_env_overrides(
         };
         let value = match kind {
             Kind::Text => toml::Value::String(text.to_string()),
+            Kind::Bool => match text.trim() {
+                "true" => toml::Value::Boolean(true),
+                "false" => toml::Value::Boolean(false),
+                _ => return Err(env_err(format!("{text:?} is not true or false"))),
+            },
             Kind::Count => match text.trim().parse::<i64>() {
                 Ok(n) if n >= 0 => toml::Value::Integer(n),
                 _ => {
@@ -992,6 +1005,11 @@ mod tests {
                 "must be 1..=3",
             ),
             (
+                env(&[("MERIDIAN_HUB_DEV_ROUTES", "yes")]),
+                "MERIDIAN_HUB_DEV_ROUTES",
+                "not true or false",
+            ),
+            (
                 env(&[("MERIDIAN_ROUTER_ROUTE_BURST", "0")]),
                 "MERIDIAN_ROUTER_ROUTE_BURST",
                 "positive",
@@ -1009,6 +1027,8 @@ mod tests {
                 assert!(reason.contains(needle), "{v}: {reason}");
             }
         }
+        let c = load(env(&[("MERIDIAN_HUB_DEV_ROUTES", "false")])).expect("valid override");
+        assert!(!c.hub.hub.dev_routes);
         let c = load(env(&[("MERIDIAN_LOG_QUEUE_CAPACITY", "1024")])).expect("valid override");
         assert_eq!(c.hub.log.queue_capacity, 1024);
     }

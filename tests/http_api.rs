@@ -1383,3 +1383,25 @@ fn event_streams_cannot_take_every_connection() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn the_dev_lock_routes_answer_only_where_configured() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = Server::start_with_env(
+        &dir.path().join("data"),
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config"),
+        &[("MERIDIAN_HUB_DEV_ROUTES", "false")],
+    );
+    let lock = serde_json::json!({"source": "mock-a", "destination": "mock-b", "sender": "s",
+        "recipient": "r", "asset": "CNY", "amount": "1"});
+    let mut batch = lock.clone();
+    batch["count"] = 2.into();
+    for (path, body) in [("/v1/dev/lock", lock), ("/v1/dev/lock-batch", batch)] {
+        let (code, resp) = call(
+            ureq::post(&s.url(path)).set("Authorization", KEY),
+            Some(&body.to_string()),
+        );
+        assert_eq!(code, 404, "{path}: {resp}");
+        assert!(resp.contains("hub.dev_routes"), "{path}: {resp}");
+    }
+}

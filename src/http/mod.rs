@@ -222,6 +222,8 @@ pub struct ApiState {
     pub catch_ups: Arc<tokio::sync::Semaphore>,
     /// Event streams open, in all and per client address.
     pub streams: Arc<StreamSlots>,
+    /// `POST /v1/dev/lock-batch` calls making their locks (one at a time; the others wait).
+    pub dev_batches: tokio::sync::Semaphore,
 }
 
 /// The open-file limit (soft), raised to the hard limit where it is lower; `None` when it
@@ -428,6 +430,7 @@ impl ApiState {
             ready: AtomicBool::new(true),
             catch_ups: Arc::new(tokio::sync::Semaphore::new(CATCH_UPS)),
             streams,
+            dev_batches: tokio::sync::Semaphore::new(1),
         }
     }
 

@@ -386,6 +386,7 @@ pub async fn dev_lock(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    dev_routes_on(&state)?;
     state.caller(&req)?;
     let body = transfers::read_body(&req, payload).await?;
     let r: LockRequest = parse_json(&body)?;
@@ -411,6 +412,19 @@ pub async fn dev_lock(
         }
     }
     Err(reused_positions(&r.source))
+}
+
+/// The dev routes answer only where `hub.dev_routes` is set (404 naming it otherwise).
+fn dev_routes_on(state: &ApiState) -> Result<(), ApiError> {
+    if state.config.hub.hub.dev_routes {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            actix_web::http::StatusCode::NOT_FOUND,
+            None,
+            "the dev lock routes are off on this hub (hub.dev_routes)",
+        ))
+    }
 }
 
 /// A mock chain's refusal of a lock: 503 when it cannot take locks now (a node that does not
@@ -497,6 +511,7 @@ pub async fn dev_lock_batch(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    dev_routes_on(&state)?;
     state.caller(&req)?;
     let body = transfers::read_body(&req, payload).await?;
     // The lock's fields and `count` apart: through `#[serde(flatten)]` an error in a lock
@@ -525,17 +540,29 @@ pub async fn dev_lock_batch(
         (0..r.count).map(|i| format!("{}{i}", r.lock.recipient)),
     )
     .await?;
+    // One batch at a time, off the HTTP workers: a family mock makes 10,000 signed blocks in
+    // 1–15 s, and two such batches on the workers stopped every other request meanwhile.
+    let _one = state
+        .dev_batches
+        .acquire()
+        .await
+        .map_err(|_| ApiError::unavailable("the hub is stopping"))?;
     for _ in 0..MAX_REUSED_POSITIONS {
-        let evs = chain
-            .lock_batch(
-                &r.lock.destination,
-                &r.lock.sender,
-                &r.lock.recipient,
-                &r.lock.asset,
+        let (lock, chain) = (r.lock.clone(), chain.clone());
+        let count = r.count;
+        let evs = web::block(move || {
+            chain.lock_batch(
+                &lock.destination,
+                &lock.sender,
+                &lock.recipient,
+                &lock.asset,
                 amount,
-                r.count,
+                count,
             )
-            .map_err(lock_error)?;
+        })
+        .await
+        .map_err(|e| ApiError::unavailable(e.to_string()))?
+        .map_err(lock_error)?;
         if position_taken(&state, &r.lock.source, evs.iter().map(|e| &e.locator)).await? {
             continue;
         }
