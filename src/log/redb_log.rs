@@ -403,9 +403,15 @@ fn batches_end<T: ReadableTable<u64, &'static [u8]>>(table: &T) -> Result<u64, L
 fn journal_tail(path: &Path, end: u64) -> Result<Vec<(u64, u64, Vec<u8>)>, LogError> {
     let paths = wal::paths(path);
     let mut found = Vec::new();
+    let mut beyond = Vec::new();
     for p in &paths {
         let bytes = wal::read_file(p)?;
-        for f in wal::scan(&bytes) {
+        let frames = wal::scan(&bytes);
+        let stop = frames.last().map_or(0, |f| f.payload.end);
+        for f in wal::frames_after(&bytes, stop) {
+            beyond.push((f.seq, f.count, stop, p));
+        }
+        for f in frames {
             found.push((f.seq, f.count, bytes[f.payload].to_vec(), p));
         }
     }
@@ -425,6 +431,19 @@ fn journal_tail(path: &Path, end: u64) -> Result<Vec<(u64, u64, Vec<u8>)>, LogEr
         }
         end += count;
         tail.push((seq, count, payload));
+    }
+    // Entries past the end behind a frame that no longer checks out: the journal was damaged
+    // after they were made durable (and answered). Starting would drop them and issue their
+    // sequence numbers again, to other records.
+    if let Some((seq, count, stop, p)) = beyond.into_iter().find(|b| b.0 + b.1 > end) {
+        return Err(LogError::Corrupt(format!(
+            "journal {}: the frame at byte {stop} is damaged, and entries {seq}..{} that were \
+             made durable after it follow; the log would end at {end} and lose them. Refusing \
+             to start: restore the data directory from a backup, or keep a copy of it and \
+             truncate the journal at byte {stop} to give those entries up",
+            p.display(),
+            seq + count
+        )));
     }
     Ok(tail)
 }
@@ -1748,6 +1767,54 @@ mod tests {
             other => format!("not refused as corrupt: {:?}", other.map(|_| ())),
         };
         assert!(why.contains("entries 3..4"), "{why}");
+    }
+
+    /// One damaged byte in a journal frame that is followed by later, whole frames: the
+    /// entries after it were durable and answered, so the log must not quietly end before
+    /// them (it used to: their sequence numbers were then issued again to other records).
+    #[tokio::test]
+    async fn a_damaged_frame_before_durable_ones_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("log.redb");
+        drop(RedbLog::open(&path, 8, 100).expect("open"));
+        let frames = [
+            journal_frame(0, &[b"zero", b"one"]),
+            journal_frame(2, &[b"two"]),
+            journal_frame(3, &[b"three"]),
+        ];
+        {
+            let mut j = Journal::open(&path, JOURNAL_FILE_BYTES).expect("journal");
+            for (f, end) in frames.iter().zip([2, 3, 4]) {
+                j.append(f, end).expect("frame");
+            }
+        }
+        // Undamaged, all four entries are recovered (and the files kept for the next try).
+        let copy = dir.path().join("copy");
+        std::fs::create_dir(&copy).expect("dir");
+        for name in ["log.redb", "log.redb.wal0", "log.redb.wal1"] {
+            std::fs::copy(dir.path().join(name), copy.join(name)).expect("copy");
+        }
+        {
+            let log = RedbLog::open(&copy.join("log.redb"), 8, 100).expect("open");
+            assert_eq!(log.next_seq(), 4);
+        }
+        // A byte of the second frame's payload flipped.
+        let wal0 = dir.path().join("log.redb.wal0");
+        let mut bytes = std::fs::read(&wal0).expect("read");
+        let at = frames[0].len() + wal::HEADER + 1;
+        bytes[at] ^= 0x40;
+        std::fs::write(&wal0, &bytes).expect("write");
+        let why = match RedbLog::open(&path, 8, 100) {
+            Err(LogError::Corrupt(why)) => why,
+            other => format!("not refused as corrupt: {:?}", other.map(|_| ())),
+        };
+        let at_frame = frames[0].len();
+        assert!(
+            why.contains("entries 3..4") && why.contains(&format!("byte {at_frame}")),
+            "{why}"
+        );
+        // The read-only view (`meridian log inspect`) refuses it too.
+        assert!(ReadOnlyLog::open(&path).is_err());
     }
 
     #[tokio::test]

@@ -68,41 +68,57 @@ pub fn seal(buf: &mut [u8], seq: u64, count: u64) -> Result<(), LogError> {
     Ok(())
 }
 
+/// The frame at `off` of `bytes`, if a whole one that checks out starts there.
+fn frame_at(bytes: &[u8], off: usize) -> Option<FrameRef> {
+    let h = bytes.get(off..off.checked_add(HEADER)?)?;
+    if h[0..4] != MAGIC {
+        return None;
+    }
+    let u64_at = |i: usize| u64::from_le_bytes(h[i..i + 8].try_into().unwrap_or([0; 8]));
+    let u32_at = |i: usize| u32::from_le_bytes(h[i..i + 4].try_into().unwrap_or([0; 4]));
+    let (seq, count, len, crc) = (u64_at(4), u32_at(12), u32_at(16), u32_at(20));
+    let start = off + HEADER;
+    let end = usize::try_from(len)
+        .ok()
+        .and_then(|l| start.checked_add(l))?;
+    let payload = bytes.get(start..end)?;
+    (crc_of(seq, count, len, payload) == crc).then_some(FrameRef {
+        seq,
+        count: u64::from(count),
+        payload: start..end,
+    })
+}
+
 /// The frames of one journal file's contents, from the start, as far as they are whole, check
 /// out and continue each other's sequence numbers.
 pub fn scan(bytes: &[u8]) -> Vec<FrameRef> {
     let mut out: Vec<FrameRef> = Vec::new();
     let mut off = 0usize;
-    while let Some(h) = bytes.get(off..off + HEADER) {
-        if h[0..4] != MAGIC {
+    while let Some(f) = frame_at(bytes, off) {
+        if out
+            .last()
+            .is_some_and(|prev| prev.seq + prev.count != f.seq)
+        {
             break;
         }
-        let u64_at = |i: usize| u64::from_le_bytes(h[i..i + 8].try_into().unwrap_or([0; 8]));
-        let u32_at = |i: usize| u32::from_le_bytes(h[i..i + 4].try_into().unwrap_or([0; 4]));
-        let (seq, count, len, crc) = (u64_at(4), u32_at(12), u32_at(16), u32_at(20));
-        let start = off + HEADER;
-        let Some(end) = usize::try_from(len).ok().and_then(|l| start.checked_add(l)) else {
-            break;
-        };
-        let Some(payload) = bytes.get(start..end) else {
-            break;
-        };
-        if crc_of(seq, count, len, payload) != crc {
-            break;
-        }
-        if let Some(prev) = out.last() {
-            if prev.seq + prev.count != seq {
-                break;
-            }
-        }
-        out.push(FrameRef {
-            seq,
-            count: u64::from(count),
-            payload: start..end,
-        });
-        off = end;
+        off = f.payload.end;
+        out.push(f);
     }
     out
+}
+
+/// Whole frames that check out anywhere in `bytes` from offset `from` on (found by their
+/// magic): after the end of [`scan`] these are older frames of an earlier use of the file —
+/// or, when they hold entries beyond the log's end, frames written after one that was damaged
+/// since (a frame is written only once the one before it is durable, so a torn write can only
+/// be the last).
+pub fn frames_after(bytes: &[u8], from: usize) -> Vec<FrameRef> {
+    let Some(rest) = bytes.get(from..) else {
+        return Vec::new();
+    };
+    memchr::memmem::find_iter(rest, &MAGIC)
+        .filter_map(|i| frame_at(bytes, from + i))
+        .collect()
 }
 
 fn io_err(path: &Path, e: std::io::Error) -> LogError {
