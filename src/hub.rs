@@ -40,12 +40,22 @@ pub enum HubError {
         /// Why.
         reason: String,
     },
-    /// Relay keys could not be loaded.
+    /// Relay keys could not be loaded, or are not this log's. (Not the error's `source`: its
+    /// text is in this one's, which an error chain would print twice.)
     #[error("relay keys: {0}")]
-    Keys(#[from] crate::refchain::KeyError),
+    Keys(crate::refchain::KeyError),
+    /// The data directory has relay keys that signed blocks of a commit log that is gone.
+    #[error("{0}")]
+    LostLog(String),
     /// A chain could not be set up.
     #[error("chain {0}: {1}")]
     Chain(String, String),
+}
+
+impl From<crate::refchain::KeyError> for HubError {
+    fn from(e: crate::refchain::KeyError) -> Self {
+        HubError::Keys(e)
+    }
 }
 
 /// Why a proof could not be produced.
@@ -174,9 +184,24 @@ impl Hub {
     ) -> Result<Hub, HubError> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| HubError::Log(format!("{}: {e}", data_dir.display())))?;
+        let log_path = data_dir.join("log.redb");
+        let key_dir = data_dir.join("relay-keys");
+        // The log is made before the keys, so keys without a log mean the log was lost: a new
+        // one would have the same keys sign a second reference chain (other blocks at heights
+        // they signed already), which verifiers of the first could not tell from an attack.
+        if !log_path.exists() && has_key_files(&key_dir) {
+            return Err(HubError::LostLog(format!(
+                "{} holds relay keys but {} does not exist: the commit log they signed blocks \
+                 of was lost or moved. Restore it (log.redb with log.redb.wal0 and \
+                 log.redb.wal1), or, to start a new hub, move {} away too (new keys)",
+                key_dir.display(),
+                log_path.display(),
+                key_dir.display()
+            )));
+        }
         let log: Arc<dyn CommitLog> = Arc::new(
             RedbLog::open(
-                &data_dir.join("log.redb"),
+                &log_path,
                 config.hub.log.queue_capacity,
                 config.hub.log.max_batch_entries,
             )
@@ -205,6 +230,19 @@ impl Hub {
                 })
                 .collect(),
         });
+        if let Some(last) = state.relay_sets().last() {
+            let changed = changed_keys(last, &relay_set);
+            if !changed.is_empty() {
+                tracing::warn!(
+                    count = changed.len(),
+                    cities = %changed.join(", "),
+                    "relay keys on disk are not the ones the log last recorded for these cities \
+                     (a key file was replaced, or was missing and a new key was made): the new \
+                     set is recorded and signs from now on; earlier blocks stay provable under \
+                     the old one"
+                );
+            }
+        }
         // Every set the log has seen stays known (older blocks name them); the keys on disk
         // make the current one, recorded in the log if it is new.
         let sets = RelaySets::default();
@@ -661,6 +699,29 @@ impl Hub {
             a.stop();
         }
     }
+}
+
+/// Whether `dir` holds any relay key file.
+fn has_key_files(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| e.path().extension().is_some_and(|x| x == "key"))
+    })
+}
+
+/// The cities of `now` whose key is not theirs in `before` (or that `before` lacks).
+fn changed_keys(before: &RelaySet, now: &RelaySet) -> Vec<String> {
+    let old: HashMap<&str, &[u8; 32]> = before
+        .relays
+        .iter()
+        .map(|r| (r.id.as_str(), &r.public_key))
+        .collect();
+    now.relays
+        .iter()
+        .filter(|r| old.get(r.id.as_str()) != Some(&&r.public_key))
+        .map(|r| r.id.clone())
+        .collect()
 }
 
 /// The default data directory.

@@ -483,6 +483,7 @@ fn serve_binds_before_writing_logs_on_stderr_and_stops_on_sigterm() {
         err.contains("shutting down") && err.contains("SIGTERM"),
         "{err}"
     );
+    assert!(err.contains("the commit log is closed"), "{err}");
     assert!(
         !err.contains('\u{1b}'),
         "colour codes in a redirected log: {err}"

@@ -617,6 +617,63 @@ fn relay_key_rotation_keeps_old_and_new_blocks_provable() {
     });
 }
 
+/// Relay keys whose commit log is gone (the data directory restored without it, or the log
+/// deleted): starting would have the same keys sign a second reference chain from height 0, so
+/// the hub refuses, naming both; with the keys moved away too it starts as a new hub.
+#[test]
+fn relay_keys_without_their_log_are_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    {
+        let data = data.clone();
+        std::thread::spawn(move || {
+            actix_rt::System::new().block_on(async move {
+                let net = Net::new();
+                let hub = Hub::start(&config(), &data, net.specs(), HubOptions::default())
+                    .await
+                    .expect("hub");
+                let ev = net.lock_on_a(1, 3).remove(0);
+                let id = hub
+                    .submit(&ChainId::from("chain-a"), ev, None)
+                    .await
+                    .expect("accepted")
+                    .id;
+                wait_for(&hub, "delivered", |s| {
+                    s.message(&id)
+                        .is_some_and(|m| m.state == MessageState::Delivered)
+                })
+                .await;
+                hub.stop();
+                actix_rt::System::current().stop();
+            });
+        })
+        .join()
+        .expect("first life");
+    }
+    for name in ["log.redb", "log.redb.wal0", "log.redb.wal1"] {
+        std::fs::remove_file(data.join(name)).expect(name);
+    }
+    actix_rt::System::new().block_on(async {
+        let net = Net::new();
+        let why = match Hub::start(&config(), &data, net.specs(), HubOptions::default()).await {
+            Err(e @ meridian::hub::HubError::LostLog(_)) => e.to_string(),
+            Err(e) => panic!("refused for another reason: {e}"),
+            Ok(_) => panic!("started a new log under the old relay keys"),
+        };
+        assert!(
+            why.contains("relay-keys") && why.contains("log.redb"),
+            "{why}"
+        );
+        assert!(!data.join("log.redb").exists(), "no log was made");
+        std::fs::rename(data.join("relay-keys"), dir.path().join("old-keys")).expect("mv");
+        let hub = Hub::start(&config(), &data, net.specs(), HubOptions::default())
+            .await
+            .expect("a new hub with new keys");
+        assert_eq!(hub.state().await.expect("state").messages().count(), 0);
+        hub.stop();
+    });
+}
+
 /// Submissions that arrive together are verified and committed in batches: every distinct
 /// evidence becomes exactly one message (duplicates within a batch and across batches answer
 /// the first message), nonces stay gap-free, a forged proof in the middle of a batch is

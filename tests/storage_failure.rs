@@ -111,6 +111,16 @@ fn a_disk_that_refuses_writes_makes_the_hub_unready_and_loses_nothing() {
         "{repeats} checkpoint error lines:\n{}",
         s.log_tail()
     );
+    // Stopped now, it cannot put what the journal holds into redb: not a clean stop, and it
+    // says which files hold the accepted transfers.
+    let mut s = s;
+    let status = s.terminate();
+    let tail = s.log_tail();
+    assert_eq!(status.code(), Some(2), "{tail}");
+    assert!(
+        tail.contains("only in the journal") && tail.contains("log.redb.wal0"),
+        "{tail}"
+    );
     drop(s);
 
     // Restarted without the limit: everything accepted is delivered, once; the refused

@@ -63,7 +63,8 @@ pub enum SubmitError {
     /// Queues are full: try again later (503).
     #[error("hub overloaded: {0}")]
     Overloaded(String),
-    /// The commit log failed; nothing was accepted.
+    /// The commit log failed: not accepted (after a failed write, whether its record is on
+    /// disk is known only once the log is read back, at the next start).
     #[error("commit log: {0}")]
     Log(String),
     /// An earlier write to the commit log failed: the hub takes no new work until it is
@@ -916,6 +917,11 @@ impl Router {
                 }
                 Err(SubmitError::Overloaded("commit log queue is full".into()))
             }
+            // A failed write or fsync may still have left the record whole on disk.
+            Err(e @ LogError::Storage(_)) => Err(SubmitError::Log(format!(
+                "{e}; whether this transfer was recorded is known once the hub has restarted: \
+                 submit the same evidence again then (if it was, the answer is its message)"
+            ))),
             Err(e) => Err(SubmitError::Log(e.to_string())),
         };
         for w in waiters {

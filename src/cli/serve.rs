@@ -153,7 +153,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         h.max_event_streams = budget.streams;
         h.max_event_streams_per_address = h.max_event_streams_per_address.min(budget.streams);
     }
-    actix_rt::System::new().block_on(async move {
+    let log = actix_rt::System::new().block_on(async move {
         let mut specs = Vec::new();
         let mut mocks = std::collections::HashMap::new();
         for c in &config.chains {
@@ -263,12 +263,20 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let signal = signals.wait().await?;
         tracing::info!(signal, "shutting down");
         handle.stop(true).await;
+        let log = hub.log();
         if let Ok(hub) = std::sync::Arc::try_unwrap(hub) {
             hub.stop();
         }
         actix_rt::System::current().stop();
-        Ok(())
-    })
+        anyhow::Ok(log)
+    })?;
+    // The actors are gone: what the log holds goes into redb now. A stop that leaves answered
+    // entries only in a journal (the disk failing) is not a clean one: say so, and which files
+    // hold them, with a non-zero exit.
+    log.close()
+        .context("stopping with the commit log incomplete")?;
+    tracing::info!("stopped; the commit log is closed");
+    Ok(())
 }
 
 /// The chain behind one `config/chains` entry. The built-in mock chains live in this process

@@ -29,7 +29,9 @@ pub enum LogError {
     /// The log was closed.
     #[error("commit log is closed")]
     Closed,
-    /// The storage failed; nothing of the failed batch is durable.
+    /// The storage failed. Whether the failed batch is durable is unknown (a write or an
+    /// fsync that fails may have left it whole on disk) until the log is read back: a restart
+    /// tells, and the same evidence submitted again then answers with its message if it was.
     #[error("storage: {0}")]
     Storage(String),
     /// A stored record does not decode (wrong version, checksum mismatch, bad payload).
@@ -72,6 +74,13 @@ pub trait CommitLog: Send + Sync {
     /// Whether the log can take writes (the health probes report it).
     fn health(&self) -> LogHealth {
         LogHealth::Ok
+    }
+
+    /// Stop taking appends and put everything in its final place. `Err` when entries that
+    /// were answered are left only where the next open recovers them from (a journal), naming
+    /// the files that must be kept; the process should not report a clean stop then.
+    fn close(&self) -> Result<(), LogError> {
+        Ok(())
     }
 }
 

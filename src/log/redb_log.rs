@@ -573,7 +573,7 @@ impl RedbLog {
 
     /// Stop accepting appends, let the writer finish what it has and the checkpointer write it
     /// into redb, and wait for both.
-    pub fn close(&self) {
+    pub fn stop_writing(&self) {
         if let Ok(mut q) = self.queue.lock() {
             q.take();
         }
@@ -841,7 +841,7 @@ impl CommitLog for ReadOnlyLog {
 
 impl Drop for RedbLog {
     fn drop(&mut self) {
-        self.close();
+        self.stop_writing();
     }
 }
 
@@ -1154,6 +1154,31 @@ fn rows<'a, 'b>(entries: &'b [&'a [u8]], max_bytes: usize) -> Vec<&'b [&'a [u8]]
 }
 
 impl CommitLog for RedbLog {
+    fn close(&self) -> Result<(), LogError> {
+        self.stop_writing();
+        let s = self.shared.lock()?;
+        let (Some(first), Some(last)) = (s.groups.front(), s.groups.back()) else {
+            return match &s.fatal {
+                Some(e) => Err(e.clone()),
+                None => Ok(()),
+            };
+        };
+        let [w0, w1] = wal::paths(&self.path);
+        let why = s.failed.as_ref().or(s.fatal.as_ref()).map_or_else(
+            || "the copy into redb did not finish".to_string(),
+            ToString::to_string,
+        );
+        Err(LogError::Storage(format!(
+            "entries {}..{} are only in the journal ({why}): keep {} and {} with {}; the \
+             next start copies them into redb",
+            first.seq,
+            last.seq + last.count,
+            w0.display(),
+            w1.display(),
+            self.path.display()
+        )))
+    }
+
     fn try_append(
         &self,
         entries: Vec<Vec<u8>>,

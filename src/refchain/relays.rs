@@ -321,6 +321,14 @@ pub enum KeyError {
     /// The operating system's random generator failed.
     #[error("random generator: {0}")]
     Random(String),
+    /// Two cities with one key (a key file copied): one holder would cast both votes.
+    #[error("{second} holds the same key as {first}: each city relay needs its own")]
+    Duplicate {
+        /// The first city's key file.
+        first: PathBuf,
+        /// The other one.
+        second: PathBuf,
+    },
 }
 
 /// The relay sets the reference chain has used, by hash, and the current one: blocks sealed
@@ -390,6 +398,7 @@ pub fn load_or_generate_keys(dir: &Path, ids: &[String]) -> Result<Vec<RelayKey>
         source,
     })?;
     let mut keys = Vec::with_capacity(ids.len());
+    let mut seen = std::collections::HashMap::new();
     for id in ids {
         let path = dir.join(format!("{id}.key"));
         let key = match std::fs::read_to_string(&path) {
@@ -409,6 +418,12 @@ pub fn load_or_generate_keys(dir: &Path, ids: &[String]) -> Result<Vec<RelayKey>
             }
             Err(source) => return Err(KeyError::Io { path, source }),
         };
+        if let Some(first) = seen.insert(key.public_key(), path.clone()) {
+            return Err(KeyError::Duplicate {
+                first,
+                second: path,
+            });
+        }
         keys.push(key);
     }
     Ok(keys)
@@ -673,6 +688,13 @@ mod tests {
         let b = load_or_generate_keys(dir.path(), &ids).expect("second");
         assert_eq!(a[0].public_key(), b[0].public_key());
         assert_ne!(a[0].public_key(), a[1].public_key());
+        std::fs::copy(dir.path().join("beijing.key"), dir.path().join("tokyo.key")).expect("copy");
+        let refused = load_or_generate_keys(dir.path(), &ids).map(|_| ());
+        assert!(
+            matches!(&refused, Err(KeyError::Duplicate { first, second })
+                if first.ends_with("beijing.key") && second.ends_with("tokyo.key")),
+            "a copied key file was not refused: {refused:?}"
+        );
         std::fs::write(dir.path().join("tokyo.key"), "nothex").expect("write");
         assert!(matches!(
             load_or_generate_keys(dir.path(), &ids),

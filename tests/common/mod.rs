@@ -128,6 +128,28 @@ impl Server {
             .collect()
     }
 
+    /// `kill -TERM`, then wait (≤ 30 s) for it to stop; its exit status.
+    #[allow(dead_code)] // not every test binary stops a server this way
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "not stopped 30 s after SIGTERM: {}",
+                self.log_tail()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// `kill -9`.
     pub fn kill9(&mut self) {
         let _ = self.child.kill();
