@@ -36,12 +36,14 @@ pub type IdSet = std::collections::HashSet<MessageId, foldhash::fast::RandomStat
 pub type RouteMap<V> =
     std::collections::HashMap<(ChainId, ChainId), V, foldhash::fast::RandomState>;
 
-/// A message id: `SHA-256("meridian.msg.v1" ‖ len ‖ source chain ‖ len ‖ locator)`.
+/// A message id: `SHA-256("meridian.msg.v1" ‖ len ‖ source chain ‖ len ‖ key)`, the key being
+/// what identifies the event on its chain as its proof binds it
+/// ([`meridian_adapters::Family::event_key`]: the locator for most families).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct MessageId(pub Hash32);
 
 impl MessageId {
-    /// Derive the id of the message carried by `locator` on `source`.
+    /// Derive the id of the message whose event on `source` has this key.
     pub fn derive(source: &ChainId, locator: &[u8]) -> Self {
         let chain = source.0.as_bytes();
         let cl = (chain.len() as u64).to_be_bytes();
@@ -96,7 +98,7 @@ pub struct SourceEvidence {
 /// A verified cross-chain transfer, as ordered in the commit log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CrossChainMessage {
-    /// Derived from `source` and `evidence.locator`.
+    /// Derived from `source` and the event's key (`evidence.locator` for most families).
     pub id: MessageId,
     /// Chain the asset was locked on.
     pub source: ChainId,

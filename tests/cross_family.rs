@@ -235,3 +235,131 @@ fn another_event_at_a_known_position_is_not_the_known_message() {
     let e = life("mallory", "eve", 7).expect_err("another event at the same position");
     assert!(e.to_string().contains("another event"), "{e}");
 }
+
+/// EOS evidence with another action count in its locator (bound only as far as it shapes the
+/// proof), and Xuper evidence with other block heights (a Xuper block id commits to none),
+/// verify as well as the original: they are the same event, so the same message, whether
+/// they arrive together or after a restart (when the adapters' in-memory replay sets are
+/// empty). Each used to be a second message, delivered again: one lock, paid out twice.
+#[test]
+fn one_event_is_one_message_whatever_else_its_evidence_says() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let eos: Arc<dyn DemoChain> = Arc::new(EosChain::new(
+        "eos-main", "eos-main", "prod", b"demo", 4, false,
+    ));
+    let xuper: Arc<dyn DemoChain> = Arc::new(XuperChain::new("xuper", b"demo", 4));
+    let dest_chain = MockChain::new("mock-x", 4);
+    let dest: Arc<dyn DemoChain> = Arc::new(dest_chain.clone());
+    let chains = [
+        (eos.clone(), "eos", "hangzhou"),
+        (xuper.clone(), "xuper", "beijing"),
+        (dest.clone(), "mock", "chengdu"),
+    ];
+    // An EOS lock whose block's action count has a neighbour of the same tree depth that
+    // still holds the action's index; the locator with that count.
+    let eos_pair = || {
+        for _ in 0..20 {
+            let ev = eos
+                .lock("mock-x", "alice", "bob", "CNY", 1_000)
+                .expect("lock");
+            let loc = &ev.locator;
+            let word = |i: usize| u32::from_be_bytes(loc[i..i + 4].try_into().expect("u32"));
+            let (index, count) = (word(4), word(8));
+            let same_depth =
+                |c: u32| c > index && c.next_power_of_two() == count.next_power_of_two();
+            if let Some(other) = [count + 1, count - 1].into_iter().find(|c| same_depth(*c)) {
+                let mut variant = ev.clone();
+                variant.locator[8..12].copy_from_slice(&other.to_be_bytes());
+                return (ev, variant);
+            }
+        }
+        panic!("no EOS block with a count that has a neighbour of its depth");
+    };
+    // A Xuper lock and the same evidence with every height 1,000 higher.
+    let xuper_pair = || {
+        let ev = xuper
+            .lock("mock-x", "carol", "dave", "CNY", 2_000)
+            .expect("lock");
+        let mut header: serde_json::Value = serde_json::from_slice(&ev.header).expect("json");
+        for b in header["blocks"].as_array_mut().expect("blocks") {
+            b["height"] = (b["height"].as_u64().expect("height") + 1_000).into();
+        }
+        let mut variant = ev.clone();
+        variant.header = serde_json::to_vec(&header).expect("json");
+        let height = u64::from_be_bytes(ev.locator[..8].try_into().expect("u64"));
+        variant.locator[..8].copy_from_slice(&(height + 1_000).to_be_bytes());
+        (ev, variant)
+    };
+    let (eos_ev, eos_variant) = eos_pair();
+    let (xuper_ev, xuper_variant) = xuper_pair();
+    let cases = [
+        ("eos-main", eos_ev, eos_variant),
+        ("xuper", xuper_ev, xuper_variant),
+    ];
+    let ids = {
+        let (dir, chains, cases) = (dir.path().to_path_buf(), chains.clone(), cases.clone());
+        actix_rt::System::new().block_on(async move {
+            let hub = start(&dir, &chains).await;
+            let mut ids = Vec::new();
+            for (source, ev, variant) in cases {
+                let source = ChainId(source.into());
+                // Together: at most one message; each answer that is not a refusal names it.
+                let (a, b) = futures::join!(
+                    hub.submit(&source, ev, None),
+                    hub.submit(&source, variant, None)
+                );
+                let a = a.unwrap_or_else(|e| panic!("{source}: the original refused: {e}"));
+                if let Ok(b) = b {
+                    assert_eq!(b.id, a.id, "{source}: the variant is another message");
+                }
+                ids.push(a.id);
+            }
+            for id in &ids {
+                wait_delivered(&hub, *id).await;
+            }
+            hub.stop();
+            ids
+        })
+    };
+    // After a restart the adapters remember nothing relayed: the variant verifies, and is the
+    // message the log holds.
+    let (dir2, chains2, ids2) = (dir.path().to_path_buf(), chains.clone(), ids.clone());
+    actix_rt::System::new().block_on(async move {
+        let hub = start(&dir2, &chains2).await;
+        for ((source, _, variant), id) in cases.into_iter().zip(&ids2) {
+            let out = hub
+                .submit(&ChainId(source.into()), variant, None)
+                .await
+                .unwrap_or_else(|e| panic!("{source}: the variant after a restart: {e}"));
+            assert_eq!(out.id, *id, "{source}: a second message for one event");
+            assert!(out.existing, "{source}");
+        }
+        let s = hub.state().await.expect("state");
+        assert_eq!(s.messages().count(), 2, "one message per event");
+        hub.stop();
+    });
+    // Paid out once each.
+    let credits = dest_chain.credits();
+    assert_eq!(credits.len(), 2, "{credits:?}");
+    for id in &ids {
+        assert!(
+            credits.iter().any(|d| d.message_id == id.0),
+            "{}",
+            id.to_hex()
+        );
+    }
+}
+
+/// Wait (≤ 20 s) until message `id` is delivered.
+async fn wait_delivered(hub: &Hub, id: meridian::message::MessageId) {
+    for _ in 0..400 {
+        let s = hub.state().await.expect("state");
+        if s.message(&id)
+            .is_some_and(|m| m.state == MessageState::Delivered)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{} not delivered", id.to_hex());
+}

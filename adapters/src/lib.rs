@@ -45,3 +45,37 @@ pub enum Family {
     /// ChainSQL (XRP Ledger family).
     ChainSql,
 }
+
+impl Family {
+    /// The family named as in a chain's configuration (`family = "eos"`).
+    pub fn parse(name: &str) -> Option<Family> {
+        Some(match name {
+            "mock" => Family::Mock,
+            "ethereum" => Family::Ethereum,
+            "xuper" => Family::Xuper,
+            "eos" => Family::Eos,
+            "fabric" => Family::Fabric,
+            "fisco" => Family::Fisco,
+            "chainsql" => Family::ChainSql,
+            _ => None?,
+        })
+    }
+
+    /// What identifies the event `ev` claims, on its chain, by what its proof binds: the bytes
+    /// the hub derives a message's id from, so two pieces of evidence of one event, however
+    /// they differ elsewhere, are one message (the hub's replay protection across restarts).
+    /// The locator where every byte of it is checked against the proven event; EOS: the
+    /// action receipt's chain-unique `global_sequence` (an EOS locator's action count is bound
+    /// only as far as it shapes the proof, so locators differing in it verified alike); Xuper:
+    /// the transaction id (a Xuper block id commits to no height, so the locator's height is
+    /// not bound by the evidence). Evidence that does not decode gets its locator (it fails
+    /// verification; the key only finds a message whose record holds the same bytes).
+    pub fn event_key(self, ev: &Evidence) -> Vec<u8> {
+        let key = match self {
+            Family::Eos => eos::event_key(ev),
+            Family::Xuper => Some(xuper::event_key(ev)),
+            _ => None,
+        };
+        key.unwrap_or_else(|| ev.locator.clone())
+    }
+}

@@ -113,13 +113,15 @@ impl Supervised for ChainActor {
     }
 }
 
-/// Verify several pieces of evidence; each comes back with its result, in order.
+/// Verify several pieces of evidence; each comes back with its event key and result, in order.
 #[derive(Message)]
-#[rtype(result = "Vec<(Evidence, Result<LockEvent, AdapterError>)>")]
+#[rtype(result = "Vec<(Evidence, Vec<u8>, Result<LockEvent, AdapterError>)>")]
 pub struct VerifyBatch(pub Vec<Evidence>);
 
 impl Handler<VerifyBatch> for ChainActor {
-    type Result = Vec<(Evidence, Result<LockEvent, AdapterError>)>;
+    /// Per piece of evidence: it, its event key (what its message id is derived from, by the
+    /// chain's family: [`meridian_adapters::Family::event_key`]) and the verification.
+    type Result = Vec<(Evidence, Vec<u8>, Result<LockEvent, AdapterError>)>;
     fn handle(&mut self, msg: VerifyBatch, ctx: &mut Context<Self>) -> Self::Result {
         let mut out = Vec::with_capacity(msg.0.len());
         // Each piece of evidence's verification (looked up per batch, not held: the recorder is
@@ -143,7 +145,11 @@ impl Handler<VerifyBatch> for ChainActor {
             if let (Err(e), None) = (&r, &self.adapter) {
                 down = Some(e.clone());
             }
-            out.push((ev, r));
+            let key = match &self.adapter {
+                Some(a) => a.family().event_key(&ev),
+                None => ev.locator.clone(),
+            };
+            out.push((ev, key, r));
         }
         out
     }

@@ -141,7 +141,7 @@ async fn deliverable(
             .iter()
             .filter_map(|&k| submits.get(k))
             .map(|s| Delivery {
-                message_id: MessageId::derive(&s.source, &s.evidence.locator).0,
+                message_id: s.id.0,
                 refund: false,
                 account: s.event.recipient.clone(),
                 asset: s.event.asset.clone(),
@@ -274,15 +274,17 @@ async fn process(
                 continue;
             }
         };
-        for (i, (evidence, verified)) in idx.into_iter().zip(results) {
+        for (i, (evidence, key, verified)) in idx.into_iter().zip(results) {
             let Some((tenant, source, timeout_secs)) = meta.get_mut(i).and_then(Option::take)
             else {
                 continue;
             };
+            let id = MessageId::derive(&source, &key);
             match verified {
                 Ok(event) => {
                     // The router answers the submitter itself, as soon as it knows.
                     submits.push(Submit {
+                        id,
                         source,
                         event,
                         evidence,
@@ -298,7 +300,6 @@ async fn process(
                     // the same evidence byte for byte as the message's record holds, not just
                     // its locator (anything else is answered as the failure it is, and tells
                     // nothing of the message), and only to a submitter who may see it.
-                    let id = MessageId::derive(&source, &evidence.locator);
                     let rejected = || Err(SubmitError::Rejected(e.to_string()));
                     let out = match router.send(GetMessage(id)).await.ok().flatten() {
                         Some(m) => match same_evidence(log, m.seq, &evidence).await {

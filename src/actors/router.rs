@@ -739,6 +739,9 @@ impl Actor for Router {
 #[derive(Message)]
 #[rtype(result = "Result<SubmitOutcome, SubmitError>")]
 pub struct Submit {
+    /// The message's id: derived from the source chain and the event's key
+    /// ([`meridian_adapters::Family::event_key`]), which the source chain's actor gives.
+    pub id: MessageId,
     /// Source chain.
     pub source: ChainId,
     /// The verified event.
@@ -782,7 +785,7 @@ enum Admission {
 impl Router {
     /// Dedup, route checks, rate limit and nonce for one submission.
     fn admit(&mut self, msg: Submit) -> Admission {
-        let id = MessageId::derive(&msg.source, &msg.event.locator);
+        let id = msg.id;
         if let Some(e) = self.state.message(&id) {
             if !may_see(&e.msg.tenant, &msg.tenant) {
                 return Admission::Done(Err(SubmitError::OtherTenant));

@@ -407,7 +407,7 @@ pub async fn dev_lock(
         .await
         .map_err(|e| ApiError::unavailable(e.to_string()))?
         .map_err(lock_error)?;
-        if !position_taken(&state, &r.source, [&ev.locator]).await? {
+        if !position_taken(&state, &r.source, [&ev]).await? {
             return Ok(HttpResponse::Ok().json(transfer_request(r.source, ev)));
         }
     }
@@ -448,12 +448,21 @@ const MAX_REUSED_POSITIONS: usize = 64;
 async fn position_taken<'a>(
     state: &ApiState,
     source: &str,
-    locators: impl IntoIterator<Item = &'a Vec<u8>>,
+    evidence: impl IntoIterator<Item = &'a meridian_adapters::Evidence>,
 ) -> Result<bool, ApiError> {
+    let family = state
+        .config
+        .chains
+        .iter()
+        .find(|c| c.id == source)
+        .and_then(|c| meridian_adapters::Family::parse(&c.family));
     let source = ChainId(source.to_string());
-    let ids = locators
+    let ids = evidence
         .into_iter()
-        .map(|l| crate::message::MessageId::derive(&source, l))
+        .map(|ev| {
+            let key = family.map_or_else(|| ev.locator.clone(), |f| f.event_key(ev));
+            crate::message::MessageId::derive(&source, &key)
+        })
         .collect();
     state
         .hub
@@ -563,7 +572,7 @@ pub async fn dev_lock_batch(
         .await
         .map_err(|e| ApiError::unavailable(e.to_string()))?
         .map_err(lock_error)?;
-        if position_taken(&state, &r.lock.source, evs.iter().map(|e| &e.locator)).await? {
+        if position_taken(&state, &r.lock.source, &evs).await? {
             continue;
         }
         let out: Vec<TransferRequest> = evs

@@ -282,6 +282,14 @@ impl EosAdapter {
     }
 }
 
+/// The event's key (see [`Family::event_key`]): its action receipt's `global_sequence`
+/// (u64 BE), unique on the chain and bound by the action merkle leaf; `None` when the event
+/// does not decode.
+pub(crate) fn event_key(ev: &Evidence) -> Option<Vec<u8>> {
+    let (receipt, _) = decode_event(&ev.event).ok()?;
+    Some(receipt.global_sequence.to_be_bytes().to_vec())
+}
+
 impl ChainAdapter for EosAdapter {
     fn chain_id(&self) -> &str {
         &self.cfg.chain_id

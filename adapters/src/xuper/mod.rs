@@ -570,6 +570,12 @@ impl XuperAdapter {
     }
 }
 
+/// The event's key (see [`Family::event_key`]): its transaction id, `dsha256(event)`, the
+/// proof's leaf.
+pub(crate) fn event_key(ev: &Evidence) -> Vec<u8> {
+    dsha256(&[&ev.event]).to_vec()
+}
+
 impl ChainAdapter for XuperAdapter {
     fn chain_id(&self) -> &str {
         &self.cfg.bcname
