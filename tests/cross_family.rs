@@ -237,8 +237,10 @@ fn another_event_at_a_known_position_is_not_the_known_message() {
 }
 
 /// EOS evidence with another action count in its locator (bound only as far as it shapes the
-/// proof), and Xuper evidence with other block heights (a Xuper block id commits to none),
-/// verify as well as the original: they are the same event, so the same message, whether
+/// proof), Xuper evidence with other block heights (a Xuper block id commits to none) and
+/// Fabric evidence with an empty envelope put before the transaction (a block's data hash is
+/// of its envelopes' concatenation: no boundaries) at the next index verify as well as the
+/// original: they are the same event, so the same message, whether
 /// they arrive together or after a restart (when the adapters' in-memory replay sets are
 /// empty). Each used to be a second message, delivered again: one lock, paid out twice.
 #[test]
@@ -248,11 +250,14 @@ fn one_event_is_one_message_whatever_else_its_evidence_says() {
         "eos-main", "eos-main", "prod", b"demo", 4, false,
     ));
     let xuper: Arc<dyn DemoChain> = Arc::new(XuperChain::new("xuper", b"demo", 4));
+    let fabric: Arc<dyn DemoChain> =
+        Arc::new(FabricChain::new("fabric-channel", b"orderers", b"peers"));
     let dest_chain = MockChain::new("mock-x", 4);
     let dest: Arc<dyn DemoChain> = Arc::new(dest_chain.clone());
     let chains = [
         (eos.clone(), "eos", "hangzhou"),
         (xuper.clone(), "xuper", "beijing"),
+        (fabric.clone(), "fabric", "wuhan"),
         (dest.clone(), "mock", "chengdu"),
     ];
     // An EOS lock whose block's action count has a neighbour of the same tree depth that
@@ -290,11 +295,37 @@ fn one_event_is_one_message_whatever_else_its_evidence_says() {
         variant.locator[..8].copy_from_slice(&(height + 1_000).to_be_bytes());
         (ev, variant)
     };
+    // A Fabric lock and the same block data with an empty envelope before the transaction:
+    // its index one higher, and a validity flag more in the (unsigned) block metadata.
+    let fabric_pair = || {
+        let ev = fabric
+            .lock("mock-x", "erin", "frank", "CNY", 3_000)
+            .expect("lock");
+        let mut variant = ev.clone();
+        let block = protobuf_fields(&ev.header)
+            .into_iter()
+            .map(|(field, value)| match field {
+                3 => {
+                    let mut meta = protobuf_fields(&value);
+                    meta[2].1.insert(0, 0);
+                    (field, protobuf_encode(&meta))
+                }
+                _ => (field, value),
+            })
+            .collect::<Vec<_>>();
+        variant.header = protobuf_encode(&block);
+        variant.proof = [&[0x0a, 0x00][..], &ev.proof].concat();
+        let index = u64::from_be_bytes(ev.locator[8..16].try_into().expect("u64"));
+        variant.locator[8..16].copy_from_slice(&(index + 1).to_be_bytes());
+        (ev, variant)
+    };
     let (eos_ev, eos_variant) = eos_pair();
     let (xuper_ev, xuper_variant) = xuper_pair();
+    let (fabric_ev, fabric_variant) = fabric_pair();
     let cases = [
         ("eos-main", eos_ev, eos_variant),
         ("xuper", xuper_ev, xuper_variant),
+        ("fabric-channel", fabric_ev, fabric_variant),
     ];
     let ids = {
         let (dir, chains, cases) = (dir.path().to_path_buf(), chains.clone(), cases.clone());
@@ -335,12 +366,12 @@ fn one_event_is_one_message_whatever_else_its_evidence_says() {
             assert!(out.existing, "{source}");
         }
         let s = hub.state().await.expect("state");
-        assert_eq!(s.messages().count(), 2, "one message per event");
+        assert_eq!(s.messages().count(), 3, "one message per event");
         hub.stop();
     });
     // Paid out once each.
     let credits = dest_chain.credits();
-    assert_eq!(credits.len(), 2, "{credits:?}");
+    assert_eq!(credits.len(), 3, "{credits:?}");
     for id in &ids {
         assert!(
             credits.iter().any(|d| d.message_id == id.0),
@@ -362,4 +393,48 @@ async fn wait_delivered(hub: &Hub, id: meridian::message::MessageId) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("{} not delivered", id.to_hex());
+}
+
+/// The length-delimited fields of a protobuf message (every field of the Fabric messages
+/// these tests take apart is one), in order.
+fn protobuf_fields(mut b: &[u8]) -> Vec<(u64, Vec<u8>)> {
+    fn varint(b: &mut &[u8]) -> u64 {
+        let mut v = 0;
+        for shift in (0..64).step_by(7) {
+            let (x, rest) = b.split_first().expect("varint");
+            *b = rest;
+            v |= u64::from(x & 0x7f) << shift;
+            if x & 0x80 == 0 {
+                break;
+            }
+        }
+        v
+    }
+    let mut out = Vec::new();
+    while !b.is_empty() {
+        let key = varint(&mut b);
+        assert_eq!(key & 7, 2, "not a length-delimited field");
+        let n = usize::try_from(varint(&mut b)).expect("length");
+        out.push((key >> 3, b[..n].to_vec()));
+        b = &b[n..];
+    }
+    out
+}
+
+/// The inverse of [`protobuf_fields`].
+fn protobuf_encode(fields: &[(u64, Vec<u8>)]) -> Vec<u8> {
+    fn put(mut v: u64, out: &mut Vec<u8>) {
+        while v >= 0x80 {
+            out.push((v & 0x7f) as u8 | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+    let mut out = Vec::new();
+    for (field, value) in fields {
+        put(field << 3 | 2, &mut out);
+        put(value.len() as u64, &mut out);
+        out.extend_from_slice(value);
+    }
+    out
 }

@@ -68,12 +68,15 @@ impl Family {
     /// action receipt's chain-unique `global_sequence` (an EOS locator's action count is bound
     /// only as far as it shapes the proof, so locators differing in it verified alike); Xuper:
     /// the transaction id (a Xuper block id commits to no height, so the locator's height is
-    /// not bound by the evidence). Evidence that does not decode gets its locator (it fails
+    /// not bound by the evidence); Fabric: the channel `tx_id` (a block's data hash is of its
+    /// envelopes' concatenation, which fixes no boundaries between them, so the locator's
+    /// transaction index is not bound either). Evidence that does not decode gets its locator (it fails
     /// verification; the key only finds a message whose record holds the same bytes).
     pub fn event_key(self, ev: &Evidence) -> Vec<u8> {
         let key = match self {
             Family::Eos => eos::event_key(ev),
             Family::Xuper => Some(xuper::event_key(ev)),
+            Family::Fabric => fabric::event_key(ev),
             _ => None,
         };
         key.unwrap_or_else(|| ev.locator.clone())

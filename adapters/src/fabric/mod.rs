@@ -390,6 +390,13 @@ fn tx_id_of(env: &[u8]) -> Option<String> {
     Some(ChannelHeader::decode(&e.channel_header).ok()?.tx_id)
 }
 
+/// The event's key (see [`Family::event_key`]): its transaction's channel `tx_id`, which a
+/// channel takes once and `verify_event` checks against the signed creator and nonce; `None`
+/// when the envelope does not decode.
+pub(crate) fn event_key(ev: &Evidence) -> Option<Vec<u8>> {
+    tx_id_of(&ev.event).map(String::into_bytes)
+}
+
 impl ChainAdapter for FabricAdapter {
     fn chain_id(&self) -> &str {
         &self.cfg.channel_id
