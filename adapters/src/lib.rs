@@ -23,6 +23,23 @@ pub mod fisco;
 pub mod mock;
 pub mod xuper;
 
+/// An RLP item's bytes, refused when it is a list: `rlp::Rlp::data` gives a list's payload as
+/// well, so a byte string re-tagged as a list (`b8…` → `f8…`) decoded the same and evidence
+/// bytes could change without the verification noticing.
+pub(crate) trait RlpStrict<'a> {
+    /// The payload of this byte string (`RlpExpectedToBeData` for a list).
+    fn strict_data(&self) -> Result<&'a [u8], rlp::DecoderError>;
+}
+
+impl<'a> RlpStrict<'a> for rlp::Rlp<'a> {
+    fn strict_data(&self) -> Result<&'a [u8], rlp::DecoderError> {
+        if self.is_list() {
+            return Err(rlp::DecoderError::RlpExpectedToBeData);
+        }
+        self.data()
+    }
+}
+
 pub use adapter::{AdapterError, ChainAdapter, Delivery, Evidence, HeaderInfo, LockEvent, Receipt};
 pub use meridian_proofs as proofs;
 

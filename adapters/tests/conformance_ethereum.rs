@@ -187,3 +187,26 @@ fn clique_seal_round_trip() {
         keccak256(&[&genesis])
     );
 }
+
+/// A trie node of the proof re-tagged from a byte string to a list of the same length
+/// (`b9…` → `f9…`) is other evidence bytes for the same proof: refused, not read as the string
+/// (which `rlp::Rlp::data` does for a list too).
+#[test]
+fn a_proof_node_retagged_as_a_list_is_refused() {
+    let mut chain = EthereumMock::new("eth-private", 1337, 4);
+    let mut a = chain.adapter().expect("adapter");
+    let good = chain.genuine();
+    a.verify_event(&good).expect("genuine");
+    let outer = rlp::Rlp::new(&good.proof)
+        .payload_info()
+        .expect("proof list")
+        .header_len;
+    let first = good.proof[outer];
+    assert!((0x80..=0xbf).contains(&first), "node tag {first:#x}");
+    let mut retagged = good.clone();
+    retagged.proof[outer] = first + 0x40;
+    let err = a
+        .verify_event(&retagged)
+        .expect_err("a list where a trie node's bytes are");
+    assert!(err.to_string().contains("proof"), "{err}");
+}

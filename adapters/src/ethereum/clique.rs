@@ -3,6 +3,7 @@
 //! header RLP with the seal cut off `extraData`).
 
 use crate::AdapterError;
+use crate::RlpStrict;
 use k256::ecdsa::{RecoveryId, Signature, SigningKey, VerifyingKey};
 use meridian_proofs::hash::{keccak256, Hash32};
 use rlp::{Rlp, RlpStream};
@@ -39,7 +40,7 @@ pub fn seal_hash(header_rlp: &[u8]) -> Result<Hash32, AdapterError> {
     for i in 0..n {
         let item = r.at(i).map_err(|e| malformed(e.to_string()))?;
         if i == EXTRA {
-            let extra = item.data().map_err(|e| malformed(e.to_string()))?;
+            let extra = item.strict_data().map_err(|e| malformed(e.to_string()))?;
             if extra.len() < VANITY + SEAL {
                 return Err(malformed(format!(
                     "extraData is {} bytes, clique needs at least {}",

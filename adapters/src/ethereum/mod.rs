@@ -42,6 +42,7 @@ pub use clique::Address;
 pub use mock::{account, EthMisbehaviour, EthereumMock};
 pub use node::{RpcChain, RpcChainConfig, RpcNode};
 
+use crate::RlpStrict;
 use crate::{
     AdapterError, ChainAdapter, Delivery, Evidence, Family, HeaderInfo, LockEvent, Receipt,
 };
@@ -506,7 +507,7 @@ impl ChainAdapter for EthereumAdapter {
         }
         let nodes = pr
             .iter()
-            .map(|n| n.data().map_err(|e| malformed("proof", e)))
+            .map(|n| n.strict_data().map_err(|e| malformed("proof", e)))
             .collect::<Result<Vec<_>, _>>()?;
         if nodes.len() > MAX_PROOF_NODES {
             return Err(malformed("proof", "too many nodes"));
@@ -614,7 +615,7 @@ impl ChainAdapter for EthereumAdapter {
         let height: u64 = r.val_at(0).map_err(|e| malformed(what, e))?;
         let hash = r
             .at(1)
-            .and_then(|h| h.data())
+            .and_then(|h| h.strict_data())
             .map_err(|e| malformed(what, e))?;
         let hash: Hash32 = hash
             .try_into()
@@ -623,7 +624,7 @@ impl ChainAdapter for EthereumAdapter {
         let signers = list
             .iter()
             .map(|a| {
-                a.data()
+                a.strict_data()
                     .ok()
                     .and_then(|d| <Address>::try_from(d).ok())
                     .ok_or_else(|| malformed(what, "signer is not 20 bytes"))

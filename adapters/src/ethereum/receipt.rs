@@ -4,6 +4,7 @@
 
 use super::clique::Address;
 use crate::AdapterError;
+use crate::RlpStrict;
 use meridian_proofs::hash::{keccak256, Hash32};
 use rlp::{Rlp, RlpStream};
 
@@ -36,7 +37,7 @@ pub fn rlp_exact<'a>(bytes: &'a [u8], what: &'static str) -> Result<Rlp<'a>, Ada
 }
 
 fn fixed<const N: usize>(r: &Rlp<'_>, what: &'static str) -> Result<[u8; N], AdapterError> {
-    let d = r.data().map_err(|e| bad(what, e))?;
+    let d = r.strict_data().map_err(|e| bad(what, e))?;
     let mut a = [0u8; N];
     if d.len() != N {
         return Err(bad(what, format!("{} bytes, expected {N}", d.len())));
@@ -74,7 +75,7 @@ impl Log {
             .iter()
             .map(|t| fixed::<32>(&t, "event"))
             .collect::<Result<Vec<_>, _>>()?;
-        let data = at(2)?.data().map_err(|e| bad("event", e))?.to_vec();
+        let data = at(2)?.strict_data().map_err(|e| bad("event", e))?.to_vec();
         Ok(Log {
             address,
             topics,
@@ -139,7 +140,7 @@ pub fn receipt_logs(receipt: &[u8]) -> Result<Vec<Vec<u8>>, AdapterError> {
         return Err(bad("proof", "a receipt is a 4-item list"));
     }
     let at = |i| r.at(i).map_err(|e| bad("proof", e));
-    if at(0)?.data().map_err(|e| bad("proof", e))? != [1u8] {
+    if at(0)?.strict_data().map_err(|e| bad("proof", e))? != [1u8] {
         return Err(bad("proof", "the receipt's transaction did not succeed"));
     }
     fixed::<256>(&at(2)?, "proof")?;

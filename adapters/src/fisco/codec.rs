@@ -4,6 +4,7 @@
 //! canonical encoding, so no byte of the evidence is ignored.
 
 use crate::AdapterError;
+use crate::RlpStrict;
 use meridian_proofs::fisco::{FiscoHash, HeaderV2, Level};
 use meridian_proofs::hash::Hash32;
 use rlp::{Rlp, RlpStream};
@@ -24,7 +25,7 @@ fn rlp_err(what: &'static str) -> impl Fn(rlp::DecoderError) -> AdapterError {
 }
 
 fn h32(r: &Rlp<'_>, what: &'static str) -> Result<Hash32, AdapterError> {
-    let d = r.data().map_err(rlp_err(what))?;
+    let d = r.strict_data().map_err(rlp_err(what))?;
     d.try_into().map_err(|_| {
         malformed(
             what,
@@ -38,7 +39,7 @@ fn list_of_bytes(r: &Rlp<'_>, what: &'static str) -> Result<Vec<Vec<u8>>, Adapte
         return Err(malformed(what, "expected a list"));
     }
     r.iter()
-        .map(|i| i.data().map(<[u8]>::to_vec).map_err(rlp_err(what)))
+        .map(|i| i.strict_data().map(<[u8]>::to_vec).map_err(rlp_err(what)))
         .collect()
 }
 
@@ -64,7 +65,7 @@ pub fn decode_header(bytes: &[u8]) -> Result<HeaderV2, AdapterError> {
         transactions_root: h32(&at(2)?, W)?,
         receipts_root: h32(&at(3)?, W)?,
         db_hash: h32(&at(4)?, W)?,
-        logs_bloom: at(5)?.data().map_err(rlp_err(W))?.to_vec(),
+        logs_bloom: at(5)?.strict_data().map_err(rlp_err(W))?.to_vec(),
         number: u(6)?,
         gas_limit: u(7)?,
         gas_used: u(8)?,
@@ -123,7 +124,7 @@ impl SignedHeader {
             let idx: u64 = item.val_at(0).map_err(rlp_err(W))?;
             let sig = item.at(1).map_err(rlp_err(W))?;
             let sig: Sig65 = sig
-                .data()
+                .strict_data()
                 .map_err(rlp_err(W))?
                 .try_into()
                 .map_err(|_| malformed(W, "a signature is not 65 bytes r‖s‖v"))?;
@@ -259,7 +260,7 @@ impl ReceiptV2 {
         }
         let at = |i: usize| r.at(i).map_err(rlp_err(W));
         let addr = |x: &Rlp<'_>| -> Result<[u8; 20], AdapterError> {
-            x.data()
+            x.strict_data()
                 .map_err(rlp_err(W))?
                 .try_into()
                 .map_err(|_| malformed(W, "an address is not 20 bytes"))
@@ -286,7 +287,7 @@ impl ReceiptV2 {
                 data: l
                     .at(2)
                     .map_err(rlp_err(W))?
-                    .data()
+                    .strict_data()
                     .map_err(rlp_err(W))?
                     .to_vec(),
             });
@@ -295,9 +296,9 @@ impl ReceiptV2 {
             state_root: h32(&at(0)?, W)?,
             gas_used: at(1)?.as_val().map_err(rlp_err(W))?,
             contract_address: addr(&at(2)?)?,
-            bloom: at(3)?.data().map_err(rlp_err(W))?.to_vec(),
+            bloom: at(3)?.strict_data().map_err(rlp_err(W))?.to_vec(),
             status: at(4)?.as_val().map_err(rlp_err(W))?,
-            output: at(5)?.data().map_err(rlp_err(W))?.to_vec(),
+            output: at(5)?.strict_data().map_err(rlp_err(W))?.to_vec(),
             logs,
         };
         canonical(W, bytes, &rc.rlp())?;
