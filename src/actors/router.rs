@@ -1165,14 +1165,19 @@ pub struct ListMessages {
 impl Handler<ListMessages> for Router {
     type Result = MessageResult<ListMessages>;
     fn handle(&mut self, q: ListMessages, _ctx: &mut Context<Self>) -> Self::Result {
-        MessageResult(self.state.page(q.after, q.limit, LIST_MAX_SCAN, |m| {
-            q.tenant.as_ref().is_none_or(|t| &m.msg.tenant == t)
-                && q.chain
-                    .as_ref()
-                    .is_none_or(|c| &m.msg.source == c || &m.msg.destination == c)
+        let keep = |m: &crate::state::MessageEntry| {
+            q.chain
+                .as_ref()
+                .is_none_or(|c| &m.msg.source == c || &m.msg.destination == c)
                 && q.state.is_none_or(|s| m.state == s)
                 && q.sender.as_ref().is_none_or(|s| &m.msg.sender == s)
-        }))
+        };
+        MessageResult(match &q.tenant {
+            Some(t) => self
+                .state
+                .tenant_page(t, q.after, q.limit, LIST_MAX_SCAN, keep),
+            None => self.state.page(q.after, q.limit, LIST_MAX_SCAN, keep),
+        })
     }
 }
 
