@@ -490,6 +490,17 @@ impl RedbLog {
         max_batch: usize,
         journal_bytes: u64,
     ) -> Result<RedbLog, LogError> {
+        // A log whose journal file is gone: what was only in it (transfers answered after
+        // redb's last checkpoint, if the hub did not stop cleanly) is lost, and nothing else
+        // would say so.
+        let missing: Vec<PathBuf> = if path.exists() {
+            wal::paths(path)
+                .into_iter()
+                .filter(|p| !p.exists())
+                .collect()
+        } else {
+            Vec::new()
+        };
         let deadline = Instant::now() + Duration::from_secs(10);
         let db = loop {
             match Database::builder().set_cache_size(CACHE_BYTES).create(path) {
@@ -508,6 +519,15 @@ impl RedbLog {
         txn.commit().map_err(storage)?;
         // The journal's frames redb does not hold yet (appends answered before a crash).
         let next = recover(&db, path, next)?;
+        for p in &missing {
+            tracing::warn!(
+                journal = %p.display(),
+                log_end = next,
+                "a journal file of the commit log was missing and is made anew: if the hub did \
+                 not stop cleanly, the transfers it answered after the last copy into redb are \
+                 lost (the log ends at {next}); restore it with log.redb from the same backup"
+            );
+        }
         let journal = Journal::open(path, journal_bytes)?;
 
         let (tx, rx) = sync_channel::<Request>(queue_capacity.max(1));
