@@ -497,25 +497,38 @@ fn serve_binds_before_writing_logs_on_stderr_and_stops_on_sigterm() {
 fn sends_from_an_in_memory_chain_after_a_restart_are_new_transfers() {
     let dir = tempfile::tempdir().expect("tmp");
     let data = dir.path().join("data");
-    let send = |s: &Server, amount: &str| {
+    // Every family whose mock lives in memory, each keying its events its own way (the
+    // locator; EOS's global sequence, Xuper's and Fabric's transaction ids).
+    let chains = ["eth-main", "eos-main", "xuper", "fabric-channel"];
+    let send = |s: &Server, from: &str, amount: &str| {
         let (code, out, err) = meridian(&[
-            "send", "--hub", &s.base, "--from", "eth-main", "--to", "mock-b", "--asset", "CNY",
+            "send", "--hub", &s.base, "--from", from, "--to", "mock-b", "--asset", "CNY",
             "--amount", amount,
         ]);
-        assert_eq!(code, Some(0), "{out}{err}");
+        assert_eq!(code, Some(0), "{from}: {out}{err}");
         let id = out
             .lines()
             .find_map(|l| l.strip_prefix("transfer "))
             .and_then(|l| l.split(':').next())
             .expect("a transfer id")
             .to_string();
-        assert!(out.contains(": committed"), "{out}");
+        assert!(out.contains(": committed"), "{from}: {out}");
         id
     };
     let mut s = Server::start(&data);
-    let before: Vec<String> = ["1", "2"].iter().map(|a| send(&s, a)).collect();
+    let mut before = Vec::new();
+    for from in chains {
+        for amount in ["1", "2"] {
+            before.push(send(&s, from, amount));
+        }
+    }
     s.kill9();
     let s = Server::start(&data);
-    let after = send(&s, "3");
-    assert!(!before.contains(&after), "{after} was an earlier transfer");
+    for from in chains {
+        let after = send(&s, from, "3");
+        assert!(
+            !before.contains(&after),
+            "{from}: {after} was an earlier transfer"
+        );
+    }
 }
