@@ -867,3 +867,94 @@ fn bridge_and_node_finality_against_ganache() {
     assert!(matches!(a2.deliver(&d3), Err(AdapterError::Unavailable(_))));
     assert_eq!(a2.applied(&d3.message_id), Ok(None));
 }
+
+/// The bridge refuses a release by the node's block times, so the hub may refund only once a
+/// final block there is past the deadline, whatever its own clock says: before that a release
+/// still lands (the node's clock here is an hour behind the hub's, as a lagging node, a slow
+/// block or a pending transaction would make it). Asked by the hub's clock alone, the refund
+/// went out while the release could still land: one lock paid twice.
+#[test]
+fn a_refund_waits_for_a_final_block_past_the_deadline() {
+    use meridian_adapters::demo::DemoChain;
+    use meridian_adapters::ethereum::{RpcChain, RpcChainConfig};
+    use meridian_adapters::{AdapterError, Delivery, Settlement};
+
+    let Some(bin) = ganache::bin_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let node = ganache::start(&bin, dir.path());
+    let rpc = Rpc::new(&node.url);
+    let hub_now_ms = meridian_adapters::mock::now_ms();
+    rpc.call("evm_setTime", json!([hub_now_ms - 3_600_000]));
+    let accounts = rpc.call("eth_accounts", json!([]));
+    let owner = address(accounts[0].as_str().expect("account 0"));
+    let bridge_address =
+        bridge::deploy(&rpc.0, &owner, Duration::from_secs(30)).expect("bridge deployed");
+    let chain = RpcChain::new(RpcChainConfig {
+        chain_id: "eth-ganache".into(),
+        rpc_url: rpc.0.url().to_string(),
+        eip155_chain_id: CHAIN_ID,
+        bridge: bridge_address,
+        sender: owner,
+        confirmations: 2,
+        genesis_hash: None,
+        timeout: Duration::from_secs(30),
+    });
+    let mut adapter = chain.adapter().expect("node-mode adapter");
+    let mine = |n: usize| {
+        for _ in 0..n {
+            rpc.call("evm_mine", json!([]));
+        }
+    };
+    mine(3);
+    let latest = rpc.call("eth_getBlockByNumber", json!(["latest", false]));
+    let deadline_ms = num(&latest, "timestamp") * 1000 + 60_000;
+    assert!(
+        deadline_ms < meridian_adapters::mock::now_ms(),
+        "past on the hub's clock"
+    );
+    let delivery = |what: &[u8]| Delivery {
+        message_id: keccak256(&[what]),
+        refund: false,
+        account: "0xabc".into(),
+        asset: "CNY".into(),
+        amount: 5,
+        refchain_height: 1,
+        deadline_ms,
+    };
+    let (early, late, never) = (
+        delivery(b"released early"),
+        delivery(b"released late"),
+        delivery(b"never released"),
+    );
+    let first = adapter.deliver(&early).expect("released");
+    // Past the deadline for the hub, not for the node: nothing is settled yet.
+    for d in [&early, &late, &never] {
+        assert_eq!(
+            adapter.settlement(&d.message_id, d.deadline_ms),
+            Ok(Settlement::Open)
+        );
+    }
+    // And rightly so: a release sent now still lands.
+    let second = adapter.deliver(&late).expect("still released");
+    // Two minutes on, and buried under the confirmations: settled by what the bridge holds.
+    rpc.call("evm_increaseTime", json!([120]));
+    mine(3);
+    assert_eq!(
+        adapter.settlement(&early.message_id, deadline_ms),
+        Ok(Settlement::Applied(first))
+    );
+    assert_eq!(
+        adapter.settlement(&late.message_id, deadline_ms),
+        Ok(Settlement::Applied(second))
+    );
+    assert_eq!(
+        adapter.settlement(&never.message_id, deadline_ms),
+        Ok(Settlement::Never)
+    );
+    assert!(matches!(
+        adapter.deliver(&never),
+        Err(AdapterError::Expired { .. })
+    ));
+}

@@ -66,6 +66,19 @@ pub struct Receipt {
     pub duplicate: bool,
 }
 
+/// Where a delivery past its deadline stands on the destination chain, as far as the chain's
+/// final blocks go ([`ChainAdapter::settlement`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settlement {
+    /// The chain could still apply it: its final blocks are not past the deadline on its own
+    /// clock (a release may be pending, or in a block that is not final or not seen yet).
+    Open,
+    /// Applied, with its receipt.
+    Applied(Receipt),
+    /// Never applied, and it never can be: safe to refund.
+    Never,
+}
+
 /// Header facts the light client accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeaderInfo {
@@ -184,9 +197,29 @@ pub trait ChainAdapter: Send + 'static {
         deliveries.iter().map(|d| self.deliver(d)).collect()
     }
 
-    /// Whether the chain has applied `message_id`, and its receipt if so. The hub asks this
-    /// before refunding a timed-out message (a proof of non-receipt).
+    /// Whether the chain has applied `message_id`, and its receipt if so.
     fn applied(&mut self, message_id: &[u8; 32]) -> Result<Option<Receipt>, AdapterError>;
+
+    /// Whether a delivery of `message_id` with this deadline can still be applied, was, or
+    /// never will be: what the hub asks before it refunds (a proof of non-receipt). A chain
+    /// whose deliveries are refused past `deadline_ms` on the hub's clock (the built-in mocks)
+    /// answers by [`ChainAdapter::applied`] once that clock is past it (the default); a chain
+    /// that judges the deadline by its own block times must answer [`Settlement::Open`] until
+    /// a final block is past it, and `applied` as of that block, or a release still pending
+    /// when the hub's clock passes the deadline could land after the refund.
+    fn settlement(
+        &mut self,
+        message_id: &[u8; 32],
+        deadline_ms: u64,
+    ) -> Result<Settlement, AdapterError> {
+        if crate::mock::now_ms() <= deadline_ms {
+            return Ok(Settlement::Open);
+        }
+        Ok(match self.applied(message_id)? {
+            Some(r) => Settlement::Applied(r),
+            None => Settlement::Never,
+        })
+    }
 
     /// The light-client state to persist (trusted height, hash, validator set).
     fn light_client_state(&self) -> Vec<u8>;

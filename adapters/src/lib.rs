@@ -40,7 +40,9 @@ impl<'a> RlpStrict<'a> for rlp::Rlp<'a> {
     }
 }
 
-pub use adapter::{AdapterError, ChainAdapter, Delivery, Evidence, HeaderInfo, LockEvent, Receipt};
+pub use adapter::{
+    AdapterError, ChainAdapter, Delivery, Evidence, HeaderInfo, LockEvent, Receipt, Settlement,
+};
 pub use meridian_proofs as proofs;
 
 /// The chain families Meridian links, each with its own native proof format.

@@ -234,15 +234,16 @@ impl Handler<DeliverBatch> for ChainActor {
     }
 }
 
-/// Ask whether this chain applied a message id.
+/// Where a delivery past its deadline stands on this chain (see
+/// [`meridian_adapters::ChainAdapter::settlement`]): message id and deadline (ms).
 #[derive(Message)]
-#[rtype(result = "Result<Option<Receipt>, AdapterError>")]
-pub struct Applied(pub [u8; 32]);
+#[rtype(result = "Result<meridian_adapters::Settlement, AdapterError>")]
+pub struct Settle(pub [u8; 32], pub u64);
 
-impl Handler<Applied> for ChainActor {
-    type Result = Result<Option<Receipt>, AdapterError>;
-    fn handle(&mut self, msg: Applied, ctx: &mut Context<Self>) -> Self::Result {
-        self.call(ctx, |a| a.applied(&msg.0))
+impl Handler<Settle> for ChainActor {
+    type Result = Result<meridian_adapters::Settlement, AdapterError>;
+    fn handle(&mut self, msg: Settle, ctx: &mut Context<Self>) -> Self::Result {
+        self.call(ctx, |a| a.settlement(&msg.0, msg.1))
     }
 }
 

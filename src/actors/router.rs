@@ -3,7 +3,7 @@
 //! once the record is durable), applies durable records to the [`HubState`] in log order,
 //! dispatches finalized messages to their destination chains and refunds timed-out ones.
 
-use super::chain::{Applied, ChainActor, Deliver, DeliverBatch};
+use super::chain::{ChainActor, Deliver, DeliverBatch, Settle};
 use super::log::CommitLogActor;
 use crate::config::RouterSection;
 use crate::log::{encode_record, LogError};
@@ -11,7 +11,7 @@ use crate::message::{ChainId, CrossChainMessage, IdMap, IdSet, MessageId, Messag
 use crate::record::LogRecord;
 use crate::state::{HubState, MessageEntry};
 use actix::prelude::*;
-use meridian_adapters::{AdapterError, Delivery, Evidence, LockEvent};
+use meridian_adapters::{AdapterError, Delivery, Evidence, LockEvent, Settlement};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -629,9 +629,11 @@ impl Router {
         );
     }
 
-    /// Time-out handling for one message past its deadline: ask the destination whether it
-    /// applied the message; if it did, record the delivery; if not, record `TimedOut` and
-    /// refund on the source chain.
+    /// Time-out handling for one message past its deadline (on the hub's clock): ask the
+    /// destination where it stands there. Applied: record the delivery. Never applied and
+    /// never can be (its final blocks are past the deadline on its own clock): record
+    /// `TimedOut` and refund on the source chain. Still open (a release may be pending, or in
+    /// a block not final yet): nothing, asked again at the next tick.
     fn expire(&mut self, id: MessageId, ctx: &mut Context<Self>) {
         let Some(entry) = self.state.message(&id).cloned() else {
             return;
@@ -649,19 +651,25 @@ impl Router {
         };
         let refund = Self::delivery_for(&entry, true);
         let already_timed_out = entry.state == MessageState::TimedOut;
+        let deadline_ms = entry.deadline_ms();
         ctx.spawn(
             async move {
-                let applied = if already_timed_out {
-                    Ok(None)
+                // Once `TimedOut` is recorded the destination said it never can apply it.
+                let settled = if already_timed_out {
+                    Ok(Settlement::Never)
                 } else {
-                    match dest.send(Applied(id.0)).await {
+                    match dest.send(Settle(id.0, deadline_ms)).await {
                         Ok(r) => r,
                         Err(e) => Err(AdapterError::Unavailable(e.to_string())),
                     }
                 };
-                match applied {
-                    Ok(Some(receipt)) => vec![LogRecord::Delivered { id, receipt: receipt.reference, at_ms: now_ms() }],
-                    Ok(None) => {
+                match settled {
+                    Ok(Settlement::Open) => {
+                        tracing::debug!(%id, "past its deadline on the hub's clock, not on the destination's final blocks yet");
+                        Vec::new()
+                    }
+                    Ok(Settlement::Applied(receipt)) => vec![LogRecord::Delivered { id, receipt: receipt.reference, at_ms: now_ms() }],
+                    Ok(Settlement::Never) => {
                         let mut recs = Vec::new();
                         if !already_timed_out {
                             recs.push(LogRecord::TimedOut { id, at_ms: now_ms() });

@@ -45,6 +45,7 @@ pub use node::{RpcChain, RpcChainConfig, RpcNode};
 use crate::RlpStrict;
 use crate::{
     AdapterError, ChainAdapter, Delivery, Evidence, Family, HeaderInfo, LockEvent, Receipt,
+    Settlement,
 };
 use abi::{LockData, Token};
 use meridian_proofs::eth::{self, EthHeader, ProofOutcome};
@@ -174,6 +175,26 @@ pub trait EthereumNode: Send + std::fmt::Debug {
     fn submit(&self, delivery: &Delivery, calldata: &[u8]) -> Result<Receipt, AdapterError>;
     /// The receipt of `message_id` if the bridge applied it.
     fn applied(&self, message_id: &[u8; 32]) -> Result<Option<Receipt>, AdapterError>;
+    /// [`ChainAdapter::settlement`] by the node's blocks: [`Settlement::Open`] until the block
+    /// `confirmations` below the head has a timestamp past `deadline_ms` (the bridge refuses a
+    /// release in a block whose `timestamp * 1000` is past the deadline, and block times do not
+    /// go back), then whether the bridge had applied it as of that block. The default judges
+    /// by the hub's clock, for nodes that cannot say (tests).
+    fn settlement(
+        &self,
+        message_id: &[u8; 32],
+        deadline_ms: u64,
+        confirmations: u64,
+    ) -> Result<Settlement, AdapterError> {
+        let _ = confirmations;
+        if crate::mock::now_ms() <= deadline_ms {
+            return Ok(Settlement::Open);
+        }
+        Ok(match self.applied(message_id)? {
+            Some(r) => Settlement::Applied(r),
+            None => Settlement::Never,
+        })
+    }
     /// The node's head block number (`eth_blockNumber`).
     fn head(&self) -> Result<u64, AdapterError> {
         Err(AdapterError::Unavailable(
@@ -587,6 +608,23 @@ impl ChainAdapter for EthereumAdapter {
     fn applied(&mut self, message_id: &[u8; 32]) -> Result<Option<Receipt>, AdapterError> {
         match &self.node {
             Some(n) => n.applied(message_id),
+            None => Err(AdapterError::Unavailable(
+                "no Ethereum node configured".into(),
+            )),
+        }
+    }
+
+    fn settlement(
+        &mut self,
+        message_id: &[u8; 32],
+        deadline_ms: u64,
+    ) -> Result<Settlement, AdapterError> {
+        let confirmations = match &self.config.finality {
+            Finality::Node { confirmations } => *confirmations,
+            Finality::Clique { confirmations, .. } => *confirmations as u64,
+        };
+        match &self.node {
+            Some(n) => n.settlement(message_id, deadline_ms, confirmations),
             None => Err(AdapterError::Unavailable(
                 "no Ethereum node configured".into(),
             )),

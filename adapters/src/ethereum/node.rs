@@ -16,7 +16,7 @@ use super::{
     encode_header_list, encode_proof_nodes, locator, EthereumAdapter, EthereumConfig, EthereumNode,
 };
 use crate::demo::DemoChain;
-use crate::{AdapterError, ChainAdapter, Delivery, Evidence, Family, Receipt};
+use crate::{AdapterError, ChainAdapter, Delivery, Evidence, Family, Receipt, Settlement};
 use meridian_proofs::eth::{self, Trie};
 use meridian_proofs::hash::Hash32;
 use serde_json::{json, Value};
@@ -116,22 +116,71 @@ impl EthereumNode for RpcNode {
     /// `applied(id)` on the bridge; if so, the releasing transaction, found through the block
     /// number the bridge stored for the id and the `Release` log of that block.
     fn applied(&self, message_id: &[u8; 32]) -> Result<Option<Receipt>, AdapterError> {
-        let out = self
-            .rpc
-            .eth_call(&self.sender, &self.bridge, &abi::applied_call(message_id))?;
-        let yes = match out.as_slice() {
-            [zeros @ .., last] if out.len() == 32 && zeros.iter().all(|b| *b == 0) => *last == 1,
-            _ => {
-                return Err(AdapterError::Unavailable(format!(
-                    "applied() answered {} (is {} the bridge?)",
-                    hex0x(&out),
-                    hex0x(&self.bridge)
-                )))
-            }
-        };
-        if !yes {
+        if !self.applied_in(message_id, "latest")? {
             return Ok(None);
         }
+        self.release_receipt(message_id).map(Some)
+    }
+
+    fn settlement(
+        &self,
+        message_id: &[u8; 32],
+        deadline_ms: u64,
+        confirmations: u64,
+    ) -> Result<Settlement, AdapterError> {
+        let head = self.rpc.block_number()?;
+        let Some(number) = head.checked_sub(confirmations) else {
+            return Ok(Settlement::Open);
+        };
+        let block = self.rpc.block(number, false)?.ok_or_else(|| {
+            AdapterError::Unavailable(format!("the node has no block {number} below its head"))
+        })?;
+        let time_ms = field_u64(&block, "timestamp")?.saturating_mul(1000);
+        if time_ms <= deadline_ms {
+            return Ok(Settlement::Open);
+        }
+        if self.applied_in(message_id, &qty(number))? {
+            return Ok(Settlement::Applied(self.release_receipt(message_id)?));
+        }
+        Ok(Settlement::Never)
+    }
+
+    fn head(&self) -> Result<u64, AdapterError> {
+        Ok(self.rpc.block_number()?)
+    }
+
+    fn canonical_hash(&self, number: u64) -> Result<Option<Hash32>, AdapterError> {
+        match self.rpc.block(number, false)? {
+            Some(b) => Ok(Some(field_fixed(&b, "hash")?)),
+            None => Ok(None),
+        }
+    }
+}
+
+impl RpcNode {
+    /// `applied(id)` on the bridge as of `block` (a quantity or `latest`).
+    fn applied_in(&self, message_id: &[u8; 32], block: &str) -> Result<bool, AdapterError> {
+        let out = self.rpc.eth_call_in(
+            &self.sender,
+            &self.bridge,
+            &abi::applied_call(message_id),
+            block,
+        )?;
+        match out.as_slice() {
+            [zeros @ .., last] if out.len() == 32 && zeros.iter().all(|b| *b == 0) => {
+                Ok(*last == 1)
+            }
+            _ => Err(AdapterError::Unavailable(format!(
+                "applied() answered {} (is {} the bridge?)",
+                hex0x(&out),
+                hex0x(&self.bridge)
+            ))),
+        }
+    }
+
+    /// The transaction that released `message_id` (which the bridge applied), found through
+    /// the block number the bridge stored for the id and the `Release` log of that block.
+    fn release_receipt(&self, message_id: &[u8; 32]) -> Result<Receipt, AdapterError> {
         let slot = self.rpc.call(
             "eth_getStorageAt",
             json!([hex0x(&self.bridge), hex0x(message_id), "latest"]),
@@ -152,21 +201,10 @@ impl EthereumNode for RpcNode {
                 ))
             })
             .and_then(|l| Ok(field_bytes(l, "transactionHash")?))?;
-        Ok(Some(Receipt {
+        Ok(Receipt {
             reference: tx,
             duplicate: false,
-        }))
-    }
-
-    fn head(&self) -> Result<u64, AdapterError> {
-        Ok(self.rpc.block_number()?)
-    }
-
-    fn canonical_hash(&self, number: u64) -> Result<Option<Hash32>, AdapterError> {
-        match self.rpc.block(number, false)? {
-            Some(b) => Ok(Some(field_fixed(&b, "hash")?)),
-            None => Ok(None),
-        }
+        })
     }
 }
 

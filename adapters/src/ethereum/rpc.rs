@@ -177,9 +177,20 @@ impl Rpc {
 
     /// `eth_call` of `data` on `to` from `from`, at the latest block: the return data.
     pub fn eth_call(&self, from: &Address, to: &Address, data: &[u8]) -> Result<Vec<u8>, RpcError> {
+        self.eth_call_in(from, to, data, "latest")
+    }
+
+    /// [`Rpc::eth_call`] as of the block `block` (a quantity, or a tag such as `latest`).
+    pub fn eth_call_in(
+        &self,
+        from: &Address,
+        to: &Address,
+        data: &[u8],
+        block: &str,
+    ) -> Result<Vec<u8>, RpcError> {
         let v = self.call(
             "eth_call",
-            json!([{"from": hex0x(from), "to": hex0x(to), "data": hex0x(data)}, "latest"]),
+            json!([{"from": hex0x(from), "to": hex0x(to), "data": hex0x(data)}, block]),
         )?;
         hex_value(&v, "eth_call")
     }
