@@ -27,6 +27,11 @@ pub const MAX_DELIVERY_BATCH: usize = 512;
 /// retries only deliveries known to have failed; the sweep is the safety net.
 const FULL_SWEEP_TICKS: u64 = 40;
 
+/// How long a message whose destination answered [`Settlement::Open`] waits before it is asked
+/// again (a node whose blocks lag the hub's clock would otherwise be asked about every such
+/// message on every tick, ahead of its deliveries).
+const SETTLE_RECHECK: Duration = Duration::from_secs(2);
+
 /// Wall-clock ms since the epoch.
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
@@ -289,6 +294,9 @@ pub struct Router {
     /// (batches are consecutive records; one entry per batch keeps the big records in place).
     reorder: BTreeMap<u64, Vec<LogRecord>>,
     dispatching: IdSet,
+    /// Messages past their deadline whose destination could still apply them: not asked again
+    /// before this instant.
+    settle_after: IdMap<Instant>,
     /// Finalized messages waiting for a delivery slot (at most [`MAX_DISPATCH`] in flight:
     /// actix polls every future spawned in a context on each wake-up, so thousands of
     /// concurrent deliveries would cost quadratic time).
@@ -333,6 +341,7 @@ impl Router {
             inflight: IdMap::default(),
             reorder: BTreeMap::new(),
             dispatching: IdSet::default(),
+            settle_after: IdMap::default(),
             queued: std::collections::VecDeque::new(),
             queued_set: IdSet::default(),
             retry: IdSet::default(),
@@ -639,6 +648,13 @@ impl Router {
             return;
         };
         self.undeliverable.remove(&id);
+        if self
+            .settle_after
+            .get(&id)
+            .is_some_and(|t| Instant::now() < *t)
+        {
+            return;
+        }
         if !self.dispatching.insert(id) {
             return;
         }
@@ -663,7 +679,8 @@ impl Router {
                         Err(e) => Err(AdapterError::Unavailable(e.to_string())),
                     }
                 };
-                match settled {
+                let open = matches!(settled, Ok(Settlement::Open));
+                let recs = match settled {
                     Ok(Settlement::Open) => {
                         tracing::debug!(%id, "past its deadline on the hub's clock, not on the destination's final blocks yet");
                         Vec::new()
@@ -684,10 +701,17 @@ impl Router {
                         tracing::debug!(%id, error = %e, "destination unreachable; timeout check retried");
                         Vec::new()
                     }
-                }
+                };
+                (recs, open)
             }
             .into_actor(self)
-            .then(move |recs, act, _| {
+            .then(move |(recs, open), act, _| {
+                if open {
+                    act.settle_after
+                        .insert(id, Instant::now() + SETTLE_RECHECK);
+                } else {
+                    act.settle_after.remove(&id);
+                }
                 let fut: Box<dyn ActorFuture<Router, Output = ()> + Unpin> = if recs.is_empty() {
                     Box::new(actix::fut::ready(()))
                 } else {
