@@ -714,6 +714,23 @@ fn ethereum_proofs_against_ganache() {
 /// The bridge contract on a real EVM, and the adapter in node-finality mode against the node:
 /// locks decode as the adapter expects, evidence rebuilt from RPC data verifies once the node
 /// has buried the block, releases apply once and respect the deadline.
+/// The bridge deployed on `rpc`'s node from `owner`, and the chain that releases from it
+/// (two confirmations).
+fn deploy_bridge(rpc: &Rpc, owner: [u8; 20]) -> meridian_adapters::ethereum::RpcChainConfig {
+    let bridge_address =
+        bridge::deploy(&rpc.0, &owner, Duration::from_secs(30)).expect("bridge deployed");
+    meridian_adapters::ethereum::RpcChainConfig {
+        chain_id: "eth-ganache".into(),
+        rpc_url: rpc.0.url().to_string(),
+        eip155_chain_id: CHAIN_ID,
+        bridge: bridge_address,
+        sender: owner,
+        confirmations: 2,
+        genesis_hash: None,
+        timeout: Duration::from_secs(30),
+    }
+}
+
 #[test]
 fn bridge_and_node_finality_against_ganache() {
     use meridian_adapters::demo::DemoChain;
@@ -729,18 +746,8 @@ fn bridge_and_node_finality_against_ganache() {
     let accounts = rpc.call("eth_accounts", json!([]));
     let owner = address(accounts[0].as_str().expect("account 0"));
     let other = address(accounts[1].as_str().expect("account 1"));
-    let bridge_address =
-        bridge::deploy(&rpc.0, &owner, Duration::from_secs(30)).expect("bridge deployed");
-    let config = RpcChainConfig {
-        chain_id: "eth-ganache".into(),
-        rpc_url: rpc.0.url().to_string(),
-        eip155_chain_id: CHAIN_ID,
-        bridge: bridge_address,
-        sender: owner,
-        confirmations: 2,
-        genesis_hash: None,
-        timeout: Duration::from_secs(30),
-    };
+    let config = deploy_bridge(&rpc, owner);
+    let bridge_address = config.bridge;
     let chain = RpcChain::new(config.clone());
     let mut adapter = chain.adapter().expect("node-mode adapter");
 
@@ -876,7 +883,7 @@ fn bridge_and_node_finality_against_ganache() {
 #[test]
 fn a_refund_waits_for_a_final_block_past_the_deadline() {
     use meridian_adapters::demo::DemoChain;
-    use meridian_adapters::ethereum::{RpcChain, RpcChainConfig};
+    use meridian_adapters::ethereum::RpcChain;
     use meridian_adapters::{AdapterError, Delivery, Settlement};
 
     let Some(bin) = ganache::bin_or_skip() else {
@@ -889,18 +896,7 @@ fn a_refund_waits_for_a_final_block_past_the_deadline() {
     rpc.call("evm_setTime", json!([hub_now_ms - 3_600_000]));
     let accounts = rpc.call("eth_accounts", json!([]));
     let owner = address(accounts[0].as_str().expect("account 0"));
-    let bridge_address =
-        bridge::deploy(&rpc.0, &owner, Duration::from_secs(30)).expect("bridge deployed");
-    let chain = RpcChain::new(RpcChainConfig {
-        chain_id: "eth-ganache".into(),
-        rpc_url: rpc.0.url().to_string(),
-        eip155_chain_id: CHAIN_ID,
-        bridge: bridge_address,
-        sender: owner,
-        confirmations: 2,
-        genesis_hash: None,
-        timeout: Duration::from_secs(30),
-    });
+    let chain = RpcChain::new(deploy_bridge(&rpc, owner));
     let mut adapter = chain.adapter().expect("node-mode adapter");
     let mine = |n: usize| {
         for _ in 0..n {

@@ -79,6 +79,23 @@ pub enum Settlement {
     Never,
 }
 
+impl Settlement {
+    /// Settled by the hub's clock: open until it is past `deadline_ms`, then as `applied`
+    /// says (for chains that refuse a delivery past the deadline on that clock).
+    pub fn by_hub_clock(
+        deadline_ms: u64,
+        applied: impl FnOnce() -> Result<Option<Receipt>, AdapterError>,
+    ) -> Result<Settlement, AdapterError> {
+        if crate::mock::now_ms() <= deadline_ms {
+            return Ok(Settlement::Open);
+        }
+        Ok(match applied()? {
+            Some(r) => Settlement::Applied(r),
+            None => Settlement::Never,
+        })
+    }
+}
+
 /// Header facts the light client accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeaderInfo {
@@ -212,13 +229,7 @@ pub trait ChainAdapter: Send + 'static {
         message_id: &[u8; 32],
         deadline_ms: u64,
     ) -> Result<Settlement, AdapterError> {
-        if crate::mock::now_ms() <= deadline_ms {
-            return Ok(Settlement::Open);
-        }
-        Ok(match self.applied(message_id)? {
-            Some(r) => Settlement::Applied(r),
-            None => Settlement::Never,
-        })
+        Settlement::by_hub_clock(deadline_ms, || self.applied(message_id))
     }
 
     /// The light-client state to persist (trusted height, hash, validator set).

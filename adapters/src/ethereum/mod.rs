@@ -187,13 +187,7 @@ pub trait EthereumNode: Send + std::fmt::Debug {
         confirmations: u64,
     ) -> Result<Settlement, AdapterError> {
         let _ = confirmations;
-        if crate::mock::now_ms() <= deadline_ms {
-            return Ok(Settlement::Open);
-        }
-        Ok(match self.applied(message_id)? {
-            Some(r) => Settlement::Applied(r),
-            None => Settlement::Never,
-        })
+        Settlement::by_hub_clock(deadline_ms, || self.applied(message_id))
     }
     /// The node's head block number (`eth_blockNumber`).
     fn head(&self) -> Result<u64, AdapterError> {
