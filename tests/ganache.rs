@@ -711,9 +711,6 @@ fn ethereum_proofs_against_ganache() {
     eprintln!("ganache test took {:.1?}", started.elapsed());
 }
 
-/// The bridge contract on a real EVM, and the adapter in node-finality mode against the node:
-/// locks decode as the adapter expects, evidence rebuilt from RPC data verifies once the node
-/// has buried the block, releases apply once and respect the deadline.
 /// The bridge deployed on `rpc`'s node from `owner`, and the chain that releases from it
 /// (two confirmations).
 fn deploy_bridge(rpc: &Rpc, owner: [u8; 20]) -> meridian_adapters::ethereum::RpcChainConfig {
@@ -731,6 +728,9 @@ fn deploy_bridge(rpc: &Rpc, owner: [u8; 20]) -> meridian_adapters::ethereum::Rpc
     }
 }
 
+/// The bridge contract on a real EVM, and the adapter in node-finality mode against the node:
+/// locks decode as the adapter expects, evidence rebuilt from RPC data verifies once the node
+/// has buried the block, releases apply once and respect the deadline.
 #[test]
 fn bridge_and_node_finality_against_ganache() {
     use meridian_adapters::demo::DemoChain;
@@ -953,4 +953,109 @@ fn a_refund_waits_for_a_final_block_past_the_deadline() {
         adapter.deliver(&never),
         Err(AdapterError::Expired { .. })
     ));
+}
+
+/// A release is a delivery only once it is final: on a node whose blocks come when they come
+/// (the production front refuses `evm_mine`), the adapter answers Pending while the release
+/// is in a block with fewer than `confirmations` on top, and a reorganisation that drops the
+/// release makes the next ask send it again. Answered with the receipt at once, the hub
+/// recorded Delivered for a release the reorganisation then took away: the recipient was
+/// never paid and, the message being delivered, the sender never refunded.
+#[test]
+fn a_release_is_delivered_only_once_final() {
+    use meridian_adapters::demo::DemoChain;
+    use meridian_adapters::ethereum::{RpcChain, RpcChainConfig};
+    use meridian_adapters::{AdapterError, Delivery};
+
+    let Some(bin) = ganache::bin_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let node = ganache::start(&bin, dir.path());
+    let rpc = Rpc::new(&node.url);
+    let accounts = rpc.call("eth_accounts", json!([]));
+    let owner = address(accounts[0].as_str().expect("account 0"));
+    let front = ganache::ProductionFront::of(&node.url);
+    let chain = RpcChain::new(RpcChainConfig {
+        rpc_url: front.url.clone(),
+        ..deploy_bridge(&rpc, owner)
+    });
+    let bridge_address = chain.config().bridge;
+    let mut adapter = chain.adapter().expect("node-mode adapter");
+    let mine = |n: usize| {
+        for _ in 0..n {
+            rpc.call("evm_mine", json!([]));
+        }
+    };
+    let d = Delivery {
+        message_id: keccak256(&[b"reorganised away"]),
+        refund: false,
+        account: "0xabc".into(),
+        asset: "CNY".into(),
+        amount: 9,
+        refchain_height: 1,
+        deadline_ms: u64::MAX / 2,
+    };
+    let releases = || {
+        rpc.call(
+            "eth_getLogs",
+            json!([{"address": hex0x(&bridge_address), "fromBlock": "0x0", "toBlock": "latest",
+                    "topics": [hex0x(&meridian_adapters::ethereum::abi::release_topic()),
+                               hex0x(&d.message_id)]}]),
+        )
+        .as_array()
+        .expect("logs")
+        .iter()
+        .map(|l| str_field(l, "transactionHash").to_string())
+        .collect::<Vec<_>>()
+    };
+
+    let snapshot = rpc.call("evm_snapshot", json!([]));
+    let pending = |a: &mut Box<dyn meridian_adapters::ChainAdapter>| {
+        matches!(a.deliver(&d), Err(AdapterError::Pending(_)))
+    };
+    assert!(pending(&mut adapter), "mined, with no block on top");
+    mine(1);
+    assert!(pending(&mut adapter), "one confirmation of two");
+    assert_eq!(releases().len(), 1, "asked again, not sent again");
+
+    // The release's block is reorganised away (the node goes back to before it and builds
+    // other blocks): asked again, the adapter sends it again.
+    assert_eq!(rpc.call("evm_revert", json!([snapshot])), json!(true));
+    mine(3);
+    assert!(
+        releases().is_empty(),
+        "the reorganisation dropped the release"
+    );
+    assert!(pending(&mut adapter), "sent again");
+    let again = releases();
+    assert_eq!(again.len(), 1);
+    mine(2);
+    let receipt = adapter.deliver(&d).expect("final");
+    assert_eq!(hex0x(&receipt.reference), again[0]);
+    assert_eq!(releases().len(), 1, "released once");
+    // And a dev node's own deliveries mine their confirmations (as its dev locks do).
+    let dev = RpcChain::new(RpcChainConfig {
+        rpc_url: node.url.clone(),
+        ..chain.config().clone()
+    });
+    let d2 = Delivery {
+        message_id: keccak256(&[b"on a dev node"]),
+        ..d.clone()
+    };
+    let head = num(
+        &rpc.call("eth_getBlockByNumber", json!(["latest", false])),
+        "number",
+    );
+    let r = dev
+        .adapter()
+        .expect("adapter")
+        .deliver(&d2)
+        .expect("final at once");
+    assert!(!r.duplicate);
+    let now = num(
+        &rpc.call("eth_getBlockByNumber", json!(["latest", false])),
+        "number",
+    );
+    assert_eq!(now, head + 3, "the release's block and two on top");
 }

@@ -261,3 +261,87 @@ fn a_hub_carries_transfers_to_and_from_a_ganache_chain() {
     s.wait_delivered(&id);
     eprintln!("ganache hub test took {:.1?}", started.elapsed());
 }
+
+/// The hub records a release as delivered only once the node has buried it under the
+/// confirmations, and a release a reorganisation drops is sent again. The node here is seen
+/// through a front that refuses `evm_mine` (a production node: blocks come when they come);
+/// the test makes the blocks, and the reorganisation, on the node behind it.
+#[test]
+fn a_release_is_delivered_once_final_and_sent_again_after_a_reorganisation() {
+    let Some(bin) = ganache::bin_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let node = ganache::start(&bin, dir.path());
+    let front = ganache::ProductionFront::of(&node.url);
+    let rpc = Rpc::new(&node.url, Duration::from_secs(30));
+    let accounts = rpc.call("eth_accounts", json!([])).expect("accounts");
+    let owner = address(accounts[0].as_str().expect("account 0"));
+    let bridge_address =
+        bridge::deploy(&rpc, &owner, Duration::from_secs(30)).expect("bridge deployed");
+    let config_dir = dir.path().join("config");
+    write_config(&config_dir, &front.url, &bridge_address, &owner);
+    let s = Server::start_with_config(&dir.path().join("data"), &config_dir);
+    let mine = |n: u64| {
+        for _ in 0..n {
+            rpc.call("evm_mine", json!([])).expect("evm_mine");
+        }
+    };
+    let status = |id: &str| {
+        let (code, body) = call(
+            ureq::get(&s.url(&format!("/v1/transfers/{id}"))).set("Authorization", KEY),
+            None,
+        );
+        assert_eq!(code, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).expect("json");
+        v["status"].as_str().expect("status").to_string()
+    };
+
+    let snapshot = rpc.call("evm_snapshot", json!([])).expect("snapshot");
+    let req = dev_lock(&s, "mock-b", "eth-ganache", 9);
+    let id = submit(&s, &req);
+    let message_id: [u8; 32] = hex::decode(id.trim_start_matches("0x"))
+        .expect("id hex")
+        .try_into()
+        .expect("32-byte id");
+    let releases = || {
+        rpc.call(
+            "eth_getLogs",
+            json!([{"address": hex0x(&bridge_address), "fromBlock": "0x0", "toBlock": "latest",
+                    "topics": [hex0x(&release_topic()), hex0x(&message_id)]}]),
+        )
+        .expect("logs")
+        .as_array()
+        .expect("logs")
+        .len()
+    };
+    let wait_release = || {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while releases() == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "no release within 30 s\n{}",
+                s.log_tail()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    wait_release();
+    // Mined, with nothing on top: not delivered, however long the hub is given.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(status(&id), "finalized");
+    assert_eq!(releases(), 1, "asked again, not sent again");
+
+    // Reorganised away before it was final: sent again, and delivered once that is buried.
+    assert_eq!(
+        rpc.call("evm_revert", json!([snapshot])).expect("revert"),
+        json!(true)
+    );
+    mine(3);
+    assert_eq!(releases(), 0, "the reorganisation dropped the release");
+    wait_release();
+    assert_eq!(status(&id), "finalized");
+    mine(CONFIRMATIONS);
+    s.wait_delivered(&id);
+    assert_eq!(releases(), 1, "released once");
+}

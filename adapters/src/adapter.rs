@@ -171,6 +171,10 @@ pub enum AdapterError {
     /// The chain could not be reached or refused the delivery.
     #[error("chain unavailable: {0}")]
     Unavailable(String),
+    /// The delivery is in a block that is not final yet (a reorganisation could still drop
+    /// it): ask again later; the receipt comes once the chain's finality rule buries it.
+    #[error("not final yet: {0}")]
+    Pending(String),
     /// The operation is not offered by this family.
     #[error("{0} is not supported by the {1:?} family")]
     Unsupported(&'static str, Family),
@@ -204,7 +208,9 @@ pub trait ChainAdapter: Send + 'static {
     }
 
     /// Submit a delivery to the chain and wait for its receipt. Chains apply a message id at
-    /// most once, so a repeat after a crash returns `Receipt { duplicate: true, .. }`.
+    /// most once, so a repeat after a crash returns `Receipt { duplicate: true, .. }`. A
+    /// receipt means final: a chain whose blocks can be reorganised answers
+    /// [`AdapterError::Pending`] until the delivery's block is, and the hub asks again.
     fn deliver(&mut self, delivery: &Delivery) -> Result<Receipt, AdapterError>;
 
     /// Deliver several messages; one result per delivery, in order. Each must mean exactly

@@ -148,7 +148,7 @@ fn a_node_of_another_genesis_is_the_wrong_chain() {
 struct Down;
 
 impl EthereumNode for Down {
-    fn submit(&self, _: &Delivery, _: &[u8]) -> Result<Receipt, AdapterError> {
+    fn submit(&self, _: &Delivery, _: &[u8], _: u64) -> Result<Receipt, AdapterError> {
         Err(AdapterError::Unavailable("connection refused".into()))
     }
     fn applied(&self, _: &[u8; 32]) -> Result<Option<Receipt>, AdapterError> {

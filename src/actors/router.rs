@@ -32,6 +32,11 @@ const FULL_SWEEP_TICKS: u64 = 40;
 /// message on every tick, ahead of its deliveries).
 const SETTLE_RECHECK: Duration = Duration::from_secs(2);
 
+/// How long a delivery (or refund) its chain answered [`AdapterError::Pending`] waits before
+/// it is asked again: sent and included, not final yet (blocks come seconds apart; asking on
+/// every tick would only cost the node calls).
+const PENDING_RECHECK: Duration = Duration::from_secs(2);
+
 /// Wall-clock ms since the epoch.
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
@@ -593,13 +598,18 @@ impl Router {
         ctx.spawn(
             async move { dest.send(DeliverBatch(deliveries)).await }
                 .into_actor(self)
-                .then(move |res, act, _ctx| {
+                .then(move |res, act, ctx| {
                     let mut items = Vec::new();
+                    let mut pending = Vec::new();
                     match res {
                         Ok(results) => {
                             for (id, r) in ids.iter().zip(results) {
                                 match r {
                                     Ok(receipt) => items.push((*id, receipt.reference)),
+                                    Err(AdapterError::Pending(why)) => {
+                                        tracing::debug!(%id, %why, "delivery not final yet; asked again");
+                                        pending.push(*id);
+                                    }
                                     Err(e) if permanent(&e) => {
                                         tracing::warn!(%id, %destination, error = %e, "the destination can never apply this delivery; not retried, refunded at its deadline");
                                         metrics::counter!("meridian_deliveries_undeliverable_total", "destination" => destination.0.clone()).increment(1);
@@ -616,6 +626,9 @@ impl Router {
                             tracing::debug!(error = %e, "chain actor unreachable; will retry");
                             act.retry.extend(ids.iter().copied());
                         }
+                    }
+                    if !pending.is_empty() {
+                        ctx.run_later(PENDING_RECHECK, move |act, _| act.retry.extend(pending));
                     }
                     let delivered: Vec<MessageId> = items.iter().map(|(id, _)| *id).collect();
                     let fut: Box<dyn ActorFuture<Router, Output = ()> + Unpin> = if items.is_empty() {
@@ -642,7 +655,8 @@ impl Router {
     /// destination where it stands there. Applied: record the delivery. Never applied and
     /// never can be (its final blocks are past the deadline on its own clock): record
     /// `TimedOut` and refund on the source chain. Still open (a release may be pending, or in
-    /// a block not final yet): nothing, asked again at the next tick.
+    /// a block not final yet), or the refund not final yet: nothing, asked again after
+    /// [`SETTLE_RECHECK`].
     fn expire(&mut self, id: MessageId, ctx: &mut Context<Self>) {
         let Some(entry) = self.state.message(&id).cloned() else {
             return;
@@ -679,7 +693,7 @@ impl Router {
                         Err(e) => Err(AdapterError::Unavailable(e.to_string())),
                     }
                 };
-                let open = matches!(settled, Ok(Settlement::Open));
+                let mut open = matches!(settled, Ok(Settlement::Open));
                 let recs = match settled {
                     Ok(Settlement::Open) => {
                         tracing::debug!(%id, "past its deadline on the hub's clock, not on the destination's final blocks yet");
@@ -693,6 +707,10 @@ impl Router {
                         }
                         match src.send(Deliver(refund)).await {
                             Ok(Ok(r)) => recs.push(LogRecord::Refunded { id, receipt: r.reference, at_ms: now_ms() }),
+                            Ok(Err(AdapterError::Pending(why))) => {
+                                tracing::debug!(%id, %why, "refund not final yet; asked again");
+                                open = true;
+                            }
                             _ => tracing::debug!(%id, "refund not applied yet; will retry"),
                         }
                         recs

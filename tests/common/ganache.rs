@@ -102,3 +102,91 @@ pub fn start(bin: &Path, dir: &Path) -> Ganache {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// A JSON-RPC front of a node that refuses the dev methods (`evm_*`, as a production node
+/// does: "method not found") and passes every other call through: the node as a hub sees a
+/// real network, whose blocks come when they come, while the test still mines and reorganises
+/// on the node behind it. Stops with the test process.
+pub struct ProductionFront {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+impl ProductionFront {
+    /// A front of the node at `node_url`.
+    pub fn of(node_url: &str) -> ProductionFront {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let url = format!(
+            "http://{}",
+            listener.local_addr().expect("the front's address")
+        );
+        let node = std::sync::Arc::new(Rpc::new(node_url, Duration::from_secs(30)));
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let node = node.clone();
+                std::thread::spawn(move || serve_front(conn, &node));
+            }
+        });
+        ProductionFront { url }
+    }
+}
+
+/// One keep-alive connection of the front: each request answered until the client closes.
+fn serve_front(conn: std::net::TcpStream, node: &Rpc) {
+    use meridian_adapters::ethereum::rpc::RpcError;
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut out = match conn.try_clone() {
+        Ok(c) => c,
+        Err(_) => return,
+    };
+    let mut reader = BufReader::new(conn);
+    loop {
+        let mut length = 0usize;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            match reader.read_line(&mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = l.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let request: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let method = request["method"].as_str().unwrap_or_default();
+        let id = request["id"].clone();
+        let answer = if method.starts_with("evm_") {
+            json!({"jsonrpc": "2.0", "id": id,
+                   "error": {"code": -32601, "message": format!("the method {method} does not exist/is not available")}})
+        } else {
+            match node.call(method, request["params"].clone()) {
+                Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
+                Err(RpcError::Node { code, message, .. }) => {
+                    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
+                }
+                Err(e) => {
+                    json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32603, "message": e.to_string()}})
+                }
+            }
+        };
+        let text = answer.to_string();
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            text.len()
+        );
+        if out.write_all(head.as_bytes()).is_err() || out.write_all(text.as_bytes()).is_err() {
+            return;
+        }
+    }
+}

@@ -450,7 +450,13 @@ impl EthereumMock {
 }
 
 impl EthereumNode for EthereumMock {
-    fn submit(&self, d: &Delivery, calldata: &[u8]) -> Result<Receipt, AdapterError> {
+    /// The mock's blocks are never reorganised: a release is final at once.
+    fn submit(
+        &self,
+        d: &Delivery,
+        calldata: &[u8],
+        _confirmations: u64,
+    ) -> Result<Receipt, AdapterError> {
         if calldata.get(..4) != Some(&abi::release_selector()[..]) {
             return Err(AdapterError::Unavailable("not a release call".into()));
         }

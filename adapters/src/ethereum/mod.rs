@@ -171,8 +171,15 @@ impl EthereumConfig {
 /// An Ethereum node: where deliveries go and, in [`Finality::Node`] mode, the judge of
 /// finality (the mock chain in tests, [`RpcNode`] against a real node).
 pub trait EthereumNode: Send + std::fmt::Debug {
-    /// Send the `release` call `calldata` for `delivery` and wait for its receipt.
-    fn submit(&self, delivery: &Delivery, calldata: &[u8]) -> Result<Receipt, AdapterError>;
+    /// Send the `release` call `calldata` for `delivery` and wait for its receipt: the receipt
+    /// once the release is in a block `confirmations` below the head, [`AdapterError::Pending`]
+    /// while it is only in later blocks.
+    fn submit(
+        &self,
+        delivery: &Delivery,
+        calldata: &[u8],
+        confirmations: u64,
+    ) -> Result<Receipt, AdapterError>;
     /// The receipt of `message_id` if the bridge applied it.
     fn applied(&self, message_id: &[u8; 32]) -> Result<Option<Receipt>, AdapterError>;
     /// [`ChainAdapter::settlement`] by the node's blocks: [`Settlement::Open`] until the block
@@ -277,6 +284,15 @@ pub struct EthereumAdapter {
 }
 
 impl EthereumAdapter {
+    /// Blocks on top of a block before it is final: the evidence rule, and the rule the
+    /// hub's own deliveries are held to.
+    fn confirmations(&self) -> u64 {
+        match &self.config.finality {
+            Finality::Node { confirmations } => *confirmations,
+            Finality::Clique { confirmations, .. } => *confirmations as u64,
+        }
+    }
+
     /// The header list's first header does not link to the trusted head.
     fn unlinked(&self, first: &EthHeader) -> AdapterError {
         AdapterError::Fork {
@@ -592,7 +608,7 @@ impl ChainAdapter for EthereumAdapter {
     fn deliver(&mut self, d: &Delivery) -> Result<Receipt, AdapterError> {
         let calldata = self.encode_delivery(d)?;
         match &self.node {
-            Some(n) => n.submit(d, &calldata),
+            Some(n) => n.submit(d, &calldata, self.confirmations()),
             None => Err(AdapterError::Unavailable(
                 "no Ethereum node configured".into(),
             )),
@@ -613,12 +629,8 @@ impl ChainAdapter for EthereumAdapter {
         message_id: &[u8; 32],
         deadline_ms: u64,
     ) -> Result<Settlement, AdapterError> {
-        let confirmations = match &self.config.finality {
-            Finality::Node { confirmations } => *confirmations,
-            Finality::Clique { confirmations, .. } => *confirmations as u64,
-        };
         match &self.node {
-            Some(n) => n.settlement(message_id, deadline_ms, confirmations),
+            Some(n) => n.settlement(message_id, deadline_ms, self.confirmations()),
             None => Err(AdapterError::Unavailable(
                 "no Ethereum node configured".into(),
             )),

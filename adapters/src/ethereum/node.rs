@@ -35,6 +35,9 @@ pub struct RpcNode {
     bridge: Address,
     sender: Address,
     wait: Duration,
+    /// Whether the node mines on request (`evm_mine`: ganache, hardhat, anvil); learnt at the
+    /// first ask and shared by every client of the same chain.
+    dev: Arc<OnceLock<bool>>,
 }
 
 impl RpcNode {
@@ -46,7 +49,54 @@ impl RpcNode {
             bridge,
             sender,
             wait,
+            dev: Arc::new(OnceLock::new()),
         }
+    }
+
+    /// On a dev node, mine until the head is at least `number`; on any other node nothing
+    /// (its blocks come when they come). Whether it is one is asked once, by mining.
+    pub fn mine_on_dev(&self, number: u64) -> Result<(), AdapterError> {
+        while self.dev.get() != Some(&false) && self.rpc.block_number()? < number {
+            match self.rpc.call("evm_mine", json!([])) {
+                Ok(_) => {
+                    let _ = self.dev.set(true);
+                }
+                Err(RpcError::Node { .. }) => {
+                    let _ = self.dev.set(false);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// The release of `message_id`, which the bridge applied as of the latest block: its
+    /// receipt once the block `confirmations` below the head has it too (on a dev node the
+    /// confirmations are mined first), else [`AdapterError::Pending`] (a reorganisation
+    /// could still drop it; the hub asks again).
+    fn final_release(
+        &self,
+        message_id: &[u8; 32],
+        confirmations: u64,
+        duplicate: bool,
+    ) -> Result<Receipt, AdapterError> {
+        let block = self.release_block(message_id, "latest")?;
+        self.mine_on_dev(block.saturating_add(confirmations))?;
+        let head = self.rpc.block_number()?;
+        if let Some(number) = head.checked_sub(confirmations) {
+            let tag = qty(number);
+            if self.applied_in(message_id, &tag)? {
+                return Ok(Receipt {
+                    duplicate,
+                    ..self.release_receipt(message_id, &tag)?
+                });
+            }
+        }
+        Err(AdapterError::Pending(format!(
+            "release {} is in block {block}, final once the head reaches {} (head {head})",
+            hex0x(message_id),
+            block.saturating_add(confirmations)
+        )))
     }
 
     /// Why the bridge refuses `d`: expired (the node's latest block is past the deadline) or
@@ -79,13 +129,19 @@ impl RpcNode {
 impl EthereumNode for RpcNode {
     /// Apply-once: an id the bridge already applied is answered as a duplicate with the first
     /// release's transaction; otherwise the call is simulated (`eth_call`, a revert is reported
-    /// without spending gas), sent, and its receipt awaited.
-    fn submit(&self, d: &Delivery, calldata: &[u8]) -> Result<Receipt, AdapterError> {
-        if let Some(first) = self.applied(&d.message_id)? {
-            return Ok(Receipt {
-                duplicate: true,
-                ..first
-            });
+    /// without spending gas), sent, and its receipt awaited. Either way the receipt is given
+    /// only once the release is final (`confirmations` blocks on top; mined on a dev node):
+    /// before that [`AdapterError::Pending`], so that the hub never records a delivery a
+    /// reorganisation could drop (when it asks again, a release that was dropped is sent
+    /// again, or refused past its deadline).
+    fn submit(
+        &self,
+        d: &Delivery,
+        calldata: &[u8],
+        confirmations: u64,
+    ) -> Result<Receipt, AdapterError> {
+        if self.applied_in(&d.message_id, "latest")? {
+            return self.final_release(&d.message_id, confirmations, true);
         }
         match self.rpc.eth_call(&self.sender, &self.bridge, calldata) {
             Ok(_) => {}
@@ -99,27 +155,21 @@ impl EthereumNode for RpcNode {
         let receipt = self.rpc.wait_receipt(&tx, self.wait)?;
         if field_u64(&receipt, "status")? != 1 {
             // Applied in between (another hub instance on the same bridge): a duplicate.
-            if let Some(first) = self.applied(&d.message_id)? {
-                return Ok(Receipt {
-                    duplicate: true,
-                    ..first
-                });
+            if self.applied_in(&d.message_id, "latest")? {
+                return self.final_release(&d.message_id, confirmations, true);
             }
             return Err(self.refusal(d, &format!("transaction {tx} reverted")));
         }
-        Ok(Receipt {
-            reference: field_bytes(&receipt, "transactionHash")?,
-            duplicate: false,
-        })
+        self.final_release(&d.message_id, confirmations, false)
     }
 
-    /// `applied(id)` on the bridge; if so, the releasing transaction, found through the block
-    /// number the bridge stored for the id and the `Release` log of that block.
+    /// `applied(id)` on the bridge as of the latest block (final or not); if so, the
+    /// releasing transaction.
     fn applied(&self, message_id: &[u8; 32]) -> Result<Option<Receipt>, AdapterError> {
         if !self.applied_in(message_id, "latest")? {
             return Ok(None);
         }
-        self.release_receipt(message_id).map(Some)
+        self.release_receipt(message_id, "latest").map(Some)
     }
 
     fn settlement(
@@ -139,8 +189,9 @@ impl EthereumNode for RpcNode {
         if time_ms <= deadline_ms {
             return Ok(Settlement::Open);
         }
-        if self.applied_in(message_id, &qty(number))? {
-            return Ok(Settlement::Applied(self.release_receipt(message_id)?));
+        let tag = qty(number);
+        if self.applied_in(message_id, &tag)? {
+            return Ok(Settlement::Applied(self.release_receipt(message_id, &tag)?));
         }
         Ok(Settlement::Never)
     }
@@ -158,7 +209,9 @@ impl EthereumNode for RpcNode {
 }
 
 impl RpcNode {
-    /// `applied(id)` on the bridge as of `block` (a quantity or `latest`).
+    /// `applied(id)` on the bridge as of `block` (a quantity or `latest`). A past block before
+    /// the bridge was deployed answers nothing: not applied there. (Nothing at `latest` means
+    /// the configured address is not the bridge: an error.)
     fn applied_in(&self, message_id: &[u8; 32], block: &str) -> Result<bool, AdapterError> {
         let out = self.rpc.eth_call_in(
             &self.sender,
@@ -167,6 +220,7 @@ impl RpcNode {
             block,
         )?;
         match out.as_slice() {
+            [] if block != "latest" => Ok(false),
             [zeros @ .., last] if out.len() == 32 && zeros.iter().all(|b| *b == 0) => {
                 Ok(*last == 1)
             }
@@ -178,14 +232,21 @@ impl RpcNode {
         }
     }
 
-    /// The transaction that released `message_id` (which the bridge applied), found through
-    /// the block number the bridge stored for the id and the `Release` log of that block.
-    fn release_receipt(&self, message_id: &[u8; 32]) -> Result<Receipt, AdapterError> {
+    /// The block the bridge stored for `message_id` as of `block` (a quantity or `latest`):
+    /// where its release is.
+    fn release_block(&self, message_id: &[u8; 32], block: &str) -> Result<u64, AdapterError> {
         let slot = self.rpc.call(
             "eth_getStorageAt",
-            json!([hex0x(&self.bridge), hex0x(message_id), "latest"]),
+            json!([hex0x(&self.bridge), hex0x(message_id), block]),
         )?;
-        let block = field_u64(&json!({ "n": slot }), "n")?;
+        Ok(field_u64(&json!({ "n": slot }), "n")?)
+    }
+
+    /// The transaction that released `message_id` (which the bridge applied as of `at`),
+    /// found through the block number the bridge stored for the id and the `Release` log of
+    /// that block.
+    fn release_receipt(&self, message_id: &[u8; 32], at: &str) -> Result<Receipt, AdapterError> {
+        let block = self.release_block(message_id, at)?;
         let logs = self.rpc.call(
             "eth_getLogs",
             json!([{"address": hex0x(&self.bridge), "fromBlock": qty(block), "toBlock": qty(block),
@@ -234,6 +295,7 @@ pub struct RpcChainConfig {
 pub struct RpcChain {
     config: RpcChainConfig,
     rpc: Arc<Rpc>,
+    node: RpcNode,
     head_rpc: Rpc,
     genesis: OnceLock<Hash32>,
 }
@@ -245,8 +307,10 @@ fn unavailable(what: impl Into<String>) -> AdapterError {
 impl RpcChain {
     /// A chain over the node at `config.rpc_url` (nothing is asked of the node yet).
     pub fn new(config: RpcChainConfig) -> Self {
+        let rpc = Arc::new(Rpc::new(&config.rpc_url, config.timeout));
         RpcChain {
-            rpc: Arc::new(Rpc::new(&config.rpc_url, config.timeout)),
+            node: RpcNode::new(rpc.clone(), config.bridge, config.sender, config.timeout),
+            rpc,
             head_rpc: Rpc::new(&config.rpc_url, config.timeout.min(Duration::from_secs(1))),
             genesis: OnceLock::new(),
             config,
@@ -265,12 +329,7 @@ impl RpcChain {
 
     /// The adapter's node client.
     pub fn node(&self) -> RpcNode {
-        RpcNode::new(
-            self.rpc.clone(),
-            self.config.bridge,
-            self.config.sender,
-            self.config.timeout,
-        )
+        self.node.clone()
     }
 
     /// The trusted genesis hash: configured, else the node's block 0 (asked once).
@@ -330,15 +389,8 @@ impl RpcChain {
     /// `evm_mine`) mine the blocks instead of waiting.
     pub fn mine_until(&self, number: u64) -> Result<(), AdapterError> {
         let deadline = Instant::now() + self.config.timeout;
-        let mut dev = true;
+        self.node.mine_on_dev(number)?;
         while self.rpc.block_number()? < number {
-            if dev {
-                match self.rpc.call("evm_mine", json!([])) {
-                    Ok(_) => continue,
-                    Err(RpcError::Node { .. }) => dev = false,
-                    Err(e) => return Err(e.into()),
-                }
-            }
             if Instant::now() >= deadline {
                 return Err(unavailable(format!(
                     "the node did not reach block {number} within {:?}",
