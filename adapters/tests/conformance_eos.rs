@@ -202,3 +202,30 @@ fn a_locator_with_another_index_or_count_in_the_same_block_is_refused() {
         }
     }
 }
+
+/// Each header costs a signature recovery: evidence may carry a round of the schedule (12
+/// blocks per producer), more than the quorum needs, and a longer list is refused before any
+/// signature is checked, however valid its headers.
+#[test]
+fn a_header_list_longer_than_a_round_is_refused() {
+    let chain = EosChain::new("eos-long", "eos-long", "prod", b"producer", 4, false);
+    let mut a = chain.adapter().expect("adapter");
+    let max = a.max_headers();
+    assert_eq!(max, 4 * 12);
+    // A lock with max − 1 blocks on it: max headers, all linked and validly signed.
+    let fits = chain.lock(max - 1).expect("lock");
+    assert_eq!(decode_headers(&fits.header).expect("headers").len(), max);
+    a.verify_event(&fits).expect("a round of headers verifies");
+    let too_long = chain.lock(max).expect("lock");
+    assert_eq!(
+        decode_headers(&too_long.header).expect("headers").len(),
+        max + 1
+    );
+    let err = a
+        .verify_event(&too_long)
+        .expect_err("one header past the round");
+    assert!(
+        matches!(&err, AdapterError::Malformed { what: "header", reason } if reason.contains("at most 48")),
+        "{err}"
+    );
+}

@@ -171,9 +171,27 @@ impl EosAdapter {
         self.keys.len() * 2 / 3 + 1
     }
 
+    /// Most headers one evidence may carry: a whole round of the schedule (each producer makes
+    /// [`BLOCKS_PER_PRODUCER`] blocks in a row), more than the quorum ever needs. Each header
+    /// costs a signature recovery, so a longer list is refused before any is checked.
+    pub fn max_headers(&self) -> usize {
+        self.keys.len().saturating_mul(BLOCKS_PER_PRODUCER).max(1)
+    }
+
     /// Check the header chain's links, signatures and irreversibility; returns the first block.
     fn check_final(&self, bytes: &[u8]) -> Result<BlockHeader, AdapterError> {
         let hs = decode_headers(bytes)?;
+        if hs.len() > self.max_headers() {
+            return Err(AdapterError::Malformed {
+                what: "header",
+                reason: format!(
+                    "{} headers; at most {} (a round of the {}-producer schedule)",
+                    hs.len(),
+                    self.max_headers(),
+                    self.keys.len()
+                ),
+            });
+        }
         let first = hs.first().ok_or_else(|| AdapterError::Malformed {
             what: "header",
             reason: "no block".into(),
@@ -281,6 +299,9 @@ impl EosAdapter {
         ))
     }
 }
+
+/// Blocks each producer makes in a row in its slot (`eosio::chain::config::producer_repetitions`).
+pub const BLOCKS_PER_PRODUCER: usize = 12;
 
 /// The event's key (see [`Family::event_key`]): its action receipt's `global_sequence`
 /// (u64 BE), unique on the chain and bound by the action merkle leaf; `None` when the event
