@@ -13,6 +13,7 @@ use meridian_adapters::{
 };
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -297,8 +298,24 @@ async fn forty_five_faulty_relays_leave_blocks_unfinalized() {
     hub.stop();
 }
 
-/// Wraps the mock adapter and panics on a poisoned locator, like a buggy adapter would.
-struct Panicky(Box<dyn ChainAdapter>);
+/// Wraps the mock adapter: panics on a poisoned locator, like a buggy adapter would, and,
+/// while its gate is shut, takes as long to verify as a chain actor busy with deliveries to a
+/// slow node.
+struct Panicky(Box<dyn ChainAdapter>, Arc<AtomicBool>);
+
+impl Panicky {
+    /// A factory of `inner`'s adapters, wrapped; and the gate (open).
+    fn wrap(
+        inner: meridian::actors::AdapterFactory,
+    ) -> (meridian::actors::AdapterFactory, Arc<AtomicBool>) {
+        let open = Arc::new(AtomicBool::new(true));
+        let gate = open.clone();
+        let factory: meridian::actors::AdapterFactory = Arc::new(move || {
+            inner().map(|a| Box::new(Panicky(a, gate.clone())) as Box<dyn ChainAdapter>)
+        });
+        (factory, open)
+    }
+}
 
 impl ChainAdapter for Panicky {
     fn chain_id(&self) -> &str {
@@ -313,6 +330,9 @@ impl ChainAdapter for Panicky {
     fn verify_event(&mut self, ev: &Evidence) -> Result<LockEvent, AdapterError> {
         if ev.locator == b"PANIC" {
             panic!("adapter bug");
+        }
+        while !self.1.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(5));
         }
         self.0.verify_event(ev)
     }
@@ -331,6 +351,9 @@ impl ChainAdapter for Panicky {
     fn restore_light_client(&mut self, s: &[u8]) -> Result<(), AdapterError> {
         self.0.restore_light_client(s)
     }
+    fn mark_relayed(&mut self, locator: &[u8]) {
+        self.0.mark_relayed(locator)
+    }
 }
 
 #[actix_rt::test]
@@ -338,9 +361,7 @@ async fn panicking_chain_actor_restarts_without_taking_the_hub_down() {
     let dir = tempfile::tempdir().expect("tmp");
     let net = Net::new();
     let mut specs = net.specs();
-    let inner = specs[0].factory.clone();
-    specs[0].factory =
-        Arc::new(move || inner().map(|a| Box::new(Panicky(a)) as Box<dyn ChainAdapter>));
+    specs[0].factory = Panicky::wrap(specs[0].factory.clone()).0;
     let hub = Hub::start(&config(), dir.path(), specs, HubOptions::default())
         .await
         .expect("hub");
@@ -365,6 +386,56 @@ async fn panicking_chain_actor_restarts_without_taking_the_hub_down() {
     wait_for(&hub, "delivered", |s| {
         s.message(&out.id)
             .is_some_and(|m| m.state == MessageState::Delivered)
+    })
+    .await;
+    hub.stop();
+}
+
+/// A source chain whose actor is slow (here: every verification waits on a gate, as behind
+/// deliveries to a slow node) holds up only its own submissions: another chain's transfer is
+/// accepted meanwhile. With one batch pipeline for all chains, four stuck batches from the
+/// slow chain took every slot and the other chain's transfer waited for the gate.
+#[actix_rt::test]
+async fn a_slow_source_chain_does_not_hold_up_another_chains_transfers() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let net = Net::new();
+    let mut specs = net.specs();
+    let (factory, gate) = Panicky::wrap(specs[0].factory.clone());
+    specs[0].factory = factory;
+    let hub = Hub::start(&config(), dir.path(), specs, HubOptions::default())
+        .await
+        .expect("hub");
+    let (a, b) = (ChainId::from("chain-a"), ChainId::from("chain-b"));
+    let from_a = net.lock_on_a(4, 1);
+    net.b.lock("chain-a", "carol", "dave", "USDT", 3);
+    let (_, locators) = net.b.produce_block(1);
+    let from_b = net.b.evidence(&locators[0]).expect("evidence");
+
+    gate.store(false, Ordering::SeqCst);
+    // One submission from chain A at a time, each into a batch of its own, all stuck.
+    let stuck = futures::future::join_all(from_a.into_iter().enumerate().map(|(k, ev)| {
+        let (hub, a) = (&hub, &a);
+        async move {
+            tokio::time::sleep(Duration::from_millis(100 * k as u64)).await;
+            hub.submit(a, ev, None).await
+        }
+    }));
+    let other = async {
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let r = tokio::time::timeout(Duration::from_secs(5), hub.submit(&b, from_b, None)).await;
+        gate.store(true, Ordering::SeqCst);
+        r
+    };
+    let (stuck, other) = futures::join!(stuck, other);
+    let out = other
+        .expect("chain B's transfer answered while chain A's verifications wait")
+        .expect("accepted");
+    assert!(!out.existing);
+    for r in stuck {
+        r.expect("chain A's transfers accepted once its chain answers");
+    }
+    wait_for(&hub, "all five delivered", |s| {
+        s.messages().count() == 5 && s.messages().all(|m| m.state == MessageState::Delivered)
     })
     .await;
     hub.stop();

@@ -6,9 +6,10 @@
 //! chain's actor; for evidence that does not verify, answer the first message if this
 //! evidence was submitted before, else reject; submit the verified ones to the router (which
 //! deduplicates, rate-limits, assigns nonces and answers once durable); mark the committed
-//! events relayed on their chain. A few batches are in flight at once (the next one verifies
-//! while the previous one waits for its fsync); while they are, new submissions queue up
-//! and form the next batch.
+//! events relayed on their chain. Each source chain has its own lane of batches, so a chain
+//! whose actor is slow holds up only its own submissions. A few batches of a lane are in
+//! flight at once (the next one verifies while the previous one waits for its fsync); while
+//! they are, new submissions queue up and form the next batch.
 
 use super::chain::{ChainActor, CheckDeliveries, MarkRelayedBatch, VerifyBatch};
 use super::router::{may_see, GetMessage, Router, Submit, SubmitBatch, SubmitError, SubmitOutcome};
@@ -18,6 +19,7 @@ use crate::record::LogRecord;
 use actix::Addr;
 use meridian_adapters::{AdapterError, Delivery, Evidence};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
@@ -58,12 +60,114 @@ pub fn start(
     log: Arc<dyn CommitLog>,
 ) -> mpsc::Sender<IngestItem> {
     let (tx, rx) = mpsc::channel(INGEST_QUEUE);
-    actix_rt::spawn(run(rx, Arc::new(chains), router, log));
+    actix_rt::spawn(dispatch(rx, Arc::new(chains), router, log));
     tx
 }
 
-async fn run(
+/// One source chain's lane: its submissions, batched and verified apart from other chains'
+/// (a chain actor busy for seconds, delivering to a slow node, holds up only the transfers
+/// from its own chain), and how many wait in it.
+struct Lane {
+    source: ChainId,
+    tx: mpsc::UnboundedSender<Vec<IngestItem>>,
+    queued: Arc<AtomicUsize>,
+}
+
+/// Hand each submission to its source chain's lane, a part per lane per wake-up; a lane
+/// holding [`INGEST_QUEUE`] submissions already answers 503, an unknown source its error.
+async fn dispatch(
     mut rx: mpsc::Receiver<IngestItem>,
+    chains: Arc<HashMap<ChainId, Addr<ChainActor>>>,
+    router: Addr<Router>,
+    log: Arc<dyn CommitLog>,
+) {
+    let mut lanes: Vec<Lane> = Vec::new();
+    loop {
+        // Sized for what is waiting (a buffer of the most, ~170 KB, would be a fresh large
+        // allocation, its pages faulted in, on every wake-up).
+        let mut buf = Vec::with_capacity(rx.len().clamp(16, MAX_INGEST_BATCH));
+        if rx.recv_many(&mut buf, MAX_INGEST_BATCH).await == 0 {
+            return;
+        }
+        // Parts by source (a handful of chains: a linear scan, no hashing per item); the
+        // usual wake-up has one source, whose part takes the whole buffer without a copy.
+        let mut parts: Vec<Vec<IngestItem>> = Vec::new();
+        let mut sources: Vec<ChainId> = Vec::new();
+        let single = buf
+            .first()
+            .map(|f| f.source.clone())
+            .filter(|first| buf.iter().all(|i| i.source == *first));
+        if let Some(source) = single {
+            parts.push(buf);
+            sources.push(source);
+        } else {
+            for item in buf.drain(..) {
+                match sources.iter().position(|c| *c == item.source) {
+                    Some(p) => parts[p].push(item),
+                    None => {
+                        sources.push(item.source.clone());
+                        parts.push(vec![item]);
+                    }
+                }
+            }
+        }
+        for (source, part) in sources.into_iter().zip(parts) {
+            if !chains.contains_key(&source) {
+                for item in part {
+                    let _ = item
+                        .reply
+                        .send(Err(SubmitError::UnknownChain(source.0.clone())));
+                }
+                continue;
+            }
+            let lane = match lanes.iter().position(|l| l.source == source) {
+                Some(p) => &lanes[p],
+                None => {
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    let queued = Arc::new(AtomicUsize::new(0));
+                    actix_rt::spawn(run_lane(
+                        rx,
+                        queued.clone(),
+                        chains.clone(),
+                        router.clone(),
+                        log.clone(),
+                    ));
+                    lanes.push(Lane {
+                        source: source.clone(),
+                        tx,
+                        queued,
+                    });
+                    &lanes[lanes.len() - 1]
+                }
+            };
+            let n = part.len();
+            if lane.queued.load(Ordering::Relaxed) + n > INGEST_QUEUE {
+                for item in part {
+                    let _ = item.reply.send(Err(SubmitError::Overloaded(format!(
+                        "the submission queue of {} is full",
+                        source.0
+                    ))));
+                }
+                continue;
+            }
+            lane.queued.fetch_add(n, Ordering::Relaxed);
+            if let Err(mpsc::error::SendError(part)) = lane.tx.send(part) {
+                // The lane's task ended (the system is stopping).
+                for item in part {
+                    let _ = item
+                        .reply
+                        .send(Err(SubmitError::Overloaded("hub stopped".into())));
+                }
+            }
+        }
+    }
+}
+
+/// A lane's batches: at most [`MAX_INGEST_INFLIGHT`] in flight; while they are, the parts
+/// that arrive gather into the next (up to about [`MAX_INGEST_BATCH`] submissions).
+async fn run_lane(
+    mut rx: mpsc::UnboundedReceiver<Vec<IngestItem>>,
+    queued: Arc<AtomicUsize>,
     chains: Arc<HashMap<ChainId, Addr<ChainActor>>>,
     router: Addr<Router>,
     log: Arc<dyn CommitLog>,
@@ -74,12 +178,16 @@ async fn run(
         let Ok(permit) = slots.clone().acquire_owned().await else {
             return;
         };
-        // Sized for what is waiting (a batch of the most, ~170 KB, would be a fresh large
-        // allocation, its pages faulted in, on every batch).
-        let mut batch = Vec::with_capacity(rx.len().clamp(16, MAX_INGEST_BATCH));
-        if rx.recv_many(&mut batch, MAX_INGEST_BATCH).await == 0 {
+        let Some(mut batch) = rx.recv().await else {
             return;
+        };
+        while batch.len() < MAX_INGEST_BATCH {
+            match rx.try_recv() {
+                Ok(mut more) => batch.append(&mut more),
+                Err(_) => break,
+            }
         }
+        queued.fetch_sub(batch.len(), Ordering::Relaxed);
         let (chains, router, log) = (chains.clone(), router.clone(), log.clone());
         actix_rt::spawn(async move {
             process(batch, &chains, &router, log.as_ref()).await;
