@@ -114,7 +114,8 @@ pub struct HubOptions {
 pub struct Hub {
     router: Addr<Router>,
     chains: HashMap<ChainId, Addr<ChainActor>>,
-    ingest: tokio::sync::mpsc::Sender<IngestItem>,
+    /// Each source chain's ingest lane.
+    ingest: HashMap<ChainId, tokio::sync::mpsc::Sender<IngestItem>>,
     events: broadcast::Sender<StatusEvent>,
     log: Arc<dyn CommitLog>,
     sets: RelaySets,
@@ -365,19 +366,18 @@ impl Hub {
         evidence: Evidence,
         timeout_secs: Option<u64>,
     ) -> Result<SubmitOutcome, SubmitError> {
-        if !self.chains.contains_key(source) {
+        let Some(lane) = self.ingest.get(source) else {
             return Err(SubmitError::UnknownChain(source.0.clone()));
-        }
+        };
         let (reply, answer) = tokio::sync::oneshot::channel();
-        self.ingest
-            .try_send(IngestItem {
-                tenant: tenant.to_string(),
-                source: source.clone(),
-                evidence,
-                timeout_secs,
-                reply,
-            })
-            .map_err(|e| SubmitError::Overloaded(format!("submission queue: {e}")))?;
+        lane.try_send(IngestItem {
+            tenant: tenant.to_string(),
+            source: source.clone(),
+            evidence,
+            timeout_secs,
+            reply,
+        })
+        .map_err(|e| SubmitError::Overloaded(format!("submission queue: {e}")))?;
         answer
             .await
             .unwrap_or_else(|_| Err(SubmitError::Overloaded("hub stopped".into())))

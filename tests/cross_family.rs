@@ -5,6 +5,7 @@
 
 #![allow(clippy::panic)]
 
+use meridian::actors::router::SubmitError;
 use meridian::config::{ChainConfig, Config};
 use meridian::hub::{ChainSpec, Hub, HubOptions};
 use meridian::message::{ChainId, MessageState};
@@ -332,7 +333,7 @@ fn one_event_is_one_message_whatever_else_its_evidence_says() {
         actix_rt::System::new().block_on(async move {
             let hub = start(&dir, &chains).await;
             let mut ids = Vec::new();
-            for (source, ev, variant) in cases {
+            for (source, ev, variant) in cases.clone() {
                 let source = ChainId(source.into());
                 // Together: at most one message; each answer that is not a refusal names it.
                 let (a, b) = futures::join!(
@@ -347,6 +348,28 @@ fn one_event_is_one_message_whatever_else_its_evidence_says() {
             }
             for id in &ids {
                 wait_delivered(&hub, *id).await;
+            }
+            // Relayed: a variant is evidence of a relayed event (the adapters say so only
+            // of evidence that passes every other check), answered with its message; a
+            // variant with a changed proof byte is refused as what it is.
+            for ((source, _, variant), id) in cases.into_iter().zip(&ids) {
+                let source = ChainId(source.into());
+                let out = hub
+                    .submit(&source, variant.clone(), None)
+                    .await
+                    .unwrap_or_else(|e| panic!("{source}: the variant once relayed: {e}"));
+                assert_eq!((out.id, out.existing), (*id, true), "{source}");
+                let mut forged = variant;
+                let last = forged.proof.len() - 1;
+                forged.proof[last] ^= 1;
+                let err = hub
+                    .submit(&source, forged, None)
+                    .await
+                    .expect_err("a forged variant");
+                assert!(
+                    matches!(&err, SubmitError::Rejected(why) if !why.contains("relayed")),
+                    "{source}: {err}"
+                );
             }
             hub.stop();
             ids

@@ -154,7 +154,8 @@ pub enum AdapterError {
         /// What did not link.
         reason: String,
     },
-    /// The event was already used.
+    /// The evidence verifies, and its event was already relayed (adapters check this last, so
+    /// that a replay is told only of genuine evidence: the hub answers it with the message).
     #[error("event {0} was already relayed")]
     Replay(String),
     /// The locator does not match the event's position.

@@ -157,13 +157,41 @@ pub fn run(chain: &mut dyn ConformanceChain) -> Report {
             a.verify_event(&e1).map(|_| ()).map_err(|e| e.to_string())
         }),
     ));
-    // Once relayed, the same event is a replay.
+    // Once relayed, the same event is a replay; and a replay is told only of genuine evidence
+    // (the hub answers a replay with the relayed event's message): changed evidence of a
+    // relayed event is refused for what is wrong with it.
     r.checks.push((
-        "rejects a replayed event",
+        "rejects a replayed event, and calls only genuine evidence a replay",
         fresh(chain).and_then(|mut a| {
             a.verify_event(&e1).map_err(|e| e.to_string())?;
             a.mark_relayed(&e1.locator);
-            must_reject(a.as_mut(), &e1)
+            match a.verify_event(&e1) {
+                Err(AdapterError::Replay(_)) => {}
+                other => return Err(format!("the relayed event again: {other:?}")),
+            }
+            let mut changed = vec![Evidence {
+                header: e2.header.clone(),
+                ..e1.clone()
+            }];
+            for i in [0, e1.proof.len() / 2, e1.proof.len().saturating_sub(1)] {
+                let mut c = e1.clone();
+                if let Some(b) = c.proof.get_mut(i) {
+                    *b ^= 0x01;
+                    changed.push(c);
+                }
+            }
+            for c in &changed {
+                match a.verify_event(c) {
+                    Err(AdapterError::Replay(why)) => {
+                        return Err(format!(
+                            "changed evidence of a relayed event called a replay ({why})"
+                        ))
+                    }
+                    Err(_) => {}
+                    Ok(e) => return Err(format!("changed evidence accepted: {e:?}")),
+                }
+            }
+            Ok(())
         }),
     ));
     r

@@ -19,7 +19,6 @@ use crate::record::LogRecord;
 use actix::Addr;
 use meridian_adapters::{AdapterError, Delivery, Evidence};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
@@ -52,122 +51,29 @@ pub struct IngestItem {
     pub reply: Reply,
 }
 
-/// Start the ingest task on the current actix system; submissions go into the returned
-/// sender. The task ends when every sender is dropped.
+/// Start the ingest tasks on the current actix system: a lane per source chain, so that a
+/// chain actor that is slow (blocked on receipts while it delivers to a slow node) holds up
+/// only its own chain's submissions. Submissions from a chain go into its sender; each lane
+/// holds at most [`INGEST_QUEUE`] waiting ones and ends when its senders are dropped.
 pub fn start(
     chains: HashMap<ChainId, Addr<ChainActor>>,
     router: Addr<Router>,
     log: Arc<dyn CommitLog>,
-) -> mpsc::Sender<IngestItem> {
-    let (tx, rx) = mpsc::channel(INGEST_QUEUE);
-    actix_rt::spawn(dispatch(rx, Arc::new(chains), router, log));
-    tx
+) -> HashMap<ChainId, mpsc::Sender<IngestItem>> {
+    let all = Arc::new(chains);
+    all.keys()
+        .map(|source| {
+            let (tx, rx) = mpsc::channel(INGEST_QUEUE);
+            actix_rt::spawn(run(rx, all.clone(), router.clone(), log.clone()));
+            (source.clone(), tx)
+        })
+        .collect()
 }
 
-/// One source chain's lane: its submissions, batched and verified apart from other chains'
-/// (a chain actor busy for seconds, delivering to a slow node, holds up only the transfers
-/// from its own chain), and how many wait in it.
-struct Lane {
-    source: ChainId,
-    tx: mpsc::UnboundedSender<Vec<IngestItem>>,
-    queued: Arc<AtomicUsize>,
-}
-
-/// Hand each submission to its source chain's lane, a part per lane per wake-up; a lane
-/// holding [`INGEST_QUEUE`] submissions already answers 503, an unknown source its error.
-async fn dispatch(
+/// One lane: at most [`MAX_INGEST_INFLIGHT`] batches in flight; while they are, submissions
+/// gather in the channel and form the next batch.
+async fn run(
     mut rx: mpsc::Receiver<IngestItem>,
-    chains: Arc<HashMap<ChainId, Addr<ChainActor>>>,
-    router: Addr<Router>,
-    log: Arc<dyn CommitLog>,
-) {
-    let mut lanes: Vec<Lane> = Vec::new();
-    loop {
-        // Sized for what is waiting (a buffer of the most, ~170 KB, would be a fresh large
-        // allocation, its pages faulted in, on every wake-up).
-        let mut buf = Vec::with_capacity(rx.len().clamp(16, MAX_INGEST_BATCH));
-        if rx.recv_many(&mut buf, MAX_INGEST_BATCH).await == 0 {
-            return;
-        }
-        // Parts by source (a handful of chains: a linear scan, no hashing per item); the
-        // usual wake-up has one source, whose part takes the whole buffer without a copy.
-        let mut parts: Vec<Vec<IngestItem>> = Vec::new();
-        let mut sources: Vec<ChainId> = Vec::new();
-        let single = buf
-            .first()
-            .map(|f| f.source.clone())
-            .filter(|first| buf.iter().all(|i| i.source == *first));
-        if let Some(source) = single {
-            parts.push(buf);
-            sources.push(source);
-        } else {
-            for item in buf.drain(..) {
-                match sources.iter().position(|c| *c == item.source) {
-                    Some(p) => parts[p].push(item),
-                    None => {
-                        sources.push(item.source.clone());
-                        parts.push(vec![item]);
-                    }
-                }
-            }
-        }
-        for (source, part) in sources.into_iter().zip(parts) {
-            if !chains.contains_key(&source) {
-                for item in part {
-                    let _ = item
-                        .reply
-                        .send(Err(SubmitError::UnknownChain(source.0.clone())));
-                }
-                continue;
-            }
-            let lane = match lanes.iter().position(|l| l.source == source) {
-                Some(p) => &lanes[p],
-                None => {
-                    let (tx, rx) = mpsc::unbounded_channel();
-                    let queued = Arc::new(AtomicUsize::new(0));
-                    actix_rt::spawn(run_lane(
-                        rx,
-                        queued.clone(),
-                        chains.clone(),
-                        router.clone(),
-                        log.clone(),
-                    ));
-                    lanes.push(Lane {
-                        source: source.clone(),
-                        tx,
-                        queued,
-                    });
-                    &lanes[lanes.len() - 1]
-                }
-            };
-            let n = part.len();
-            if lane.queued.load(Ordering::Relaxed) + n > INGEST_QUEUE {
-                for item in part {
-                    let _ = item.reply.send(Err(SubmitError::Overloaded(format!(
-                        "the submission queue of {} is full",
-                        source.0
-                    ))));
-                }
-                continue;
-            }
-            lane.queued.fetch_add(n, Ordering::Relaxed);
-            if let Err(mpsc::error::SendError(part)) = lane.tx.send(part) {
-                // The lane's task ended (the system is stopping).
-                for item in part {
-                    let _ = item
-                        .reply
-                        .send(Err(SubmitError::Overloaded("hub stopped".into())));
-                }
-            }
-        }
-    }
-}
-
-/// A lane's batches: at most [`MAX_INGEST_INFLIGHT`] in flight; while they are, the parts
-/// that arrive gather into the next (up to about [`MAX_INGEST_BATCH`] submissions).
-async fn run_lane(
-    mut rx: mpsc::UnboundedReceiver<Vec<IngestItem>>,
-    queued: Arc<AtomicUsize>,
     chains: Arc<HashMap<ChainId, Addr<ChainActor>>>,
     router: Addr<Router>,
     log: Arc<dyn CommitLog>,
@@ -178,16 +84,12 @@ async fn run_lane(
         let Ok(permit) = slots.clone().acquire_owned().await else {
             return;
         };
-        let Some(mut batch) = rx.recv().await else {
+        // Sized for what is waiting (a batch of the most, ~170 KB, would be a fresh large
+        // allocation, its pages faulted in, on every batch).
+        let mut batch = Vec::with_capacity(rx.len().clamp(16, MAX_INGEST_BATCH));
+        if rx.recv_many(&mut batch, MAX_INGEST_BATCH).await == 0 {
             return;
-        };
-        while batch.len() < MAX_INGEST_BATCH {
-            match rx.try_recv() {
-                Ok(mut more) => batch.append(&mut more),
-                Err(_) => break,
-            }
         }
-        queued.fetch_sub(batch.len(), Ordering::Relaxed);
         let (chains, router, log) = (chains.clone(), router.clone(), log.clone());
         actix_rt::spawn(async move {
             process(batch, &chains, &router, log.as_ref()).await;
@@ -403,24 +305,34 @@ async fn process(
                     submitted.push((i, g));
                 }
                 Err(e) => {
-                    // The same evidence again is the first message, even though it no longer
-                    // verifies (relayed already, or its block left the light client's window):
-                    // the same evidence byte for byte as the message's record holds, not just
-                    // its locator (anything else is answered as the failure it is, and tells
-                    // nothing of the message), and only to a submitter who may see it.
+                    // Evidence of a message's event is that message, answered to a submitter
+                    // who may see it: evidence that verifies but for the event being relayed
+                    // (the adapters tell a replay only of evidence that passes every other
+                    // check: it may differ in bytes the proof does not bind, such as other
+                    // confirmation headers), or the same evidence byte for byte as the
+                    // message's record holds, even though it no longer verifies (its block
+                    // left the light client's window). Anything else is answered as the
+                    // failure it is, and tells nothing of the message.
                     let rejected = || Err(SubmitError::Rejected(e.to_string()));
                     let out = match router.send(GetMessage(id)).await.ok().flatten() {
-                        Some(m) => match same_evidence(log, m.seq, &evidence).await {
-                            Ok(true) if may_see(&m.msg.tenant, &tenant) => Ok(SubmitOutcome {
-                                id,
-                                seq: m.seq,
-                                state: m.state,
-                                existing: true,
-                            }),
-                            Ok(true) => Err(SubmitError::OtherTenant),
-                            Ok(false) => rejected(),
-                            Err(log_error) => Err(log_error),
-                        },
+                        Some(m) => {
+                            let same = if matches!(e, AdapterError::Replay(_)) {
+                                Ok(true)
+                            } else {
+                                same_evidence(log, m.seq, &evidence).await
+                            };
+                            match same {
+                                Ok(true) if may_see(&m.msg.tenant, &tenant) => Ok(SubmitOutcome {
+                                    id,
+                                    seq: m.seq,
+                                    state: m.state,
+                                    existing: true,
+                                }),
+                                Ok(true) => Err(SubmitError::OtherTenant),
+                                Ok(false) => rejected(),
+                                Err(log_error) => Err(log_error),
+                            }
+                        }
                         None => rejected(),
                     };
                     answer(&mut replies, i, out);

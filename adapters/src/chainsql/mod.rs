@@ -306,9 +306,12 @@ impl ChainAdapter for ChainSqlAdapter {
     }
 
     fn verify_event(&mut self, ev: &Evidence) -> Result<LockEvent, AdapterError> {
-        if self.relayed.contains(&ev.locator) {
-            return Err(AdapterError::Replay(hex::encode(&ev.locator)));
-        }
+        // A replay is told only of evidence that verifies (checked last): evidence of a
+        // relayed event is answered with its message, anything else as what is wrong with it.
+        let replay = self
+            .relayed
+            .contains(&ev.locator)
+            .then(|| hex::encode(&ev.locator));
         let alg = self.cfg.hash_alg;
         let (seq, loc_txid) = decode_locator(&ev.locator)?;
         let v = self.check_validated(&ev.header)?;
@@ -326,6 +329,9 @@ impl ChainAdapter for ChainSqlAdapter {
         xrpl::verify_path(alg, &id, &leaf, &path, &v.header.transaction_hash)
             .map_err(meridian_proofs::ProofError::from)?;
         let (memo, sender, amount) = self.decode_lock(tx, meta)?;
+        if let Some(r) = replay {
+            return Err(AdapterError::Replay(r));
+        }
         Ok(LockEvent {
             locator: ev.locator.clone(),
             height: u64::from(v.header.seq),

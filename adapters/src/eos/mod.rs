@@ -343,9 +343,12 @@ impl ChainAdapter for EosAdapter {
     }
 
     fn verify_event(&mut self, ev: &Evidence) -> Result<LockEvent, AdapterError> {
-        if self.relayed.contains(&ev.locator) {
-            return Err(AdapterError::Replay(hex::encode(&ev.locator)));
-        }
+        // A replay is told only of evidence that verifies (checked last): evidence of a
+        // relayed event is answered with its message, anything else as what is wrong with it.
+        let mut replay = self
+            .relayed
+            .contains(&ev.locator)
+            .then(|| hex::encode(&ev.locator));
         let h = self.check_final(&ev.header)?;
         let (block, index, count) = decode_locator(&ev.locator)?;
         if block != h.block_num() || index >= count {
@@ -383,15 +386,15 @@ impl ChainAdapter for EosAdapter {
                 .map_err(meridian_proofs::ProofError::from)?;
         }
         if self.relayed_seq.contains(&receipt.global_sequence) {
-            return Err(AdapterError::Replay(format!(
-                "global sequence {}",
-                receipt.global_sequence
-            )));
+            replay = Some(format!("global sequence {}", receipt.global_sequence));
         }
         let (destination, sender, recipient, asset, amount) =
             self.decode_lock(&receipt, &action)?;
         self.seen
             .insert(ev.locator.clone(), receipt.global_sequence);
+        if let Some(r) = replay {
+            return Err(AdapterError::Replay(r));
+        }
         Ok(LockEvent {
             locator: ev.locator.clone(),
             height: u64::from(block),

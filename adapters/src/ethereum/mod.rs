@@ -523,9 +523,12 @@ impl ChainAdapter for EthereumAdapter {
     }
 
     fn verify_event(&mut self, ev: &Evidence) -> Result<LockEvent, AdapterError> {
-        if self.relayed.contains(&ev.locator) {
-            return Err(AdapterError::Replay(hex::encode(&ev.locator)));
-        }
+        // A replay is told only of evidence that verifies (checked last): evidence of a
+        // relayed event is answered with its message, anything else as what is wrong with it.
+        let replay = self
+            .relayed
+            .contains(&ev.locator)
+            .then(|| hex::encode(&ev.locator));
         let (number, tx_index, log_index) = decode_locator(&ev.locator)?;
         let headers = self.verify_chain(&ev.header)?;
         let block = &headers[0];
@@ -574,6 +577,9 @@ impl ChainAdapter for EthereumAdapter {
                 expected: self.config.eip155_chain_id.to_string(),
                 found: lock.chain_id.to_string(),
             });
+        }
+        if let Some(r) = replay {
+            return Err(AdapterError::Replay(r));
         }
         Ok(LockEvent {
             locator: ev.locator.clone(),

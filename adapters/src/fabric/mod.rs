@@ -431,9 +431,12 @@ impl ChainAdapter for FabricAdapter {
     }
 
     fn verify_event(&mut self, ev: &Evidence) -> Result<LockEvent, AdapterError> {
-        if self.relayed.contains(&ev.locator) {
-            return Err(AdapterError::Replay(hex::encode(&ev.locator)));
-        }
+        // A replay is told only of evidence that verifies (checked last): evidence of a
+        // relayed event is answered with its message, anything else as what is wrong with it.
+        let mut replay = self
+            .relayed
+            .contains(&ev.locator)
+            .then(|| hex::encode(&ev.locator));
         let checked = self.check_signed(&ev.header);
         let committed = self.peer.height()?;
         let block = checked.map_err(|e| match e {
@@ -490,13 +493,16 @@ impl ChainAdapter for FabricAdapter {
             return Err(malformed("transaction", "duplicate tx id in the block"));
         }
         if self.relayed_tx.contains(&tx_id) {
-            return Err(AdapterError::Replay(tx_id));
+            replay = Some(tx_id.clone());
         }
         let amount = amount(&lock.amount)?;
         if amount == 0 || lock.destination.is_empty() {
             return Err(malformed("lock event", "empty amount or destination"));
         }
         self.verified_tx.insert(ev.locator.clone(), tx_id);
+        if let Some(r) = replay {
+            return Err(AdapterError::Replay(r));
+        }
         Ok(LockEvent {
             locator: ev.locator.clone(),
             height: h.number,

@@ -307,9 +307,12 @@ impl ChainAdapter for FiscoAdapter {
     }
 
     fn verify_event(&mut self, ev: &Evidence) -> Result<LockEvent, AdapterError> {
-        if self.relayed.contains(&ev.locator) {
-            return Err(AdapterError::Replay(hex::encode(&ev.locator)));
-        }
+        // A replay is told only of evidence that verifies (checked last): evidence of a
+        // relayed event is answered with its message, anything else as what is wrong with it.
+        let replay = self
+            .relayed
+            .contains(&ev.locator)
+            .then(|| hex::encode(&ev.locator));
         let checked = self.check_signed(&ev.header);
         let committed = self.node.block_number()?;
         let (h, _) = checked.map_err(|e| match e {
@@ -351,6 +354,9 @@ impl ChainAdapter for FiscoAdapter {
             .and_then(|i| receipt.logs.get(i))
             .ok_or(AdapterError::LocatorMismatch)?;
         let (destination, sender, recipient, asset, amount) = self.decode_lock(log)?;
+        if let Some(r) = replay {
+            return Err(AdapterError::Replay(r));
+        }
         Ok(LockEvent {
             locator: ev.locator.clone(),
             height: h.number,

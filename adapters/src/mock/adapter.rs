@@ -164,9 +164,12 @@ impl ChainAdapter for MockAdapter {
 
     fn verify_event(&mut self, ev: &Evidence) -> Result<LockEvent, AdapterError> {
         let (lh, li) = decode_locator(&ev.locator)?;
-        if self.relayed.contains(&(lh, li)) {
-            return Err(AdapterError::Replay(hex::encode(&ev.locator)));
-        }
+        // A replay is told only of evidence that verifies (checked last): evidence of a
+        // relayed event is answered with its message, anything else as what is wrong with it.
+        let replay = self
+            .relayed
+            .contains(&(lh, li))
+            .then(|| hex::encode(&ev.locator));
         let Checked {
             height,
             event_count,
@@ -194,6 +197,9 @@ impl ChainAdapter for MockAdapter {
         )
         .map_err(meridian_proofs::ProofError::from)?;
         let e = MockEvent::decode(&ev.event)?;
+        if let Some(r) = replay {
+            return Err(AdapterError::Replay(r));
+        }
         Ok(LockEvent {
             locator: ev.locator.clone(),
             height,

@@ -609,9 +609,12 @@ impl ChainAdapter for XuperAdapter {
     }
 
     fn verify_event(&mut self, ev: &Evidence) -> Result<LockEvent, AdapterError> {
-        if self.relayed.contains(&ev.locator) {
-            return Err(AdapterError::Replay(hex::encode(&ev.locator)));
-        }
+        // A replay is told only of evidence that verifies (checked last): evidence of a
+        // relayed event is answered with its message, anything else as what is wrong with it.
+        let mut replay = self
+            .relayed
+            .contains(&ev.locator)
+            .then(|| hex::encode(&ev.locator));
         let (b, _) = self.check_final(&ev.header)?;
         let (height, index) = decode_locator(&ev.locator)?;
         let (p_index, tx_count, sibs) = decode_proof(&ev.proof)?;
@@ -623,7 +626,7 @@ impl ChainAdapter for XuperAdapter {
         }
         let txid = dsha256(&[&ev.event]);
         if self.relayed_txids.contains(&txid) {
-            return Err(AdapterError::Replay(hex::encode(txid)));
+            replay = Some(hex::encode(txid));
         }
         let root = h32(&b.merkle_root, "header merkle_root")?;
         meridian_proofs::xuper::verify(&txid, p_index, tx_count, &sibs, &root)
@@ -631,6 +634,9 @@ impl ChainAdapter for XuperAdapter {
         let tx = XuperTx::decode(&ev.event)?;
         let (destination, sender, recipient, asset, amount) = self.decode_lock(&tx)?;
         self.seen.insert(ev.locator.clone(), txid);
+        if let Some(r) = replay {
+            return Err(AdapterError::Replay(r));
+        }
         Ok(LockEvent {
             locator: ev.locator.clone(),
             height,
