@@ -9,7 +9,7 @@ use crate::actors::{
 };
 use crate::config::{ChainConfig, Config};
 use crate::log::{decode_record, CommitLog, LogHealth, RedbLog};
-use crate::message::{ChainId, MessageId};
+use crate::message::{ChainId, MessageId, MessageState};
 use crate::record::LogRecord;
 use crate::refchain::finality::FinalityProof;
 use crate::refchain::{
@@ -50,6 +50,40 @@ pub enum HubError {
     /// A chain could not be set up.
     #[error("chain {0}: {1}")]
     Chain(String, String),
+    /// The log holds open transfers of chains the configuration no longer has: they would
+    /// never be delivered or refunded.
+    #[error(
+        "the commit log holds open transfers of chains that are not configured: {0}; without \
+         them these transfers are never delivered nor refunded. Configure the chains again \
+         (config/chains/<id>.toml) until their transfers settle"
+    )]
+    Unconfigured(String),
+}
+
+/// [`HubError::Unconfigured`] when a transfer still open in `state` (committed, finalized, or
+/// timed out and not refunded yet) has a source or destination chain missing from `chains`.
+fn refuse_unconfigured(state: &HubState, chains: &[ChainSpec]) -> Result<(), HubError> {
+    let mut missing: std::collections::BTreeMap<&str, usize> = Default::default();
+    for m in state.messages() {
+        if matches!(
+            m.state,
+            MessageState::Committed | MessageState::Finalized | MessageState::TimedOut
+        ) {
+            for c in [&m.msg.source, &m.msg.destination] {
+                if !chains.iter().any(|s| s.config.id == c.0) {
+                    *missing.entry(c.0.as_str()).or_default() += 1;
+                }
+            }
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = missing
+        .iter()
+        .map(|(c, n)| format!("{c} ({n} open)"))
+        .collect();
+    Err(HubError::Unconfigured(list.join(", ")))
 }
 
 impl From<crate::refchain::KeyError> for HubError {
@@ -220,6 +254,7 @@ impl Hub {
         options: HubOptions,
     ) -> Result<Hub, HubError> {
         let state = replay(log.as_ref()).await?;
+        refuse_unconfigured(&state, &chains)?;
         let ids: Vec<String> = config.cities.iter().map(|c| c.id.clone()).collect();
         let keys = load_or_generate_keys(&data_dir.join("relay-keys"), &ids)?;
         let relay_set = Arc::new(RelaySet {

@@ -845,3 +845,57 @@ async fn an_accepted_transfer_is_visible_to_the_next_read() {
     }
     assert_eq!(seen.len(), 400);
 }
+
+/// A chain dropped from the configuration while the log still holds open transfers of it is
+/// refused at start, naming the chain (its transfers would never be delivered nor refunded);
+/// configured again, the hub starts and holds them.
+#[test]
+fn open_transfers_of_an_unconfigured_chain_refuse_start() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let id = {
+        let data = data.clone();
+        std::thread::spawn(move || {
+            actix_rt::System::new().block_on(async move {
+                let net = Net::new();
+                net.b.set_misbehaviour(Misbehaviour {
+                    refuse_deliveries: true,
+                    ..Default::default()
+                });
+                let hub = Hub::start(&config(), &data, net.specs(), HubOptions::default())
+                    .await
+                    .expect("hub");
+                let ev = net.lock_on_a(1, 3).remove(0);
+                let id = hub
+                    .submit(&ChainId::from("chain-a"), ev, Some(3600))
+                    .await
+                    .expect("accepted")
+                    .id;
+                hub.stop();
+                actix_rt::System::current().stop();
+                id
+            })
+        })
+        .join()
+        .expect("first life")
+    };
+    actix_rt::System::new().block_on(async {
+        let net = Net::new();
+        let only_a = net.specs().into_iter().take(1).collect();
+        let why = match Hub::start(&config(), &data, only_a, HubOptions::default()).await {
+            Err(e @ meridian::hub::HubError::Unconfigured(_)) => e.to_string(),
+            Err(e) => panic!("refused for another reason: {e}"),
+            Ok(_) => panic!("started without the destination of an open transfer"),
+        };
+        assert!(why.contains("chain-b (1 open)"), "{why}");
+        assert!(!why.contains("chain-a"), "{why}");
+        let hub = Hub::start(&config(), &data, net.specs(), HubOptions::default())
+            .await
+            .expect("configured again");
+        let s = hub.state().await.expect("state");
+        assert!(s
+            .message(&id)
+            .is_some_and(|m| m.state != MessageState::Delivered));
+        hub.stop();
+    });
+}
