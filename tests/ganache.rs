@@ -711,6 +711,23 @@ fn ethereum_proofs_against_ganache() {
     eprintln!("ganache test took {:.1?}", started.elapsed());
 }
 
+/// A fresh node in its own temporary directory, its client and its first accounts; `None`
+/// (the test skipped) without ganache.
+fn node_with_accounts() -> Option<(tempfile::TempDir, ganache::Ganache, Rpc, Vec<[u8; 20]>)> {
+    let bin = ganache::bin_or_skip()?;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let node = ganache::start(&bin, dir.path());
+    let rpc = Rpc::new(&node.url);
+    let accounts = rpc.call("eth_accounts", json!([]));
+    let accounts = accounts
+        .as_array()
+        .expect("accounts")
+        .iter()
+        .map(|a| address(a.as_str().expect("account")))
+        .collect();
+    Some((dir, node, rpc, accounts))
+}
+
 /// The bridge deployed on `rpc`'s node from `owner`, and the chain that releases from it
 /// (two confirmations).
 fn deploy_bridge(rpc: &Rpc, owner: [u8; 20]) -> meridian_adapters::ethereum::RpcChainConfig {
@@ -737,15 +754,10 @@ fn bridge_and_node_finality_against_ganache() {
     use meridian_adapters::ethereum::{RpcChain, RpcChainConfig};
     use meridian_adapters::{AdapterError, Delivery};
 
-    let Some(bin) = ganache::bin_or_skip() else {
+    let Some((_dir, _node, rpc, accounts)) = node_with_accounts() else {
         return;
     };
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let node = ganache::start(&bin, dir.path());
-    let rpc = Rpc::new(&node.url);
-    let accounts = rpc.call("eth_accounts", json!([]));
-    let owner = address(accounts[0].as_str().expect("account 0"));
-    let other = address(accounts[1].as_str().expect("account 1"));
+    let (owner, other) = (accounts[0], accounts[1]);
     let config = deploy_bridge(&rpc, owner);
     let bridge_address = config.bridge;
     let chain = RpcChain::new(config.clone());
@@ -886,16 +898,12 @@ fn a_refund_waits_for_a_final_block_past_the_deadline() {
     use meridian_adapters::ethereum::RpcChain;
     use meridian_adapters::{AdapterError, Delivery, Settlement};
 
-    let Some(bin) = ganache::bin_or_skip() else {
+    let Some((_dir, _node, rpc, accounts)) = node_with_accounts() else {
         return;
     };
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let node = ganache::start(&bin, dir.path());
-    let rpc = Rpc::new(&node.url);
     let hub_now_ms = meridian_adapters::mock::now_ms();
     rpc.call("evm_setTime", json!([hub_now_ms - 3_600_000]));
-    let accounts = rpc.call("eth_accounts", json!([]));
-    let owner = address(accounts[0].as_str().expect("account 0"));
+    let owner = accounts[0];
     let chain = RpcChain::new(deploy_bridge(&rpc, owner));
     let mut adapter = chain.adapter().expect("node-mode adapter");
     let mine = |n: usize| {
@@ -967,14 +975,10 @@ fn a_release_is_delivered_only_once_final() {
     use meridian_adapters::ethereum::{RpcChain, RpcChainConfig};
     use meridian_adapters::{AdapterError, Delivery};
 
-    let Some(bin) = ganache::bin_or_skip() else {
+    let Some((_dir, node, rpc, accounts)) = node_with_accounts() else {
         return;
     };
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let node = ganache::start(&bin, dir.path());
-    let rpc = Rpc::new(&node.url);
-    let accounts = rpc.call("eth_accounts", json!([]));
-    let owner = address(accounts[0].as_str().expect("account 0"));
+    let owner = accounts[0];
     let front = ganache::ProductionFront::of(&node.url);
     let chain = RpcChain::new(RpcChainConfig {
         rpc_url: front.url.clone(),

@@ -60,6 +60,48 @@ fn write_config(dir: &Path, node: &str, bridge: &[u8; 20], sender: &[u8; 20]) {
     .expect("write eth-ganache.toml");
 }
 
+/// ganache with the bridge deployed from its first account (the owner), and a hub serving
+/// the configuration of [`write_config`] on it.
+struct Setup {
+    _dir: tempfile::TempDir,
+    node: ganache::Ganache,
+    rpc: Rpc,
+    owner: [u8; 20],
+    bridge: [u8; 20],
+    s: Server,
+}
+
+impl Setup {
+    /// `None` (the test skipped) without ganache. `behind_front`: the hub reaches the node
+    /// through a [`ganache::ProductionFront`] (no `evm_mine`: blocks are the test's to make).
+    fn start(behind_front: bool) -> Option<Setup> {
+        let bin = ganache::bin_or_skip()?;
+        let dir = tempfile::tempdir().expect("tmp");
+        let node = ganache::start(&bin, dir.path());
+        let rpc = Rpc::new(&node.url, Duration::from_secs(30));
+        let accounts = rpc.call("eth_accounts", json!([])).expect("accounts");
+        let owner = address(accounts[0].as_str().expect("account 0"));
+        let bridge =
+            bridge::deploy(&rpc, &owner, Duration::from_secs(30)).expect("bridge deployed");
+        let url = if behind_front {
+            ganache::ProductionFront::of(&node.url).url
+        } else {
+            node.url.clone()
+        };
+        let config_dir = dir.path().join("config");
+        write_config(&config_dir, &url, &bridge, &owner);
+        let s = Server::start_with_config(&dir.path().join("data"), &config_dir);
+        Some(Setup {
+            _dir: dir,
+            node,
+            rpc,
+            owner,
+            bridge,
+            s,
+        })
+    }
+}
+
 fn post(s: &Server, path: &str, body: &Value) -> (u16, Value) {
     let (code, text) = call(
         ureq::post(&s.url(path)).set("Authorization", KEY),
@@ -100,20 +142,18 @@ fn flip_hex(v: &Value, at: usize) -> Value {
 #[test]
 fn a_hub_carries_transfers_to_and_from_a_ganache_chain() {
     let started = Instant::now();
-    let Some(bin) = ganache::bin_or_skip() else {
+    let Some(Setup {
+        _dir,
+        node,
+        rpc,
+        owner,
+        bridge: bridge_address,
+        s,
+        ..
+    }) = Setup::start(false)
+    else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tmp");
-    let node = ganache::start(&bin, dir.path());
-    let rpc = Rpc::new(&node.url, Duration::from_secs(30));
-    let accounts = rpc.call("eth_accounts", json!([])).expect("accounts");
-    let owner = address(accounts[0].as_str().expect("account 0"));
-    let bridge_address =
-        bridge::deploy(&rpc, &owner, Duration::from_secs(30)).expect("bridge deployed");
-
-    let config_dir = dir.path().join("config");
-    write_config(&config_dir, &node.url, &bridge_address, &owner);
-    let s = Server::start_with_config(&dir.path().join("data"), &config_dir);
     let (code, chains) = call(ureq::get(&s.url("/v1/chains")), None);
     assert_eq!(code, 200);
     let chains: Value = serde_json::from_str(&chains).expect("json");
@@ -268,20 +308,17 @@ fn a_hub_carries_transfers_to_and_from_a_ganache_chain() {
 /// the test makes the blocks, and the reorganisation, on the node behind it.
 #[test]
 fn a_release_is_delivered_once_final_and_sent_again_after_a_reorganisation() {
-    let Some(bin) = ganache::bin_or_skip() else {
+    let Some(Setup {
+        _dir,
+        node: _node,
+        rpc,
+        bridge: bridge_address,
+        s,
+        ..
+    }) = Setup::start(true)
+    else {
         return;
     };
-    let dir = tempfile::tempdir().expect("tmp");
-    let node = ganache::start(&bin, dir.path());
-    let front = ganache::ProductionFront::of(&node.url);
-    let rpc = Rpc::new(&node.url, Duration::from_secs(30));
-    let accounts = rpc.call("eth_accounts", json!([])).expect("accounts");
-    let owner = address(accounts[0].as_str().expect("account 0"));
-    let bridge_address =
-        bridge::deploy(&rpc, &owner, Duration::from_secs(30)).expect("bridge deployed");
-    let config_dir = dir.path().join("config");
-    write_config(&config_dir, &front.url, &bridge_address, &owner);
-    let s = Server::start_with_config(&dir.path().join("data"), &config_dir);
     let mine = |n: u64| {
         for _ in 0..n {
             rpc.call("evm_mine", json!([])).expect("evm_mine");
