@@ -7,7 +7,10 @@
 //! - mock → ganache: the hub sends `release` to the bridge; the bridge's `applied(id)` is true
 //!   over `eth_call` and its `Release` log names the id;
 //! - a lock whose block the node has not buried under the confirmations yet is refused (422),
-//!   and accepted once it has; a tampered receipt proof is refused.
+//!   and accepted once it has; a tampered receipt proof is refused;
+//! - on a node seen as a production node (no `evm_mine`): a release is delivered only once
+//!   buried under the confirmations, and sent again after a reorganisation drops it; a refund
+//!   is recorded only once buried too.
 //!
 //! Skipped without `tests/ganache/node_modules/.bin/ganache`, unless `CI` is set.
 
@@ -17,6 +20,7 @@ mod common;
 
 use common::ganache::{self, CHAIN_ID};
 use common::{call, Server, KEY};
+use meridian_adapters::demo::DemoChain;
 use meridian_adapters::ethereum::abi::{applied_call, release_topic};
 use meridian_adapters::ethereum::rpc::{hex0x, qty, Rpc};
 use meridian_adapters::ethereum::{bridge, RpcChain, RpcChainConfig};
@@ -75,6 +79,11 @@ impl Setup {
     /// `None` (the test skipped) without ganache. `behind_front`: the hub reaches the node
     /// through a [`ganache::ProductionFront`] (no `evm_mine`: blocks are the test's to make).
     fn start(behind_front: bool) -> Option<Setup> {
+        Self::start_with(behind_front, |_| {})
+    }
+
+    /// [`Setup::start`], `more` adding to the configuration directory first.
+    fn start_with(behind_front: bool, more: impl FnOnce(&Path)) -> Option<Setup> {
         let bin = ganache::bin_or_skip()?;
         let dir = tempfile::tempdir().expect("tmp");
         let node = ganache::start(&bin, dir.path());
@@ -90,6 +99,7 @@ impl Setup {
         };
         let config_dir = dir.path().join("config");
         write_config(&config_dir, &url, &bridge, &owner);
+        more(&config_dir);
         let s = Server::start_with_config(&dir.path().join("data"), &config_dir);
         Some(Setup {
             _dir: dir,
@@ -381,4 +391,133 @@ fn a_release_is_delivered_once_final_and_sent_again_after_a_reorganisation() {
     mine(CONFIRMATIONS);
     s.wait_delivered(&id);
     assert_eq!(releases(), 1, "released once");
+}
+
+/// A refund on a chain whose blocks can be reorganised is recorded only once final too: a
+/// transfer from ganache (seen through the production front) to a second ganache chain whose
+/// bridge refuses the hub's releases (the configured sender is not its owner) times out there
+/// (its final blocks past the deadline, never applied); the refund on the source is sent and
+/// stays `timed_out` until the test buries it, then `refunded`.
+#[test]
+fn a_refund_is_recorded_once_final() {
+    let other = std::cell::RefCell::new(None);
+    let Some(Setup {
+        _dir,
+        node,
+        rpc,
+        owner,
+        bridge: bridge_address,
+        s,
+    }) = Setup::start_with(true, |config| {
+        let bin = ganache::bin();
+        let dir = config.parent().expect("test directory").join("b");
+        std::fs::create_dir_all(&dir).expect("b");
+        let node_b = ganache::start(&bin, &dir);
+        let rpc_b = Rpc::new(&node_b.url, Duration::from_secs(30));
+        let accounts = rpc_b.call("eth_accounts", json!([])).expect("accounts");
+        let owner_b = address(accounts[0].as_str().expect("account 0"));
+        let stranger = address(accounts[1].as_str().expect("account 1"));
+        let bridge_b =
+            bridge::deploy(&rpc_b, &owner_b, Duration::from_secs(30)).expect("bridge on b");
+        std::fs::write(
+            config.join("chains/eth-b.toml"),
+            format!(
+                "id = \"eth-b\"\nfamily = \"ethereum\"\nhome_city = \"tokyo\"\n\
+                 rpc_url = \"{}\"\nbridge = \"{}\"\nsender = \"{}\"\n\
+                 eip155_chain_id = {CHAIN_ID}\nconfirmations = {CONFIRMATIONS}\n\
+                 rpc_timeout_ms = 10000\n",
+                node_b.url,
+                hex0x(&bridge_b),
+                hex0x(&stranger)
+            ),
+        )
+        .expect("write eth-b.toml");
+        *other.borrow_mut() = Some((node_b, rpc_b));
+    })
+    else {
+        return;
+    };
+    let (_node_b, rpc_b) = other.into_inner().expect("second node");
+    let mine = |rpc: &Rpc, n: u64| {
+        for _ in 0..n {
+            rpc.call("evm_mine", json!([])).expect("evm_mine");
+        }
+    };
+    let status = |id: &str| {
+        let (code, body) = call(
+            ureq::get(&s.url(&format!("/v1/transfers/{id}"))).set("Authorization", KEY),
+            None,
+        );
+        assert_eq!(code, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).expect("json");
+        v["status"].as_str().expect("status").to_string()
+    };
+    let wait_status = |id: &str, want: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while status(id) != want {
+            assert!(
+                Instant::now() < deadline,
+                "{id} not {want} within 30 s: {}\n{}",
+                status(id),
+                s.log_tail()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+
+    // The lock on the source, made and buried on the node itself.
+    let chain = RpcChain::new(RpcChainConfig {
+        chain_id: "eth-ganache".into(),
+        rpc_url: node.url.clone(),
+        eip155_chain_id: CHAIN_ID,
+        bridge: bridge_address,
+        sender: owner,
+        confirmations: CONFIRMATIONS,
+        genesis_hash: None,
+        timeout: Duration::from_secs(30),
+    });
+    let ev = chain
+        .lock("eth-b", &hex0x(&owner), "0xabc", "CNY", 5)
+        .expect("lock");
+    let id = submit(
+        &s,
+        &json!({"source": "eth-ganache", "timeout_secs": 2, "evidence": {
+            "locator": hex0x(&ev.locator), "header": hex0x(&ev.header),
+            "proof": hex0x(&ev.proof), "event": hex0x(&ev.event)}}),
+    );
+    let message_id: [u8; 32] = hex::decode(id.trim_start_matches("0x"))
+        .expect("id hex")
+        .try_into()
+        .expect("32-byte id");
+    // Past the deadline, blocks on the destination bury it: never applied there.
+    std::thread::sleep(Duration::from_secs(3));
+    mine(&rpc_b, CONFIRMATIONS + 2);
+    wait_status(&id, "timed_out");
+    let refunds = || {
+        rpc.call(
+            "eth_getLogs",
+            json!([{"address": hex0x(&bridge_address), "fromBlock": "0x0", "toBlock": "latest",
+                    "topics": [hex0x(&release_topic()), hex0x(&message_id)]}]),
+        )
+        .expect("logs")
+        .as_array()
+        .expect("logs")
+        .len()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while refunds() == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "no refund sent\n{}",
+            s.log_tail()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Sent, with nothing on top: not refunded, however long the hub is given.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(status(&id), "timed_out");
+    assert_eq!(refunds(), 1, "asked again, not sent again");
+    mine(&rpc, CONFIRMATIONS);
+    wait_status(&id, "refunded");
+    assert_eq!(refunds(), 1, "refunded once");
 }
