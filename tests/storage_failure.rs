@@ -2,7 +2,8 @@
 //! under a stream of transfers. The hub must then say so: submissions get a 503 naming the
 //! commit log, `/readyz` and `/healthz` answer 503 with the cause (a supervisor restarts it),
 //! reads keep working. After a restart without the limit, every transfer that got a 202 is
-//! delivered exactly once, and the refused ones can be submitted again.
+//! delivered exactly once, and the refused ones can be submitted again. And a data directory
+//! in use by one hub is refused to a second at once.
 
 #![allow(clippy::panic)]
 
@@ -157,4 +158,41 @@ fn a_disk_that_refuses_writes_makes_the_hub_unready_and_loses_nothing() {
     assert_eq!(code, 200);
     let (_, metrics) = call(ureq::get(&s.url("/metrics")), None);
     assert!(metrics.contains("meridian_log_failing 0"), "{metrics}");
+}
+
+/// A second `meridian serve` on a data directory in use is refused at once, naming the first's
+/// process, before it opens anything there (it used to append to the same mock chain journals
+/// and wait 10 s for the log): the first keeps serving, and once it has stopped the directory
+/// starts again.
+#[test]
+fn a_second_hub_on_the_same_data_directory_is_refused_at_once() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let mut first = Server::start(&data);
+    let asked = Instant::now();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_meridian"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .arg("--config")
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config"))
+        .output()
+        .expect("second serve");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        asked.elapsed() < Duration::from_secs(5),
+        "refused only after {:?}",
+        asked.elapsed()
+    );
+    assert!(
+        stderr.contains("in use by another `meridian serve`")
+            && stderr.contains(&format!("process {}", first.child.id())),
+        "{stderr}"
+    );
+    let (code, body) = call(ureq::get(&first.url("/readyz")), None);
+    assert_eq!(code, 200, "{body}");
+    assert!(first.terminate().success());
+    let again = Server::start(&data);
+    let (code, _) = call(ureq::get(&again.url("/readyz")), None);
+    assert_eq!(code, 200);
 }

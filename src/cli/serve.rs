@@ -135,6 +135,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if data_dir.as_os_str().is_empty() {
         anyhow::bail!("--data-dir must not be empty");
     }
+    // Held until the process ends: nothing of the data directory is opened before it.
+    let _lock = lock_data_dir(&data_dir)?;
     let listener = listen_on(&config.hub.hub.listen)
         .with_context(|| format!("listening on {}", config.hub.hub.listen))?;
     // Every connection is an open file: the soft limit (1,024 under systemd's defaults) would
@@ -277,6 +279,44 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .context("stopping with the commit log incomplete")?;
     tracing::info!("stopped; the commit log is closed");
     Ok(())
+}
+
+/// Take `DATA/serve.lock` (an advisory lock the OS drops when the process ends, however it
+/// ends) with this process's id in it; another `serve` on the directory is refused at once,
+/// naming its id, before anything of the directory is opened: two would append to the same
+/// mock chain journals, and the second waited 10 s for the log before it gave up.
+fn lock_data_dir(data_dir: &Path) -> anyhow::Result<std::fs::File> {
+    use std::io::{Read, Seek, Write};
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    let path = data_dir.join("serve.lock");
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut pid = String::new();
+            let _ = file.read_to_string(&mut pid);
+            anyhow::bail!(
+                "{} is in use by another `meridian serve` (process {}): one hub per data \
+                 directory",
+                data_dir.display(),
+                pid.trim()
+            );
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("locking {}", path.display()));
+        }
+    }
+    file.set_len(0)?;
+    file.rewind()?;
+    write!(file, "{}", std::process::id())?;
+    Ok(file)
 }
 
 /// The chain behind one `config/chains` entry. The built-in mock chains live in this process
