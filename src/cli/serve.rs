@@ -135,10 +135,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if data_dir.as_os_str().is_empty() {
         anyhow::bail!("--data-dir must not be empty");
     }
-    // Held until the process ends: nothing of the data directory is opened before it.
-    let _lock = lock_data_dir(&data_dir)?;
     let listener = listen_on(&config.hub.hub.listen)
         .with_context(|| format!("listening on {}", config.hub.hub.listen))?;
+    // Bound first (an address that cannot be had leaves the data directory untouched); held
+    // until the process ends: nothing else of the data directory is opened before it.
+    let _lock = lock_data_dir(&data_dir)?;
     // Every connection is an open file: the soft limit (1,024 under systemd's defaults) would
     // let a thousand idle event streams take every file and stop the hub accepting anything.
     let open_files = meridian::http::raise_open_file_limit();
