@@ -112,6 +112,66 @@ impl Setup {
     }
 }
 
+/// Mine `n` blocks on the node behind `rpc`.
+fn mine(rpc: &Rpc, n: u64) {
+    for _ in 0..n {
+        rpc.call("evm_mine", json!([])).expect("evm_mine");
+    }
+}
+
+/// The demo tenant's transfer `id`'s status.
+fn status(s: &Server, id: &str) -> String {
+    let (code, body) = call(
+        ureq::get(&s.url(&format!("/v1/transfers/{id}"))).set("Authorization", KEY),
+        None,
+    );
+    assert_eq!(code, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).expect("json");
+    v["status"].as_str().expect("status").to_string()
+}
+
+/// How many `Release` logs of transfer `id` (hex) the bridge at `bridge` emitted on `rpc`'s
+/// node (releases and refunds alike).
+fn release_logs(rpc: &Rpc, bridge: &[u8; 20], id: &str) -> usize {
+    rpc.call(
+        "eth_getLogs",
+        json!([{"address": hex0x(bridge), "fromBlock": "0x0", "toBlock": "latest",
+                "topics": [hex0x(&release_topic()), id]}]),
+    )
+    .expect("logs")
+    .as_array()
+    .expect("logs")
+    .len()
+}
+
+/// The hub's ganache chain as the test drives it itself, on the node's own URL (its dev
+/// locks mine their confirmations).
+fn direct_chain(url: &str, bridge: [u8; 20], owner: [u8; 20]) -> RpcChain {
+    RpcChain::new(RpcChainConfig {
+        chain_id: "eth-ganache".into(),
+        rpc_url: url.to_string(),
+        eip155_chain_id: CHAIN_ID,
+        bridge,
+        sender: owner,
+        confirmations: CONFIRMATIONS,
+        genesis_hash: None,
+        timeout: Duration::from_secs(30),
+    })
+}
+
+/// Wait (≤ 30 s) until `done`; the test fails naming `what`, with the hub's log tail.
+fn wait_until(s: &Server, what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(
+            Instant::now() < deadline,
+            "not within 30 s: {what}\n{}",
+            s.log_tail()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn post(s: &Server, path: &str, body: &Value) -> (u16, Value) {
     let (code, text) = call(
         ureq::post(&s.url(path)).set("Authorization", KEY),
@@ -262,16 +322,7 @@ fn a_hub_carries_transfers_to_and_from_a_ganache_chain() {
     eprintln!("mock-b → ganache delivered ({:.1?})", started.elapsed());
 
     // (c) A lock the node has not buried yet is refused; once it has, it is accepted.
-    let chain = RpcChain::new(RpcChainConfig {
-        chain_id: "eth-ganache".into(),
-        rpc_url: node.url.clone(),
-        eip155_chain_id: CHAIN_ID,
-        bridge: bridge_address,
-        sender: owner,
-        confirmations: CONFIRMATIONS,
-        genesis_hash: None,
-        timeout: Duration::from_secs(30),
-    });
+    let chain = direct_chain(&node.url, bridge_address, owner);
     let receipt = chain
         .send_lock(&owner, "mock-b", "carol", "CNY", 5)
         .expect("lock");
@@ -329,50 +380,14 @@ fn a_release_is_delivered_once_final_and_sent_again_after_a_reorganisation() {
     else {
         return;
     };
-    let mine = |n: u64| {
-        for _ in 0..n {
-            rpc.call("evm_mine", json!([])).expect("evm_mine");
-        }
-    };
-    let status = |id: &str| {
-        let (code, body) = call(
-            ureq::get(&s.url(&format!("/v1/transfers/{id}"))).set("Authorization", KEY),
-            None,
-        );
-        assert_eq!(code, 200, "{body}");
-        let v: Value = serde_json::from_str(&body).expect("json");
-        v["status"].as_str().expect("status").to_string()
-    };
+    let mine = |n: u64| mine(&rpc, n);
+    let status = |id: &str| status(&s, id);
 
     let snapshot = rpc.call("evm_snapshot", json!([])).expect("snapshot");
     let req = dev_lock(&s, "mock-b", "eth-ganache", 9);
     let id = submit(&s, &req);
-    let message_id: [u8; 32] = hex::decode(id.trim_start_matches("0x"))
-        .expect("id hex")
-        .try_into()
-        .expect("32-byte id");
-    let releases = || {
-        rpc.call(
-            "eth_getLogs",
-            json!([{"address": hex0x(&bridge_address), "fromBlock": "0x0", "toBlock": "latest",
-                    "topics": [hex0x(&release_topic()), hex0x(&message_id)]}]),
-        )
-        .expect("logs")
-        .as_array()
-        .expect("logs")
-        .len()
-    };
-    let wait_release = || {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while releases() == 0 {
-            assert!(
-                Instant::now() < deadline,
-                "no release within 30 s\n{}",
-                s.log_tail()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    };
+    let releases = || release_logs(&rpc, &bridge_address, &id);
+    let wait_release = || wait_until(&s, "a release", || releases() > 0);
     wait_release();
     // Mined, with nothing on top: not delivered, however long the hub is given.
     std::thread::sleep(Duration::from_secs(3));
@@ -438,44 +453,12 @@ fn a_refund_is_recorded_once_final() {
         return;
     };
     let (_node_b, rpc_b) = other.into_inner().expect("second node");
-    let mine = |rpc: &Rpc, n: u64| {
-        for _ in 0..n {
-            rpc.call("evm_mine", json!([])).expect("evm_mine");
-        }
-    };
-    let status = |id: &str| {
-        let (code, body) = call(
-            ureq::get(&s.url(&format!("/v1/transfers/{id}"))).set("Authorization", KEY),
-            None,
-        );
-        assert_eq!(code, 200, "{body}");
-        let v: Value = serde_json::from_str(&body).expect("json");
-        v["status"].as_str().expect("status").to_string()
-    };
-    let wait_status = |id: &str, want: &str| {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while status(id) != want {
-            assert!(
-                Instant::now() < deadline,
-                "{id} not {want} within 30 s: {}\n{}",
-                status(id),
-                s.log_tail()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    };
+    let status = |id: &str| status(&s, id);
+    let wait_status =
+        |id: &str, want: &str| wait_until(&s, &format!("{id} {want}"), || status(id) == want);
 
     // The lock on the source, made and buried on the node itself.
-    let chain = RpcChain::new(RpcChainConfig {
-        chain_id: "eth-ganache".into(),
-        rpc_url: node.url.clone(),
-        eip155_chain_id: CHAIN_ID,
-        bridge: bridge_address,
-        sender: owner,
-        confirmations: CONFIRMATIONS,
-        genesis_hash: None,
-        timeout: Duration::from_secs(30),
-    });
+    let chain = direct_chain(&node.url, bridge_address, owner);
     let ev = chain
         .lock("eth-b", &hex0x(&owner), "0xabc", "CNY", 5)
         .expect("lock");
@@ -485,34 +468,12 @@ fn a_refund_is_recorded_once_final() {
             "locator": hex0x(&ev.locator), "header": hex0x(&ev.header),
             "proof": hex0x(&ev.proof), "event": hex0x(&ev.event)}}),
     );
-    let message_id: [u8; 32] = hex::decode(id.trim_start_matches("0x"))
-        .expect("id hex")
-        .try_into()
-        .expect("32-byte id");
     // Past the deadline, blocks on the destination bury it: never applied there.
     std::thread::sleep(Duration::from_secs(3));
     mine(&rpc_b, CONFIRMATIONS + 2);
     wait_status(&id, "timed_out");
-    let refunds = || {
-        rpc.call(
-            "eth_getLogs",
-            json!([{"address": hex0x(&bridge_address), "fromBlock": "0x0", "toBlock": "latest",
-                    "topics": [hex0x(&release_topic()), hex0x(&message_id)]}]),
-        )
-        .expect("logs")
-        .as_array()
-        .expect("logs")
-        .len()
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while refunds() == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "no refund sent\n{}",
-            s.log_tail()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let refunds = || release_logs(&rpc, &bridge_address, &id);
+    wait_until(&s, "a refund sent", || refunds() > 0);
     // Sent, with nothing on top: not refunded, however long the hub is given.
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(status(&id), "timed_out");
