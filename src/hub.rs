@@ -407,7 +407,6 @@ impl Hub {
         let (reply, answer) = tokio::sync::oneshot::channel();
         lane.try_send(IngestItem {
             tenant: tenant.to_string(),
-            source: source.clone(),
             evidence,
             timeout_secs,
             reply,

@@ -33,17 +33,14 @@ pub const INGEST_QUEUE: usize = 16 * 1024;
 
 type Reply = oneshot::Sender<Result<SubmitOutcome, SubmitError>>;
 
-/// An item's tenant, source chain and timeout, kept by position while its evidence is being
-/// verified.
-type Pending = (String, ChainId, Option<u64>);
+/// An item's tenant and timeout, kept by position while its evidence is being verified.
+type Pending = (String, Option<u64>);
 
 /// One submission waiting for its batch.
 pub struct IngestItem {
     /// Submitting tenant.
     pub tenant: String,
-    /// Source chain (known to the hub).
-    pub source: ChainId,
-    /// Its evidence.
+    /// Its evidence (from the chain whose lane it is sent to).
     pub evidence: Evidence,
     /// Delivery timeout, `None` for the default.
     pub timeout_secs: Option<u64>,
@@ -61,23 +58,35 @@ pub fn start(
     log: Arc<dyn CommitLog>,
 ) -> HashMap<ChainId, mpsc::Sender<IngestItem>> {
     let all = Arc::new(chains);
-    all.keys()
-        .map(|source| {
+    all.iter()
+        .map(|(source, chain)| {
             let (tx, rx) = mpsc::channel(INGEST_QUEUE);
-            actix_rt::spawn(run(rx, all.clone(), router.clone(), log.clone()));
+            let lane = Lane {
+                source: source.clone(),
+                chain: chain.clone(),
+                chains: all.clone(),
+                router: router.clone(),
+                log: log.clone(),
+            };
+            actix_rt::spawn(run(rx, Arc::new(lane)));
             (source.clone(), tx)
         })
         .collect()
 }
 
-/// One lane: at most [`MAX_INGEST_INFLIGHT`] batches in flight; while they are, submissions
-/// gather in the channel and form the next batch.
-async fn run(
-    mut rx: mpsc::Receiver<IngestItem>,
+/// What a lane's batches need: their source chain and its actor, every chain (to check the
+/// deliveries on their destinations), the router and the log.
+struct Lane {
+    source: ChainId,
+    chain: Addr<ChainActor>,
     chains: Arc<HashMap<ChainId, Addr<ChainActor>>>,
     router: Addr<Router>,
     log: Arc<dyn CommitLog>,
-) {
+}
+
+/// One lane: at most [`MAX_INGEST_INFLIGHT`] batches in flight; while they are, submissions
+/// gather in the channel and form the next batch.
+async fn run(mut rx: mpsc::Receiver<IngestItem>, lane: Arc<Lane>) {
     let slots = Arc::new(Semaphore::new(MAX_INGEST_INFLIGHT));
     loop {
         // Wait for a free slot first: meanwhile submissions gather in the channel.
@@ -90,9 +99,9 @@ async fn run(
         if rx.recv_many(&mut batch, MAX_INGEST_BATCH).await == 0 {
             return;
         }
-        let (chains, router, log) = (chains.clone(), router.clone(), log.clone());
+        let lane = lane.clone();
         actix_rt::spawn(async move {
-            process(batch, &chains, &router, log.as_ref()).await;
+            process(batch, &lane).await;
             drop(permit);
         });
     }
@@ -127,10 +136,10 @@ async fn same_evidence(log: &dyn CommitLog, seq: u64, ev: &Evidence) -> Result<b
 /// the destinations concurrently.
 async fn deliverable(
     submits: Vec<Submit>,
-    submitted: Vec<(usize, usize)>,
+    submitted: Vec<usize>,
     chains: &HashMap<ChainId, Addr<ChainActor>>,
-) -> (Vec<Submit>, Vec<(usize, usize)>) {
-    // A handful of destinations: a linear scan, as for the sources.
+) -> (Vec<Submit>, Vec<usize>) {
+    // A handful of destinations: a linear scan.
     let mut by_dest: Vec<(&str, Vec<usize>)> = Vec::new();
     for (k, s) in submits.iter().enumerate() {
         let dest = s.event.destination.as_str();
@@ -213,143 +222,99 @@ async fn deliverable(
     (keep, positions)
 }
 
-async fn process(
-    batch: Vec<IngestItem>,
-    chains: &HashMap<ChainId, Addr<ChainActor>>,
-    router: &Addr<Router>,
-    log: &dyn CommitLog,
-) {
-    // Group by source chain (a handful of chains: a linear scan, no hashing or name copies
-    // per item); replies and the rest of each item kept by position.
-    // Each group's vectors are sized for the whole batch (usually there is one source chain),
-    // so no regrowth copies of the evidence as they fill.
+async fn process(batch: Vec<IngestItem>, lane: &Lane) {
+    // Replies and the rest of each item kept by position while the evidence is verified.
     let n = batch.len();
-    let mut groups: Vec<(ChainId, Vec<usize>, Vec<Evidence>)> = Vec::new();
+    let mut evidence = Vec::with_capacity(n);
     let mut replies: Vec<Option<Reply>> = Vec::with_capacity(n);
     let mut meta: Vec<Option<Pending>> = Vec::with_capacity(n);
-    for (i, item) in batch.into_iter().enumerate() {
-        let g = match groups.iter().position(|(c, _, _)| *c == item.source) {
-            Some(g) => g,
-            None => {
-                groups.push((
-                    item.source.clone(),
-                    Vec::with_capacity(n - i),
-                    Vec::with_capacity(n - i),
-                ));
-                groups.len() - 1
-            }
-        };
-        if let Some((_, idx, evs)) = groups.get_mut(g) {
-            idx.push(i);
-            evs.push(item.evidence);
-        }
+    for item in batch {
+        evidence.push(item.evidence);
         replies.push(Some(item.reply));
-        meta.push(Some((item.tenant, item.source, item.timeout_secs)));
+        meta.push(Some((item.tenant, item.timeout_secs)));
     }
     fn answer(replies: &mut [Option<Reply>], i: usize, out: Result<SubmitOutcome, SubmitError>) {
         if let Some(reply) = replies.get_mut(i).and_then(Option::take) {
             let _ = reply.send(out);
         }
     }
-    let sources: Vec<ChainId> = groups.iter().map(|(c, _, _)| c.clone()).collect();
-    // Verify every group on its chain actor, concurrently.
-    let mut verifications = Vec::new();
-    for (source, idx, evs) in groups {
-        let chain = chains.get(&source).cloned();
-        verifications.push(async move {
-            let res = match chain {
-                Some(c) => c
-                    .send(VerifyBatch(evs))
-                    .await
-                    .map_err(|e| SubmitError::Overloaded(e.to_string())),
-                None => Err(SubmitError::UnknownChain(source.0)),
-            };
-            (idx, res)
-        });
-    }
-    let mut submits = Vec::with_capacity(n);
-    // Per submission: its position in the batch and its group (the source chain to tell).
-    let mut submitted: Vec<(usize, usize)> = Vec::with_capacity(n);
-    for (g, (idx, res)) in futures::future::join_all(verifications)
-        .await
-        .into_iter()
-        .enumerate()
-    {
-        let results = match res {
-            Ok(v) => v,
-            Err(e) => {
-                for i in idx {
-                    answer(&mut replies, i, Err(e.clone()));
-                }
-                continue;
+    let results = match lane.chain.send(VerifyBatch(evidence)).await {
+        Ok(v) => v,
+        Err(e) => {
+            let e = SubmitError::Overloaded(e.to_string());
+            for i in 0..n {
+                answer(&mut replies, i, Err(e.clone()));
             }
+            return;
+        }
+    };
+    let mut submits = Vec::with_capacity(n);
+    // Per submission: its position in the batch.
+    let mut submitted: Vec<usize> = Vec::with_capacity(n);
+    for (i, (evidence, key, verified)) in results.into_iter().enumerate() {
+        let Some((tenant, timeout_secs)) = meta.get_mut(i).and_then(Option::take) else {
+            continue;
         };
-        for (i, (evidence, key, verified)) in idx.into_iter().zip(results) {
-            let Some((tenant, source, timeout_secs)) = meta.get_mut(i).and_then(Option::take)
-            else {
-                continue;
-            };
-            let id = MessageId::derive(&source, &key);
-            match verified {
-                Ok(event) => {
-                    // The router answers the submitter itself, as soon as it knows.
-                    submits.push(Submit {
-                        id,
-                        source,
-                        event,
-                        evidence,
-                        timeout_secs,
-                        tenant,
-                        reply: replies.get_mut(i).and_then(Option::take),
-                    });
-                    submitted.push((i, g));
-                }
-                Err(e) => {
-                    // Evidence of a message's event is that message, answered to a submitter
-                    // who may see it: evidence that verifies but for the event being relayed
-                    // (the adapters tell a replay only of evidence that passes every other
-                    // check: it may differ in bytes the proof does not bind, such as other
-                    // confirmation headers), or the same evidence byte for byte as the
-                    // message's record holds, even though it no longer verifies (its block
-                    // left the light client's window). Anything else is answered as the
-                    // failure it is, and tells nothing of the message.
-                    let rejected = || Err(SubmitError::Rejected(e.to_string()));
-                    let out = match router.send(GetMessage(id)).await.ok().flatten() {
-                        Some(m) => {
-                            let same = if matches!(e, AdapterError::Replay(_)) {
-                                Ok(true)
-                            } else {
-                                same_evidence(log, m.seq, &evidence).await
-                            };
-                            match same {
-                                Ok(true) if may_see(&m.msg.tenant, &tenant) => Ok(SubmitOutcome {
-                                    id,
-                                    seq: m.seq,
-                                    state: m.state,
-                                    existing: true,
-                                }),
-                                Ok(true) => Err(SubmitError::OtherTenant),
-                                Ok(false) => rejected(),
-                                Err(log_error) => Err(log_error),
-                            }
+        let id = MessageId::derive(&lane.source, &key);
+        match verified {
+            Ok(event) => {
+                // The router answers the submitter itself, as soon as it knows.
+                submits.push(Submit {
+                    id,
+                    source: lane.source.clone(),
+                    event,
+                    evidence,
+                    timeout_secs,
+                    tenant,
+                    reply: replies.get_mut(i).and_then(Option::take),
+                });
+                submitted.push(i);
+            }
+            Err(e) => {
+                // Evidence of a message's event is that message, answered to a submitter who
+                // may see it: evidence that verifies but for the event being relayed (the
+                // adapters tell a replay only of evidence that passes every other check: it
+                // may differ in bytes the proof does not bind, such as other confirmation
+                // headers), or the same evidence byte for byte as the message's record holds,
+                // even though it no longer verifies (its block left the light client's
+                // window). Anything else is answered as the failure it is, and tells nothing
+                // of the message.
+                let rejected = || Err(SubmitError::Rejected(e.to_string()));
+                let out = match lane.router.send(GetMessage(id)).await.ok().flatten() {
+                    Some(m) => {
+                        let same = if matches!(e, AdapterError::Replay(_)) {
+                            Ok(true)
+                        } else {
+                            same_evidence(lane.log.as_ref(), m.seq, &evidence).await
+                        };
+                        match same {
+                            Ok(true) if may_see(&m.msg.tenant, &tenant) => Ok(SubmitOutcome {
+                                id,
+                                seq: m.seq,
+                                state: m.state,
+                                existing: true,
+                            }),
+                            Ok(true) => Err(SubmitError::OtherTenant),
+                            Ok(false) => rejected(),
+                            Err(log_error) => Err(log_error),
                         }
-                        None => rejected(),
-                    };
-                    answer(&mut replies, i, out);
-                }
+                    }
+                    None => rejected(),
+                };
+                answer(&mut replies, i, out);
             }
         }
     }
     if submits.is_empty() {
         return;
     }
-    let (submits, submitted) = deliverable(submits, submitted, chains).await;
+    let (submits, submitted) = deliverable(submits, submitted, &lane.chains).await;
     if submits.is_empty() {
         return;
     }
     let locators: Vec<Vec<u8>> = submits.iter().map(|s| s.evidence.locator.clone()).collect();
     let n = submits.len();
-    let outcomes = match router.send(SubmitBatch(submits)).await {
+    let outcomes = match lane.router.send(SubmitBatch(submits)).await {
         Ok(v) if v.len() == n => v,
         Ok(v) => vec![
             Err(SubmitError::Overloaded(format!(
@@ -360,27 +325,19 @@ async fn process(
         ],
         Err(e) => vec![Err(SubmitError::Overloaded(e.to_string())); n],
     };
-    // Durable now: the source chains' adapters treat these events as relayed (one list per
-    // group, that is per source chain).
-    let mut relayed: Vec<Vec<Vec<u8>>> = vec![Vec::new(); sources.len()];
-    for (((i, g), out), locator) in submitted.into_iter().zip(outcomes).zip(locators) {
+    // Durable now: the source chain's adapter treats these events as relayed.
+    let mut relayed = Vec::with_capacity(n);
+    for ((i, out), locator) in submitted.into_iter().zip(outcomes).zip(locators) {
         // Each of these went to the router with its reply and the router answered it (had its
         // mailbox refused the batch, the reply was dropped and the submitter reports the hub
         // stopped): only the relayed events are left to mark.
         debug_assert!(replies.get(i).is_none_or(Option::is_none));
         if out.is_ok() {
-            if let Some(r) = relayed.get_mut(g) {
-                r.push(locator);
-            }
+            relayed.push(locator);
         }
     }
-    for (source, locators) in sources.iter().zip(relayed) {
-        if locators.is_empty() {
-            continue;
-        }
-        if let Some(c) = chains.get(source) {
-            c.do_send(MarkRelayedBatch(locators));
-        }
+    if !relayed.is_empty() {
+        lane.chain.do_send(MarkRelayedBatch(relayed));
     }
 }
 

@@ -32,9 +32,10 @@ const FULL_SWEEP_TICKS: u64 = 40;
 /// message on every tick, ahead of its deliveries).
 const SETTLE_RECHECK: Duration = Duration::from_secs(2);
 
-/// How long a delivery (or refund) its chain answered [`AdapterError::Pending`] waits before
-/// it is asked again: sent and included, not final yet (blocks come seconds apart; asking on
-/// every tick would only cost the node calls).
+/// How long a delivery its destination answered [`AdapterError::Pending`] waits before it is
+/// asked again: sent and included, not final yet (blocks come seconds apart; asking on every
+/// tick would only cost the node calls). A pending refund waits [`SETTLE_RECHECK`], with the
+/// rest of its timeout handling.
 const PENDING_RECHECK: Duration = Duration::from_secs(2);
 
 /// Wall-clock ms since the epoch.
