@@ -60,6 +60,13 @@ impl Rpc {
             .unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// Mine `n` blocks (`evm_mine`).
+    fn mine(&self, n: usize) {
+        for _ in 0..n {
+            self.call("evm_mine", json!([]));
+        }
+    }
+
     /// The receipt of `tx`, waiting (up to 30 s) for it to be mined.
     fn receipt(&self, tx: &str) -> Value {
         self.0
@@ -906,11 +913,7 @@ fn a_refund_waits_for_a_final_block_past_the_deadline() {
     let owner = accounts[0];
     let chain = RpcChain::new(deploy_bridge(&rpc, owner));
     let mut adapter = chain.adapter().expect("node-mode adapter");
-    let mine = |n: usize| {
-        for _ in 0..n {
-            rpc.call("evm_mine", json!([]));
-        }
-    };
+    let mine = |n: usize| rpc.mine(n);
     mine(3);
     let latest = rpc.call("eth_getBlockByNumber", json!(["latest", false]));
     let deadline_ms = num(&latest, "timestamp") * 1000 + 60_000;
@@ -986,11 +989,7 @@ fn a_release_is_delivered_only_once_final() {
     });
     let bridge_address = chain.config().bridge;
     let mut adapter = chain.adapter().expect("node-mode adapter");
-    let mine = |n: usize| {
-        for _ in 0..n {
-            rpc.call("evm_mine", json!([]));
-        }
-    };
+    let mine = |n: usize| rpc.mine(n);
     let d = Delivery {
         message_id: keccak256(&[b"reorganised away"]),
         refund: false,
