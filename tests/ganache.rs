@@ -1062,3 +1062,92 @@ fn a_release_is_delivered_only_once_final() {
     );
     assert_eq!(now, head + 3, "the release's block and two on top");
 }
+
+/// Releases sent to a node that has not mined them yet answer Pending at once, and asked again
+/// they are looked up by their transaction, not sent again: a chain actor delivering a batch
+/// does not hold each release until its block (on a 12 s chain, about five releases a minute,
+/// with that chain's verifications waiting behind them). Before, each release waited for its
+/// receipt: with the node not mining, each failed only after the chain's timeout.
+#[test]
+fn a_batch_of_releases_waits_for_no_block() {
+    use meridian_adapters::demo::DemoChain;
+    use meridian_adapters::ethereum::{RpcChain, RpcChainConfig};
+    use meridian_adapters::{AdapterError, Delivery};
+
+    let Some((_dir, node, rpc, accounts)) = node_with_accounts() else {
+        return;
+    };
+    let owner = accounts[0];
+    let front = ganache::ProductionFront::of(&node.url);
+    let chain = RpcChain::new(RpcChainConfig {
+        rpc_url: front.url.clone(),
+        timeout: Duration::from_secs(5),
+        ..deploy_bridge(&rpc, owner)
+    });
+    let bridge_address = chain.config().bridge;
+    let mut adapter = chain.adapter().expect("node-mode adapter");
+    let batch: Vec<Delivery> = (0u8..3)
+        .map(|i| Delivery {
+            message_id: keccak256(&[b"batched release ", &[i]]),
+            refund: false,
+            account: "0xabc".into(),
+            asset: "CNY".into(),
+            amount: 7 + u128::from(i),
+            refchain_height: 1,
+            deadline_ms: u64::MAX / 2,
+        })
+        .collect();
+    // Transactions waiting in the node's pool.
+    let pooled = || -> usize {
+        let content = rpc.call("txpool_content", json!([]));
+        content["pending"]
+            .as_object()
+            .map(|by_sender| {
+                by_sender
+                    .values()
+                    .filter_map(Value::as_object)
+                    .map(|txs| txs.len())
+                    .sum()
+            })
+            .unwrap_or(0)
+    };
+    let releases = |d: &Delivery| -> Vec<String> {
+        rpc.call(
+            "eth_getLogs",
+            json!([{"address": hex0x(&bridge_address), "fromBlock": "0x0", "toBlock": "latest",
+                    "topics": [hex0x(&meridian_adapters::ethereum::abi::release_topic()),
+                               hex0x(&d.message_id)]}]),
+        )
+        .as_array()
+        .expect("logs")
+        .iter()
+        .map(|l| str_field(l, "transactionHash").to_string())
+        .collect()
+    };
+    let all_pending = |results: &[Result<_, AdapterError>]| {
+        results
+            .iter()
+            .all(|r| matches!(r, Err(AdapterError::Pending(_))))
+    };
+
+    rpc.call("miner_stop", json!([]));
+    for ask in 0..2 {
+        let results = adapter.deliver_batch(&batch);
+        assert!(all_pending(&results), "ask {ask}: {results:?}");
+        assert_eq!(pooled(), batch.len(), "ask {ask}: each release sent once");
+    }
+    rpc.mine(1);
+    assert_eq!(pooled(), 0, "mined");
+    let results = adapter.deliver_batch(&batch);
+    assert!(all_pending(&results), "no confirmation yet: {results:?}");
+    rpc.mine(2);
+    for (d, r) in batch.iter().zip(adapter.deliver_batch(&batch)) {
+        let receipt = r.expect("final");
+        assert!(!receipt.duplicate, "sent by this adapter");
+        assert_eq!(
+            vec![hex0x(&receipt.reference)],
+            releases(d),
+            "released once"
+        );
+    }
+}

@@ -171,9 +171,10 @@ impl EthereumConfig {
 /// An Ethereum node: where deliveries go and, in [`Finality::Node`] mode, the judge of
 /// finality (the mock chain in tests, [`RpcNode`] against a real node).
 pub trait EthereumNode: Send + std::fmt::Debug {
-    /// Send the `release` call `calldata` for `delivery` and wait for its receipt: the receipt
-    /// once the release is in a block `confirmations` below the head, [`AdapterError::Pending`]
-    /// while it is only in later blocks.
+    /// Send the `release` call `calldata` for `delivery` (once: asked again, a release already
+    /// sent is looked up, not sent again): the receipt once the release is in a block
+    /// `confirmations` below the head, [`AdapterError::Pending`] while it is not mined yet or
+    /// only in later blocks.
     fn submit(
         &self,
         delivery: &Delivery,

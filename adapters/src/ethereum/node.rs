@@ -20,7 +20,8 @@ use crate::{AdapterError, ChainAdapter, Delivery, Evidence, Family, Receipt, Set
 use meridian_proofs::eth::{self, Trie};
 use meridian_proofs::hash::Hash32;
 use serde_json::{json, Value};
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Gas sent with a `release` (it uses well under 100k).
@@ -34,22 +35,67 @@ pub struct RpcNode {
     rpc: Arc<Rpc>,
     bridge: Address,
     sender: Address,
-    wait: Duration,
     /// Whether the node mines on request (`evm_mine`: ganache, hardhat, anvil); learnt at the
     /// first ask and shared by every client of the same chain.
     dev: Arc<OnceLock<bool>>,
+    /// The release transaction sent for each message id not final yet, so that asking again
+    /// while it waits for a block does not send it again (shared by every client of the same
+    /// chain: an adapter rebuilt after a panic knows them too).
+    sent: Arc<Mutex<HashMap<[u8; 32], String>>>,
+}
+
+/// Where a release sent earlier stands on the node.
+enum Sent {
+    /// In the node's pool or in a block not applied as of the latest (a reorganisation in
+    /// progress): wait.
+    Waiting(String),
+    /// Mined and reverted: the bridge refused it.
+    Reverted(String),
+    /// The node no longer knows the transaction (dropped from its pool, or its block
+    /// reorganised away and not taken back): send again.
+    Gone,
 }
 
 impl RpcNode {
     /// A node client over `rpc`; releases go to `bridge` from `sender` (unlocked on the node,
-    /// the bridge's owner); a transaction not mined within `wait` is an error.
-    pub fn new(rpc: Arc<Rpc>, bridge: Address, sender: Address, wait: Duration) -> Self {
+    /// the bridge's owner).
+    pub fn new(rpc: Arc<Rpc>, bridge: Address, sender: Address) -> Self {
         RpcNode {
             rpc,
             bridge,
             sender,
-            wait,
             dev: Arc::new(OnceLock::new()),
+            sent: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    fn sent_tx(&self, message_id: &[u8; 32]) -> Option<String> {
+        self.sent.lock().ok()?.get(message_id).cloned()
+    }
+
+    fn set_sent(&self, message_id: &[u8; 32], tx: Option<String>) {
+        if let Ok(mut sent) = self.sent.lock() {
+            match tx {
+                Some(tx) => sent.insert(*message_id, tx),
+                None => sent.remove(message_id),
+            };
+        }
+    }
+
+    /// Where the release transaction `tx` stands on the node.
+    fn sent_state(&self, tx: &str) -> Result<Sent, AdapterError> {
+        let t = self.rpc.call("eth_getTransactionByHash", json!([tx]))?;
+        if t.is_null() {
+            return Ok(Sent::Gone);
+        }
+        if t.get("blockNumber").is_none_or(Value::is_null) {
+            return Ok(Sent::Waiting(format!("{tx} is in the node's pool")));
+        }
+        match self.rpc.receipt(tx)? {
+            Some(r) if field_u64(&r, "status")? != 1 => Ok(Sent::Reverted(tx.to_string())),
+            _ => Ok(Sent::Waiting(format!(
+                "{tx} is in a block not applied as of the latest"
+            ))),
         }
     }
 
@@ -126,12 +172,45 @@ impl RpcNode {
     }
 }
 
+impl RpcNode {
+    /// [`RpcNode::final_release`], forgetting the transaction sent once it is final.
+    fn final_release_of(
+        &self,
+        message_id: &[u8; 32],
+        confirmations: u64,
+        duplicate: bool,
+    ) -> Result<Receipt, AdapterError> {
+        let r = self.final_release(message_id, confirmations, duplicate);
+        if r.is_ok() {
+            self.set_sent(message_id, None);
+        }
+        r
+    }
+
+    /// The release `tx` of `d` reverted: applied in between by another client of the same
+    /// bridge (then a duplicate, final or pending as any), else refused.
+    fn reverted(
+        &self,
+        d: &Delivery,
+        tx: &str,
+        confirmations: u64,
+    ) -> Result<Receipt, AdapterError> {
+        self.set_sent(&d.message_id, None);
+        if self.applied_in(&d.message_id, "latest")? {
+            return self.final_release(&d.message_id, confirmations, true);
+        }
+        Err(self.refusal(d, &format!("transaction {tx} reverted")))
+    }
+}
+
 impl EthereumNode for RpcNode {
-    /// Apply-once: an id the bridge already applied is answered as a duplicate with the first
-    /// release's transaction; otherwise the call is simulated (`eth_call`, a revert is reported
-    /// without spending gas), sent, and its receipt awaited. Either way the receipt is given
-    /// only once the release is final (`confirmations` blocks on top; mined on a dev node):
-    /// before that [`AdapterError::Pending`], so that the hub never records a delivery a
+    /// Apply-once: an id the bridge already applied is answered with the release's
+    /// transaction (a duplicate unless this client sent it); otherwise the call is simulated
+    /// (`eth_call`, a revert is reported without spending gas) and sent. Nothing here waits
+    /// for a block: a release not yet mined answers [`AdapterError::Pending`] and, asked
+    /// again, is looked up by its transaction (sent again only if the node dropped it). The
+    /// receipt is given only once the release is final (`confirmations` blocks on top; mined
+    /// on a dev node): before that `Pending`, so that the hub never records a delivery a
     /// reorganisation could drop (when it asks again, a release that was dropped is sent
     /// again, or refused past its deadline).
     fn submit(
@@ -140,8 +219,22 @@ impl EthereumNode for RpcNode {
         calldata: &[u8],
         confirmations: u64,
     ) -> Result<Receipt, AdapterError> {
-        if self.applied_in(&d.message_id, "latest")? {
-            return self.final_release(&d.message_id, confirmations, true);
+        let id = &d.message_id;
+        let ours = self.sent_tx(id);
+        if self.applied_in(id, "latest")? {
+            return self.final_release_of(id, confirmations, ours.is_none());
+        }
+        if let Some(tx) = ours {
+            match self.sent_state(&tx)? {
+                Sent::Waiting(why) => {
+                    return Err(AdapterError::Pending(format!(
+                        "release {}: {why}",
+                        hex0x(id)
+                    )))
+                }
+                Sent::Reverted(tx) => return self.reverted(d, &tx, confirmations),
+                Sent::Gone => self.set_sent(id, None),
+            }
         }
         match self.rpc.eth_call(&self.sender, &self.bridge, calldata) {
             Ok(_) => {}
@@ -152,15 +245,16 @@ impl EthereumNode for RpcNode {
             "from": hex0x(&self.sender), "to": hex0x(&self.bridge),
             "data": hex0x(calldata), "gas": qty(RELEASE_GAS)
         }))?;
-        let receipt = self.rpc.wait_receipt(&tx, self.wait)?;
-        if field_u64(&receipt, "status")? != 1 {
-            // Applied in between (another hub instance on the same bridge): a duplicate.
-            if self.applied_in(&d.message_id, "latest")? {
-                return self.final_release(&d.message_id, confirmations, true);
-            }
-            return Err(self.refusal(d, &format!("transaction {tx} reverted")));
+        self.set_sent(id, Some(tx.clone()));
+        // A node that mines each transaction as it comes (a dev node) has its receipt already.
+        match self.rpc.receipt(&tx)? {
+            None => Err(AdapterError::Pending(format!(
+                "release {} sent in {tx}, not in a block yet",
+                hex0x(id)
+            ))),
+            Some(r) if field_u64(&r, "status")? != 1 => self.reverted(d, &tx, confirmations),
+            Some(_) => self.final_release_of(id, confirmations, false),
         }
-        self.final_release(&d.message_id, confirmations, false)
     }
 
     /// `applied(id)` on the bridge as of the latest block (final or not); if so, the
@@ -309,7 +403,7 @@ impl RpcChain {
     pub fn new(config: RpcChainConfig) -> Self {
         let rpc = Arc::new(Rpc::new(&config.rpc_url, config.timeout));
         RpcChain {
-            node: RpcNode::new(rpc.clone(), config.bridge, config.sender, config.timeout),
+            node: RpcNode::new(rpc.clone(), config.bridge, config.sender),
             rpc,
             head_rpc: Rpc::new(&config.rpc_url, config.timeout.min(Duration::from_secs(1))),
             genesis: OnceLock::new(),
