@@ -210,3 +210,42 @@ fn a_proof_node_retagged_as_a_list_is_refused() {
         .expect_err("a list where a trie node's bytes are");
     assert!(err.to_string().contains("proof"), "{err}");
 }
+
+/// Each clique header costs a signature recovery, and evidence needs at most the event's block
+/// and `max(quorum − 1, confirmations)` children (any `quorum` consecutive blocks have distinct
+/// signers): a list longer than twice that is refused before any seal is checked. Before, a
+/// piece of evidence could carry 1,024 headers, ~1,024 recoveries (~0.2 s of a core) each time.
+#[test]
+fn a_clique_header_list_longer_than_evidence_needs_is_refused() {
+    let chain = EthereumMock::new("eth-long", 1337, 4);
+    let mut a = chain.adapter().expect("adapter");
+    let max = a.config().max_evidence_headers();
+    assert_eq!(max, 2 * 3, "4 signers: quorum 3, 2 confirmations");
+    chain.lock("elsewhere", clique::Address::default(), "bob", "USDT", 7);
+    let (_, locators) = chain.produce_block().expect("block");
+    for _ in 0..max {
+        chain.produce_block().expect("block");
+    }
+    let header_count = |ev: &meridian_adapters::Evidence| {
+        rlp::Rlp::new(&ev.header)
+            .item_count()
+            .expect("a header list")
+    };
+    let fits = chain
+        .evidence_with_children(&locators[0], max - 1)
+        .expect("evidence");
+    assert_eq!(header_count(&fits), max);
+    a.verify_event(&fits)
+        .expect("the longest list allowed verifies");
+    let too_long = chain
+        .evidence_with_children(&locators[0], max)
+        .expect("evidence");
+    assert_eq!(header_count(&too_long), max + 1);
+    let err = a
+        .verify_event(&too_long)
+        .expect_err("one header past the cap");
+    assert!(
+        matches!(&err, AdapterError::Malformed { what: "header", reason } if reason.contains("at most 6")),
+        "{err}"
+    );
+}

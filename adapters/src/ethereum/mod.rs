@@ -159,6 +159,23 @@ impl EthereumConfig {
         }
     }
 
+    /// Most headers one piece of evidence may carry. Clique: any `quorum` consecutive blocks
+    /// are sealed by distinct signers (a signer may not seal again within `signers / 2 + 1`
+    /// blocks), so the event's block and `max(quorum − 1, confirmations)` children always
+    /// meet both rules; twice that many headers are allowed, and since each costs a signature
+    /// recovery a longer list is refused before any is checked. Node mode: [`MAX_HEADERS`]
+    /// (its headers are only hashed).
+    pub fn max_evidence_headers(&self) -> usize {
+        match &self.finality {
+            Finality::Clique { confirmations, .. } => self
+                .quorum()
+                .max(confirmations.saturating_add(1))
+                .saturating_mul(2)
+                .min(MAX_HEADERS),
+            Finality::Node { .. } => MAX_HEADERS,
+        }
+    }
+
     /// Clique: the authorized signers (none in node mode).
     pub fn signers(&self) -> &[Address] {
         match &self.finality {
@@ -259,15 +276,15 @@ pub fn encode_proof_nodes(nodes: &[Vec<u8>]) -> Vec<u8> {
     s.out().to_vec()
 }
 
-/// The raw items of an evidence header list: a non-empty RLP list of at most [`MAX_HEADERS`].
-fn header_items(bytes: &[u8]) -> Result<Vec<&[u8]>, AdapterError> {
+/// The raw items of an evidence header list: a non-empty RLP list of at most `max`.
+fn header_items(bytes: &[u8], max: usize) -> Result<Vec<&[u8]>, AdapterError> {
     let r = rlp_exact(bytes, "header")?;
     if !r.is_list() {
         return Err(malformed("header", "not a list of headers"));
     }
     let n = r.item_count().map_err(|e| malformed("header", e))?;
-    if n == 0 || n > MAX_HEADERS {
-        return Err(malformed("header", format!("{n} headers")));
+    if n == 0 || n > max {
+        return Err(malformed("header", format!("{n} headers; at most {max}")));
     }
     Ok(r.iter().map(|item| item.as_raw()).collect())
 }
@@ -327,15 +344,15 @@ impl EthereumAdapter {
     /// Decode and check a header list `[block, child…]`. Clique: every seal by an authorized
     /// signer, the hash chain, the confirmations and the distinct-signer quorum. Node: the hash
     /// chain, the list canonical on the node, and the first block buried under the node's
-    /// confirmations.
-    pub fn verify_chain(&self, bytes: &[u8]) -> Result<Vec<EthHeader>, AdapterError> {
+    /// confirmations. At most `max` headers.
+    pub fn verify_chain(&self, bytes: &[u8], max: usize) -> Result<Vec<EthHeader>, AdapterError> {
         match &self.config.finality {
             Finality::Clique {
                 signers,
                 confirmations,
-            } => self.verify_clique(bytes, signers, *confirmations),
+            } => self.verify_clique(bytes, max, signers, *confirmations),
             Finality::Node { confirmations } => {
-                let (headers, head) = self.node_chain(bytes)?;
+                let (headers, head) = self.node_chain(bytes, max)?;
                 let first = headers[0].number;
                 if head < first.saturating_add(*confirmations) {
                     return Err(AdapterError::NotFinal {
@@ -351,10 +368,11 @@ impl EthereumAdapter {
     fn verify_clique(
         &self,
         bytes: &[u8],
+        max: usize,
         trusted: &[Address],
         confirmations: usize,
     ) -> Result<Vec<EthHeader>, AdapterError> {
-        let items = header_items(bytes)?;
+        let items = header_items(bytes, max)?;
         let mut headers: Vec<EthHeader> = Vec::with_capacity(items.len());
         let mut signers = BTreeSet::new();
         for raw in items {
@@ -388,8 +406,8 @@ impl EthereumAdapter {
     /// the node's canonical block at the last header's number is that header (which, through
     /// the links checked here, makes every header of the list canonical); the headers and the
     /// node's head.
-    fn node_chain(&self, bytes: &[u8]) -> Result<(Vec<EthHeader>, u64), AdapterError> {
-        let items = header_items(bytes)?;
+    fn node_chain(&self, bytes: &[u8], max: usize) -> Result<(Vec<EthHeader>, u64), AdapterError> {
+        let items = header_items(bytes, max)?;
         let mut headers: Vec<EthHeader> = Vec::with_capacity(items.len());
         for raw in items {
             let h = eth::parse_header(raw).map_err(|e| malformed("header", e))?;
@@ -476,7 +494,7 @@ impl ChainAdapter for EthereumAdapter {
     fn verify_header(&mut self, header: &[u8]) -> Result<HeaderInfo, AdapterError> {
         let (fin_number, fin_hash) = match self.config.finality.clone() {
             Finality::Clique { confirmations, .. } => {
-                let headers = self.verify_chain(header)?;
+                let headers = self.verify_chain(header, MAX_HEADERS)?;
                 let first = &headers[0];
                 if first.parent_hash != self.trusted_hash
                     || Some(first.number) != self.trusted_height.checked_add(1)
@@ -487,7 +505,7 @@ impl ChainAdapter for EthereumAdapter {
                 (fin.number, fin.hash)
             }
             Finality::Node { confirmations } => {
-                let (headers, head) = self.node_chain(header)?;
+                let (headers, head) = self.node_chain(header, MAX_HEADERS)?;
                 let first = &headers[0];
                 if Some(first.number) == self.trusted_height.checked_add(1)
                     && first.parent_hash != self.trusted_hash
@@ -531,7 +549,7 @@ impl ChainAdapter for EthereumAdapter {
             .contains(&ev.locator)
             .then(|| hex::encode(&ev.locator));
         let (number, tx_index, log_index) = decode_locator(&ev.locator)?;
-        let headers = self.verify_chain(&ev.header)?;
+        let headers = self.verify_chain(&ev.header, self.config.max_evidence_headers())?;
         let block = &headers[0];
         if block.number != number {
             return Err(AdapterError::LocatorMismatch);
