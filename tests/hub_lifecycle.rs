@@ -13,7 +13,7 @@ use meridian_adapters::{
 };
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -300,8 +300,13 @@ async fn forty_five_faulty_relays_leave_blocks_unfinalized() {
 
 /// Wraps the mock adapter: panics on a poisoned locator, like a buggy adapter would, and,
 /// while its gate is shut, takes as long to verify as a chain actor busy with deliveries to a
-/// slow node.
-struct Panicky(Box<dyn ChainAdapter>, Arc<AtomicBool>);
+/// slow node. With a counter, it answers every delivery `Pending` (sent, never final: a chain
+/// whose blocks stopped) and counts the asks.
+struct Panicky(
+    Box<dyn ChainAdapter>,
+    Arc<AtomicBool>,
+    Option<Arc<AtomicUsize>>,
+);
 
 impl Panicky {
     /// A factory of `inner`'s adapters, wrapped; and the gate (open).
@@ -311,9 +316,25 @@ impl Panicky {
         let open = Arc::new(AtomicBool::new(true));
         let gate = open.clone();
         let factory: meridian::actors::AdapterFactory = Arc::new(move || {
-            inner().map(|a| Box::new(Panicky(a, gate.clone())) as Box<dyn ChainAdapter>)
+            inner().map(|a| Box::new(Panicky(a, gate.clone(), None)) as Box<dyn ChainAdapter>)
         });
         (factory, open)
+    }
+
+    /// A factory of `inner`'s adapters whose deliveries are never final; and the count of
+    /// deliveries asked.
+    fn never_final(
+        inner: meridian::actors::AdapterFactory,
+    ) -> (meridian::actors::AdapterFactory, Arc<AtomicUsize>) {
+        let asks = Arc::new(AtomicUsize::new(0));
+        let counter = asks.clone();
+        let factory: meridian::actors::AdapterFactory = Arc::new(move || {
+            inner().map(|a| {
+                let open = Arc::new(AtomicBool::new(true));
+                Box::new(Panicky(a, open, Some(counter.clone()))) as Box<dyn ChainAdapter>
+            })
+        });
+        (factory, asks)
     }
 }
 
@@ -340,7 +361,13 @@ impl ChainAdapter for Panicky {
         self.0.encode_delivery(d)
     }
     fn deliver(&mut self, d: &Delivery) -> Result<Receipt, AdapterError> {
-        self.0.deliver(d)
+        match &self.2 {
+            Some(asks) => {
+                asks.fetch_add(1, Ordering::SeqCst);
+                Err(AdapterError::Pending("in a block, never final".into()))
+            }
+            None => self.0.deliver(d),
+        }
     }
     fn applied(&mut self, id: &[u8; 32]) -> Result<Option<Receipt>, AdapterError> {
         self.0.applied(id)
@@ -438,6 +465,44 @@ async fn a_slow_source_chain_does_not_hold_up_another_chains_transfers() {
         s.messages().count() == 5 && s.messages().all(|m| m.state == MessageState::Delivered)
     })
     .await;
+    hub.stop();
+}
+
+/// A delivery its destination answers `Pending` (sent, not final yet) is asked again after
+/// 2 s, then 4, 8, … (at most 30 s apart), and the sweep over undelivered messages does not
+/// ask it early: a chain whose finality takes minutes is not asked about each pending
+/// delivery every 2 s for all of them. Before, every 2 s (six asks in the first 11 s).
+#[actix_rt::test]
+async fn a_pending_delivery_is_asked_again_less_and_less_often() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let net = Net::new();
+    let mut specs = net.specs();
+    let (factory, asks) = Panicky::never_final(specs[1].factory.clone());
+    specs[1].factory = factory;
+    let hub = Hub::start(&config(), dir.path(), specs, HubOptions::default())
+        .await
+        .expect("hub");
+    let ev = net.lock_on_a(1, 5).remove(0);
+    let out = hub
+        .submit(&ChainId::from("chain-a"), ev, None)
+        .await
+        .expect("accepted");
+    for _ in 0..400 {
+        if asks.load(Ordering::SeqCst) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(asks.load(Ordering::SeqCst), 1, "the first delivery");
+    // Past the sweep 10 s after start, short of the fourth ask 14 s after the first.
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    assert_eq!(
+        asks.load(Ordering::SeqCst),
+        3,
+        "asked again 2 s and 6 s after the first, not at the sweep, not yet at 14 s"
+    );
+    let m = hub.message(out.id).await.expect("message");
+    assert_eq!(m.state, MessageState::Finalized, "never recorded delivered");
     hub.stop();
 }
 

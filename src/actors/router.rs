@@ -33,10 +33,22 @@ const FULL_SWEEP_TICKS: u64 = 40;
 const SETTLE_RECHECK: Duration = Duration::from_secs(2);
 
 /// How long a delivery its destination answered [`AdapterError::Pending`] waits before it is
-/// asked again: sent and included, not final yet (blocks come seconds apart; asking on every
-/// tick would only cost the node calls). A pending refund waits [`SETTLE_RECHECK`], with the
-/// rest of its timeout handling.
+/// asked again the first time: sent, not final yet (blocks come seconds apart, and finality
+/// takes some of them; asking on every tick would only cost the node calls). Each further
+/// `Pending` in a row doubles the wait, up to [`PENDING_RECHECK_MAX`]. A pending refund waits
+/// [`SETTLE_RECHECK`], with the rest of its timeout handling.
 const PENDING_RECHECK: Duration = Duration::from_secs(2);
+
+/// The longest wait between two asks of a pending delivery.
+const PENDING_RECHECK_MAX: Duration = Duration::from_secs(30);
+
+/// The wait before asking again about a delivery answered `Pending` `asks` times in a row.
+fn pending_wait(asks: u32) -> Duration {
+    let doublings = asks.saturating_sub(1).min(16);
+    PENDING_RECHECK
+        .saturating_mul(1 << doublings)
+        .min(PENDING_RECHECK_MAX)
+}
 
 /// Wall-clock ms since the epoch.
 pub fn now_ms() -> u64 {
@@ -310,6 +322,11 @@ pub struct Router {
     queued_set: IdSet,
     /// Finalized messages whose delivery failed (or could not start): retried on the tick.
     retry: IdSet,
+    /// Deliveries their destination answered `Pending`: how many times in a row (the next
+    /// ask waits [`pending_wait`] of it).
+    pending_asks: IdMap<u32>,
+    /// Pending deliveries waiting out their wait: the tick's full sweep passes them over.
+    pending_waiting: IdSet,
     /// Finalized messages their destination refused for good (an account name it cannot
     /// hold, an amount out of its range: [`permanent`]): not retried; refunded at their
     /// deadline.
@@ -351,6 +368,8 @@ impl Router {
             queued: std::collections::VecDeque::new(),
             queued_set: IdSet::default(),
             retry: IdSet::default(),
+            pending_asks: IdMap::default(),
+            pending_waiting: IdSet::default(),
             undeliverable: IdSet::default(),
             outbox: HashMap::new(),
             ticks: 0,
@@ -601,15 +620,23 @@ impl Router {
                 .into_actor(self)
                 .then(move |res, act, ctx| {
                     let mut items = Vec::new();
-                    let mut pending = Vec::new();
+                    // Pending deliveries by how long they wait before the next ask.
+                    let mut pending: HashMap<Duration, Vec<MessageId>> = HashMap::new();
                     match res {
                         Ok(results) => {
                             for (id, r) in ids.iter().zip(results) {
+                                if !matches!(r, Err(AdapterError::Pending(_))) {
+                                    act.pending_asks.remove(id);
+                                }
                                 match r {
                                     Ok(receipt) => items.push((*id, receipt.reference)),
                                     Err(AdapterError::Pending(why)) => {
-                                        tracing::debug!(%id, %why, "delivery not final yet; asked again");
-                                        pending.push(*id);
+                                        let asks = act.pending_asks.entry(*id).or_insert(0);
+                                        *asks = asks.saturating_add(1);
+                                        let wait = pending_wait(*asks);
+                                        tracing::debug!(%id, %why, ?wait, "delivery not final yet; asked again");
+                                        act.pending_waiting.insert(*id);
+                                        pending.entry(wait).or_default().push(*id);
                                     }
                                     Err(e) if permanent(&e) => {
                                         tracing::warn!(%id, %destination, error = %e, "the destination can never apply this delivery; not retried, refunded at its deadline");
@@ -628,8 +655,13 @@ impl Router {
                             act.retry.extend(ids.iter().copied());
                         }
                     }
-                    if !pending.is_empty() {
-                        ctx.run_later(PENDING_RECHECK, move |act, _| act.retry.extend(pending));
+                    for (wait, ids) in pending {
+                        ctx.run_later(wait, move |act, _| {
+                            for id in &ids {
+                                act.pending_waiting.remove(id);
+                            }
+                            act.retry.extend(ids);
+                        });
                     }
                     let delivered: Vec<MessageId> = items.iter().map(|(id, _)| *id).collect();
                     let fut: Box<dyn ActorFuture<Router, Output = ()> + Unpin> = if items.is_empty() {
@@ -753,9 +785,20 @@ impl Router {
         self.ticks += 1;
         let retry: Vec<MessageId> = if sweep {
             self.retry.clear();
+            // Counts of deliveries since settled another way (at their deadline) go.
+            let state = &self.state;
+            self.pending_asks.retain(|id, _| {
+                state
+                    .message(id)
+                    .is_some_and(|m| m.state == MessageState::Finalized)
+            });
             self.state
                 .undelivered()
-                .filter(|m| m.deadline_ms() >= now && !self.undeliverable.contains(&m.msg.id))
+                .filter(|m| {
+                    m.deadline_ms() >= now
+                        && !self.undeliverable.contains(&m.msg.id)
+                        && !self.pending_waiting.contains(&m.msg.id)
+                })
                 .map(|m| m.msg.id)
                 .collect()
         } else {
