@@ -110,7 +110,8 @@ pub enum Caller {
     Admin,
 }
 
-/// Most answers kept for `Idempotency-Key`s (all tenants); past it the oldest are forgotten.
+/// Most answers kept for `Idempotency-Key`s (all tenants); past it the oldest of the tenant
+/// holding the most are forgotten.
 pub const IDEMPOTENCY_KEYS: usize = 200_000;
 
 /// What is kept for one `(tenant, Idempotency-Key)`.
@@ -121,12 +122,50 @@ enum Remembered {
     Done(String, u16, String),
 }
 
-/// The answers kept for `Idempotency-Key`s, forgotten oldest first past [`IDEMPOTENCY_KEYS`].
-#[derive(Default)]
+/// The answers kept for `Idempotency-Key`s: at most `cap` in all; past it the oldest answer of
+/// the tenant holding the most is forgotten, so that one tenant's flood of keys never pushes
+/// out another's (each keeps at least its newest `cap / tenants`).
 struct IdempotencyStore {
     map: HashMap<(String, String), Remembered>,
-    /// Keys of the `Done` entries, oldest first.
-    order: std::collections::VecDeque<(String, String)>,
+    /// Per tenant, the keys of its `Done` entries, oldest first.
+    order: HashMap<String, std::collections::VecDeque<String>>,
+    /// `Done` entries in all.
+    done: usize,
+    cap: usize,
+}
+
+impl Default for IdempotencyStore {
+    fn default() -> Self {
+        IdempotencyStore {
+            map: HashMap::new(),
+            order: HashMap::new(),
+            done: 0,
+            cap: IDEMPOTENCY_KEYS,
+        }
+    }
+}
+
+impl IdempotencyStore {
+    /// Keep `answer` for `(tenant, key)`, forgetting past the cap as the type says.
+    fn remember(&mut self, (tenant, key): (String, String), answer: Remembered) {
+        let keys = self.order.entry(tenant.clone()).or_default();
+        keys.push_back(key.clone());
+        self.map.insert((tenant, key), answer);
+        self.done += 1;
+        while self.done > self.cap {
+            let Some((tenant, keys)) = self.order.iter_mut().max_by_key(|(_, k)| k.len()) else {
+                break;
+            };
+            let tenant = tenant.clone();
+            if let Some(old) = keys.pop_front() {
+                self.done -= 1;
+                if keys.is_empty() {
+                    self.order.remove(&tenant);
+                }
+                self.map.remove(&(tenant, old));
+            }
+        }
+    }
 }
 
 /// A key reserved by [`ApiState::claim`] for the request that holds it. Dropped without
@@ -141,15 +180,7 @@ impl Claim {
     pub fn answer(mut self, body_hash: String, status: u16, body: String) {
         let Some(key) = self.key.take() else { return };
         if let Ok(mut store) = self.state.idempotency.lock() {
-            store
-                .map
-                .insert(key.clone(), Remembered::Done(body_hash, status, body));
-            store.order.push_back(key);
-            while store.order.len() > IDEMPOTENCY_KEYS {
-                if let Some(old) = store.order.pop_front() {
-                    store.map.remove(&old);
-                }
-            }
+            store.remember(key, Remembered::Done(body_hash, status, body));
         }
     }
 }
@@ -1023,7 +1054,34 @@ pub fn is_ready(state: &ApiState) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{address_group, connection_budget, ConnectionBudget};
+    use super::{address_group, connection_budget, ConnectionBudget, IdempotencyStore, Remembered};
+
+    /// A tenant sending key after key forgets its own oldest answers, never another tenant's:
+    /// before, the store forgot the oldest answer of all, so one tenant's flood made another's
+    /// retry run again (and a key reused with another body pass).
+    #[test]
+    fn one_tenants_idempotency_keys_never_push_out_anothers() {
+        let mut s = IdempotencyStore {
+            cap: 4,
+            ..IdempotencyStore::default()
+        };
+        let done = || Remembered::Done("hash".into(), 202, "{}".into());
+        let k = |t: &str, k: &str| (t.to_string(), k.to_string());
+        s.remember(k("b", "b0"), done());
+        for i in 0..10 {
+            s.remember(k("a", &format!("a{i}")), done());
+        }
+        assert!(s.map.contains_key(&k("b", "b0")), "b's answer kept");
+        assert_eq!((s.done, s.map.len()), (4, 4));
+        for i in 7..10 {
+            assert!(s.map.contains_key(&k("a", &format!("a{i}"))), "a's newest");
+        }
+        // Past the cap, the tenant holding the most gives way.
+        s.remember(k("b", "b1"), done());
+        assert!(s.map.contains_key(&k("b", "b0")) && s.map.contains_key(&k("b", "b1")));
+        assert!(!s.map.contains_key(&k("a", "a7")) && s.map.contains_key(&k("a", "a8")));
+        assert_eq!(s.map.len(), 4);
+    }
 
     #[test]
     fn ipv6_clients_are_counted_by_their_64_network() {
