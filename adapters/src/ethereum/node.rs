@@ -284,10 +284,14 @@ impl EthereumNode for RpcNode {
             return Ok(Settlement::Open);
         }
         let tag = qty(number);
-        if self.applied_in(message_id, &tag)? {
-            return Ok(Settlement::Applied(self.release_receipt(message_id, &tag)?));
-        }
-        Ok(Settlement::Never)
+        // Settled either way: a release sent for it is no longer looked after.
+        let settled = if self.applied_in(message_id, &tag)? {
+            Settlement::Applied(self.release_receipt(message_id, &tag)?)
+        } else {
+            Settlement::Never
+        };
+        self.set_sent(message_id, None);
+        Ok(settled)
     }
 
     fn head(&self) -> Result<u64, AdapterError> {
