@@ -196,3 +196,45 @@ fn a_second_hub_on_the_same_data_directory_is_refused_at_once() {
     let (code, _) = call(ureq::get(&again.url("/readyz")), None);
     assert_eq!(code, 200);
 }
+
+/// A journal file missing at start (`log.redb` restored from a backup without its journal, a
+/// cleanup that took it) is made anew, and the hub says so on its log, naming the file and
+/// where the log ends: had the hub not stopped cleanly, the transfers it answered after the
+/// last copy into redb would be gone, and the operator is the one who can restore them. After
+/// a clean stop nothing is lost.
+#[test]
+fn a_missing_journal_file_is_made_anew_with_a_warning() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let mut s = Server::start(&data);
+    let mut ids = Vec::new();
+    for body in s.lock_batch(3, "j") {
+        let (code, v) = submit(&s, &body);
+        assert_eq!(code, 202, "{v}");
+        ids.push(v["id"].as_str().expect("id").to_string());
+    }
+    for id in &ids {
+        s.wait_delivered(id);
+    }
+    assert!(s.terminate().success(), "{}", s.log_tail());
+    assert!(
+        !s.log_tail()
+            .contains("journal file of the commit log was missing"),
+        "no warning while the journal is there"
+    );
+    drop(s);
+    let journal = data.join("log.redb.wal0");
+    std::fs::remove_file(&journal).expect("remove a journal file");
+
+    let s = Server::start(&data);
+    let tail = s.log_tail();
+    assert!(
+        tail.contains("a journal file of the commit log was missing and is made anew")
+            && tail.contains(&journal.display().to_string()),
+        "{tail}"
+    );
+    assert!(journal.exists(), "made anew");
+    for id in &ids {
+        s.wait_delivered(id);
+    }
+}
