@@ -208,7 +208,7 @@ pub trait ChainAdapter: Send + 'static {
         self.encode_delivery(delivery).map(|_| ())
     }
 
-    /// Submit a delivery to the chain and wait for its receipt. Chains apply a message id at
+    /// Submit a delivery to the chain; its receipt once the chain applied it. Chains apply a message id at
     /// most once, so a repeat after a crash returns `Receipt { duplicate: true, .. }`. A
     /// receipt means final: a chain whose blocks can be reorganised answers
     /// [`AdapterError::Pending`] until the delivery's block is, and the hub asks again.

@@ -111,7 +111,8 @@ pub enum Caller {
 }
 
 /// Most answers kept for `Idempotency-Key`s (all tenants); past it the oldest of the tenant
-/// holding the most are forgotten.
+/// holding the most are forgotten (each tenant keeps at least its newest `IDEMPOTENCY_KEYS /
+/// tenants`).
 pub const IDEMPOTENCY_KEYS: usize = 200_000;
 
 /// What is kept for one `(tenant, Idempotency-Key)`.
@@ -123,8 +124,9 @@ enum Remembered {
 }
 
 /// The answers kept for `Idempotency-Key`s: at most `cap` in all; past it the oldest answer of
-/// the tenant holding the most is forgotten, so that one tenant's flood of keys never pushes
-/// out another's (each keeps at least its newest `cap / tenants`).
+/// the tenant holding the most is forgotten, so that one tenant's flood of keys pushes out
+/// another's answers only down to an even share (each keeps at least its newest
+/// `cap / tenants`).
 struct IdempotencyStore {
     map: HashMap<(String, String), Remembered>,
     /// Per tenant, the keys of its `Done` entries, oldest first.
@@ -157,13 +159,16 @@ impl IdempotencyStore {
                 break;
             };
             let tenant = tenant.clone();
-            if let Some(old) = keys.pop_front() {
-                self.done -= 1;
-                if keys.is_empty() {
-                    self.order.remove(&tenant);
-                }
-                self.map.remove(&(tenant, old));
+            let Some(old) = keys.pop_front() else {
+                // (Emptied queues are removed; this one cannot be empty.)
+                self.order.remove(&tenant);
+                continue;
+            };
+            self.done -= 1;
+            if keys.is_empty() {
+                self.order.remove(&tenant);
             }
+            self.map.remove(&(tenant, old));
         }
     }
 }
@@ -1056,9 +1061,9 @@ pub fn is_ready(state: &ApiState) -> bool {
 mod tests {
     use super::{address_group, connection_budget, ConnectionBudget, IdempotencyStore, Remembered};
 
-    /// A tenant sending key after key forgets its own oldest answers, never another tenant's:
-    /// before, the store forgot the oldest answer of all, so one tenant's flood made another's
-    /// retry run again (and a key reused with another body pass).
+    /// A tenant sending key after key forgets its own oldest answers, not those of a tenant
+    /// holding fewer: before, the store forgot the oldest answer of all, so one tenant's flood
+    /// made another's retry run again (and a key reused with another body pass).
     #[test]
     fn one_tenants_idempotency_keys_never_push_out_anothers() {
         let mut s = IdempotencyStore {

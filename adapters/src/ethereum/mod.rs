@@ -57,7 +57,8 @@ use rpc::hex0x;
 use std::collections::{BTreeSet, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Most headers accepted in one evidence or header batch.
+/// Most headers accepted in one header batch, and in node-mode evidence (clique evidence:
+/// [`EthereumConfig::max_evidence_headers`]).
 pub const MAX_HEADERS: usize = 1024;
 /// Most trie nodes accepted in one proof.
 pub const MAX_PROOF_NODES: usize = 64;

@@ -21,7 +21,7 @@ use meridian_proofs::eth::{self, Trie};
 use meridian_proofs::hash::Hash32;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Gas sent with a `release` (it uses well under 100k).
@@ -41,7 +41,18 @@ pub struct RpcNode {
     /// The release transaction sent for each message id not final yet, so that asking again
     /// while it waits for a block does not send it again (shared by every client of the same
     /// chain: an adapter rebuilt after a panic knows them too).
-    sent: Arc<Mutex<HashMap<[u8; 32], String>>>,
+    sent: Arc<Mutex<HashMap<[u8; 32], SentTx>>>,
+}
+
+/// A release transaction sent and not final yet.
+#[derive(Debug, Clone)]
+struct SentTx {
+    /// Its hash.
+    hash: String,
+    /// The node did not know it when last asked: sent again if it still does not at the next
+    /// ask (a load-balanced endpoint, or a node putting a reorganised block's transactions
+    /// back in its pool, may not know it for a moment).
+    missed: bool,
 }
 
 /// Where a release sent earlier stands on the node.
@@ -69,17 +80,17 @@ impl RpcNode {
         }
     }
 
-    fn sent_tx(&self, message_id: &[u8; 32]) -> Option<String> {
-        self.sent.lock().ok()?.get(message_id).cloned()
+    fn sent_tx(&self, message_id: &[u8; 32]) -> Option<SentTx> {
+        let sent = self.sent.lock().unwrap_or_else(PoisonError::into_inner);
+        sent.get(message_id).cloned()
     }
 
-    fn set_sent(&self, message_id: &[u8; 32], tx: Option<String>) {
-        if let Ok(mut sent) = self.sent.lock() {
-            match tx {
-                Some(tx) => sent.insert(*message_id, tx),
-                None => sent.remove(message_id),
-            };
-        }
+    fn set_sent(&self, message_id: &[u8; 32], tx: Option<SentTx>) {
+        let mut sent = self.sent.lock().unwrap_or_else(PoisonError::into_inner);
+        match tx {
+            Some(tx) => sent.insert(*message_id, tx),
+            None => sent.remove(message_id),
+        };
     }
 
     /// Where the release transaction `tx` stands on the node.
@@ -225,14 +236,33 @@ impl EthereumNode for RpcNode {
             return self.final_release_of(id, confirmations, ours.is_none());
         }
         if let Some(tx) = ours {
-            match self.sent_state(&tx)? {
+            match self.sent_state(&tx.hash)? {
                 Sent::Waiting(why) => {
+                    if tx.missed {
+                        self.set_sent(
+                            id,
+                            Some(SentTx {
+                                missed: false,
+                                ..tx
+                            }),
+                        );
+                    }
                     return Err(AdapterError::Pending(format!(
                         "release {}: {why}",
                         hex0x(id)
-                    )))
+                    )));
                 }
-                Sent::Reverted(tx) => return self.reverted(d, &tx, confirmations),
+                Sent::Reverted(hash) => return self.reverted(d, &hash, confirmations),
+                Sent::Gone if !tx.missed => {
+                    let why = format!(
+                        "release {}: the node does not know {}; sent again if it still does not \
+                         when asked next",
+                        hex0x(id),
+                        tx.hash
+                    );
+                    self.set_sent(id, Some(SentTx { missed: true, ..tx }));
+                    return Err(AdapterError::Pending(why));
+                }
                 Sent::Gone => self.set_sent(id, None),
             }
         }
@@ -245,7 +275,13 @@ impl EthereumNode for RpcNode {
             "from": hex0x(&self.sender), "to": hex0x(&self.bridge),
             "data": hex0x(calldata), "gas": qty(RELEASE_GAS)
         }))?;
-        self.set_sent(id, Some(tx.clone()));
+        self.set_sent(
+            id,
+            Some(SentTx {
+                hash: tx.clone(),
+                missed: false,
+            }),
+        );
         // A node that mines each transaction as it comes (a dev node) has its receipt already.
         match self.rpc.receipt(&tx)? {
             None => Err(AdapterError::Pending(format!(
