@@ -752,6 +752,42 @@ fn deploy_bridge(rpc: &Rpc, owner: [u8; 20]) -> meridian_adapters::ethereum::Rpc
     }
 }
 
+/// A chain whose bridge `owner` deploys on `node`, reached through a production front (no
+/// `evm_*`: its blocks come when the test mines them on the node behind it); and its front.
+fn chain_behind_front(
+    node: &ganache::Ganache,
+    rpc: &Rpc,
+    owner: [u8; 20],
+    timeout: Duration,
+) -> (
+    meridian_adapters::ethereum::RpcChain,
+    ganache::ProductionFront,
+) {
+    let front = ganache::ProductionFront::of(&node.url);
+    let chain =
+        meridian_adapters::ethereum::RpcChain::new(meridian_adapters::ethereum::RpcChainConfig {
+            rpc_url: front.url.clone(),
+            timeout,
+            ..deploy_bridge(rpc, owner)
+        });
+    (chain, front)
+}
+
+/// The transactions whose `Release` log for `message_id` the node's canonical chain holds.
+fn release_txs(rpc: &Rpc, bridge: &[u8; 20], message_id: &[u8; 32]) -> Vec<String> {
+    rpc.call(
+        "eth_getLogs",
+        json!([{"address": hex0x(bridge), "fromBlock": "0x0", "toBlock": "latest",
+                "topics": [hex0x(&meridian_adapters::ethereum::abi::release_topic()),
+                           hex0x(message_id)]}]),
+    )
+    .as_array()
+    .expect("logs")
+    .iter()
+    .map(|l| str_field(l, "transactionHash").to_string())
+    .collect()
+}
+
 /// The bridge contract on a real EVM, and the adapter in node-finality mode against the node:
 /// locks decode as the adapter expects, evidence rebuilt from RPC data verifies once the node
 /// has buried the block, releases apply once and respect the deadline.
@@ -981,12 +1017,7 @@ fn a_release_is_delivered_only_once_final() {
     let Some((_dir, node, rpc, accounts)) = node_with_accounts() else {
         return;
     };
-    let owner = accounts[0];
-    let front = ganache::ProductionFront::of(&node.url);
-    let chain = RpcChain::new(RpcChainConfig {
-        rpc_url: front.url.clone(),
-        ..deploy_bridge(&rpc, owner)
-    });
+    let (chain, _front) = chain_behind_front(&node, &rpc, accounts[0], Duration::from_secs(30));
     let bridge_address = chain.config().bridge;
     let mut adapter = chain.adapter().expect("node-mode adapter");
     let mine = |n: usize| rpc.mine(n);
@@ -999,19 +1030,7 @@ fn a_release_is_delivered_only_once_final() {
         refchain_height: 1,
         deadline_ms: u64::MAX / 2,
     };
-    let releases = || {
-        rpc.call(
-            "eth_getLogs",
-            json!([{"address": hex0x(&bridge_address), "fromBlock": "0x0", "toBlock": "latest",
-                    "topics": [hex0x(&meridian_adapters::ethereum::abi::release_topic()),
-                               hex0x(&d.message_id)]}]),
-        )
-        .as_array()
-        .expect("logs")
-        .iter()
-        .map(|l| str_field(l, "transactionHash").to_string())
-        .collect::<Vec<_>>()
-    };
+    let releases = || release_txs(&rpc, &bridge_address, &d.message_id);
 
     let snapshot = rpc.call("evm_snapshot", json!([]));
     let pending = |a: &mut Box<dyn meridian_adapters::ChainAdapter>| {
@@ -1078,19 +1097,12 @@ fn a_release_is_delivered_only_once_final() {
 #[test]
 fn a_batch_of_releases_waits_for_no_block() {
     use meridian_adapters::demo::DemoChain;
-    use meridian_adapters::ethereum::{RpcChain, RpcChainConfig};
     use meridian_adapters::{AdapterError, Delivery};
 
     let Some((_dir, node, rpc, accounts)) = node_with_accounts() else {
         return;
     };
-    let owner = accounts[0];
-    let front = ganache::ProductionFront::of(&node.url);
-    let chain = RpcChain::new(RpcChainConfig {
-        rpc_url: front.url.clone(),
-        timeout: Duration::from_secs(5),
-        ..deploy_bridge(&rpc, owner)
-    });
+    let (chain, _front) = chain_behind_front(&node, &rpc, accounts[0], Duration::from_secs(5));
     let bridge_address = chain.config().bridge;
     let mut adapter = chain.adapter().expect("node-mode adapter");
     let batch: Vec<Delivery> = (0u8..3)
@@ -1118,19 +1130,7 @@ fn a_batch_of_releases_waits_for_no_block() {
             })
             .unwrap_or(0)
     };
-    let releases = |d: &Delivery| -> Vec<String> {
-        rpc.call(
-            "eth_getLogs",
-            json!([{"address": hex0x(&bridge_address), "fromBlock": "0x0", "toBlock": "latest",
-                    "topics": [hex0x(&meridian_adapters::ethereum::abi::release_topic()),
-                               hex0x(&d.message_id)]}]),
-        )
-        .as_array()
-        .expect("logs")
-        .iter()
-        .map(|l| str_field(l, "transactionHash").to_string())
-        .collect()
-    };
+    let releases = |d: &Delivery| release_txs(&rpc, &bridge_address, &d.message_id);
     let all_pending = |results: &[Result<_, AdapterError>]| {
         results
             .iter()
