@@ -1102,7 +1102,7 @@ fn a_batch_of_releases_waits_for_no_block() {
     let Some((_dir, node, rpc, accounts)) = node_with_accounts() else {
         return;
     };
-    let (chain, front) = chain_behind_front(&node, &rpc, accounts[0], Duration::from_secs(5));
+    let (chain, _front) = chain_behind_front(&node, &rpc, accounts[0], Duration::from_secs(5));
     let bridge_address = chain.config().bridge;
     let mut adapter = chain.adapter().expect("node-mode adapter");
     let batch: Vec<Delivery> = (0u8..3)
@@ -1143,20 +1143,6 @@ fn a_batch_of_releases_waits_for_no_block() {
         assert!(all_pending(&results), "ask {ask}: {results:?}");
         assert_eq!(pooled(), batch.len(), "ask {ask}: each release sent once");
     }
-    // An endpoint that does not know the releases at two asks in a row (a load-balanced one
-    // whose backend has not seen them): they go again under their nonces, and the node keeps
-    // one transaction under each.
-    front
-        .hide_transactions
-        .store(true, std::sync::atomic::Ordering::SeqCst);
-    for ask in 0..2 {
-        let results = adapter.deliver_batch(&batch);
-        assert!(all_pending(&results), "hidden, ask {ask}: {results:?}");
-    }
-    front
-        .hide_transactions
-        .store(false, std::sync::atomic::Ordering::SeqCst);
-    assert_eq!(pooled(), batch.len(), "one transaction under each nonce");
     rpc.mine(1);
     assert_eq!(pooled(), 0, "mined");
     let results = adapter.deliver_batch(&batch);

@@ -110,10 +110,6 @@ pub fn start(bin: &Path, dir: &Path) -> Ganache {
 pub struct ProductionFront {
     /// `http://127.0.0.1:PORT`.
     pub url: String,
-    /// While set, `eth_getTransactionByHash` answers `null`, as a load-balanced endpoint
-    /// whose backend has not seen a transaction the node behind it holds.
-    #[allow(dead_code)] // not every test binary hides transactions
-    pub hide_transactions: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl ProductionFront {
@@ -125,23 +121,18 @@ impl ProductionFront {
             listener.local_addr().expect("the front's address")
         );
         let node = std::sync::Arc::new(Rpc::new(node_url, Duration::from_secs(30)));
-        let hide = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let hide_transactions = hide.clone();
         std::thread::spawn(move || {
             for conn in listener.incoming().flatten() {
-                let (node, hide) = (node.clone(), hide.clone());
-                std::thread::spawn(move || serve_front(conn, &node, &hide));
+                let node = node.clone();
+                std::thread::spawn(move || serve_front(conn, &node));
             }
         });
-        ProductionFront {
-            url,
-            hide_transactions,
-        }
+        ProductionFront { url }
     }
 }
 
 /// One keep-alive connection of the front: each request answered until the client closes.
-fn serve_front(conn: std::net::TcpStream, node: &Rpc, hide: &std::sync::atomic::AtomicBool) {
+fn serve_front(conn: std::net::TcpStream, node: &Rpc) {
     use meridian_adapters::ethereum::rpc::RpcError;
     use std::io::{BufRead, BufReader, Read, Write};
     let mut out = match conn.try_clone() {
@@ -175,11 +166,7 @@ fn serve_front(conn: std::net::TcpStream, node: &Rpc, hide: &std::sync::atomic::
         let request: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
         let method = request["method"].as_str().unwrap_or_default();
         let id = request["id"].clone();
-        let answer = if method == "eth_getTransactionByHash"
-            && hide.load(std::sync::atomic::Ordering::SeqCst)
-        {
-            json!({"jsonrpc": "2.0", "id": id, "result": null})
-        } else if method.starts_with("evm_") {
+        let answer = if method.starts_with("evm_") {
             json!({"jsonrpc": "2.0", "id": id,
                    "error": {"code": -32601, "message": format!("the method {method} does not exist/is not available")}})
         } else {

@@ -49,9 +49,6 @@ pub struct RpcNode {
 struct SentTx {
     /// Its hash.
     hash: String,
-    /// The sender's nonce the node gave it (`None` if the node did not say): sent again, it
-    /// goes under the same one, so that at most one of the two is ever mined.
-    nonce: Option<u64>,
     /// The node did not know it when last asked: sent again if it still does not at the next
     /// ask (a load-balanced endpoint, or a node putting a reorganised block's transactions
     /// back in its pool, may not know it for a moment).
@@ -94,15 +91,6 @@ impl RpcNode {
             Some(tx) => sent.insert(*message_id, tx),
             None => sent.remove(message_id),
         };
-    }
-
-    /// The sender's transaction count as of `tag` (`latest`: mined; `pending`: with its
-    /// transactions in the node's pool): the next nonce.
-    fn nonce(&self, tag: &str) -> Result<u64, AdapterError> {
-        let n = self
-            .rpc
-            .call("eth_getTransactionCount", json!([hex0x(&self.sender), tag]))?;
-        Ok(field_u64(&json!({ "n": n }), "n")?)
     }
 
     /// Where the release transaction `tx` stands on the node.
@@ -247,8 +235,6 @@ impl EthereumNode for RpcNode {
         if self.applied_in(id, "latest")? {
             return self.final_release_of(id, confirmations, ours.is_none());
         }
-        // A release the node lost goes again under its nonce: at most one of the two is mined.
-        let mut reuse: Option<u64> = None;
         if let Some(tx) = ours {
             match self.sent_state(&tx.hash)? {
                 Sent::Waiting(why) => {
@@ -277,9 +263,7 @@ impl EthereumNode for RpcNode {
                     self.set_sent(id, Some(SentTx { missed: true, ..tx }));
                     return Err(AdapterError::Pending(why));
                 }
-                // (Kept until the send under its nonce is answered: a send whose answer is
-                // lost goes under it again.)
-                Sent::Gone => reuse = tx.nonce,
+                Sent::Gone => self.set_sent(id, None),
             }
         }
         match self.rpc.eth_call(&self.sender, &self.bridge, calldata) {
@@ -287,43 +271,14 @@ impl EthereumNode for RpcNode {
             Err(RpcError::Node { message, .. }) => return Err(self.refusal(d, &message)),
             Err(e) => return Err(e.into()),
         }
-        let mut call = json!({
+        let tx = self.rpc.send_transaction(json!({
             "from": hex0x(&self.sender), "to": hex0x(&self.bridge),
             "data": hex0x(calldata), "gas": qty(RELEASE_GAS)
-        });
-        if let Some(n) = reuse {
-            call["nonce"] = json!(qty(n));
-        }
-        let tx = match (self.rpc.send_transaction(call), reuse) {
-            (Ok(tx), _) => tx,
-            // Refused under its old nonce: a mined transaction took the nonce (not this
-            // release, which is not applied: a fresh nonce at the next ask), or the first
-            // send under it still waits in some pool (kept: asked about again).
-            (Err(RpcError::Node { message, .. }), Some(n)) => {
-                if self.nonce("latest")? > n {
-                    self.set_sent(id, None);
-                }
-                return Err(AdapterError::Pending(format!(
-                    "release {} not sent again under nonce {n}: {message}",
-                    hex0x(id)
-                )));
-            }
-            (Err(e), _) => return Err(e.into()),
-        };
-        // The nonce the node gave it, for sending it again should the node lose it.
-        let nonce = match reuse {
-            Some(n) => Some(n),
-            None => self
-                .rpc
-                .call("eth_getTransactionByHash", json!([tx]))
-                .ok()
-                .and_then(|t| field_u64(&t, "nonce").ok()),
-        };
+        }))?;
         self.set_sent(
             id,
             Some(SentTx {
                 hash: tx.clone(),
-                nonce,
                 missed: false,
             }),
         );
