@@ -309,16 +309,24 @@ struct Panicky(
 );
 
 impl Panicky {
+    /// A factory of `inner`'s adapters, wrapped with `gate` and, if given, the delivery counter.
+    fn factory(
+        inner: meridian::actors::AdapterFactory,
+        gate: Arc<AtomicBool>,
+        asks: Option<Arc<AtomicUsize>>,
+    ) -> meridian::actors::AdapterFactory {
+        Arc::new(move || {
+            inner()
+                .map(|a| Box::new(Panicky(a, gate.clone(), asks.clone())) as Box<dyn ChainAdapter>)
+        })
+    }
+
     /// A factory of `inner`'s adapters, wrapped; and the gate (open).
     fn wrap(
         inner: meridian::actors::AdapterFactory,
     ) -> (meridian::actors::AdapterFactory, Arc<AtomicBool>) {
-        let open = Arc::new(AtomicBool::new(true));
-        let gate = open.clone();
-        let factory: meridian::actors::AdapterFactory = Arc::new(move || {
-            inner().map(|a| Box::new(Panicky(a, gate.clone(), None)) as Box<dyn ChainAdapter>)
-        });
-        (factory, open)
+        let gate = Arc::new(AtomicBool::new(true));
+        (Self::factory(inner, gate.clone(), None), gate)
     }
 
     /// A factory of `inner`'s adapters whose deliveries are never final; and the count of
@@ -327,14 +335,8 @@ impl Panicky {
         inner: meridian::actors::AdapterFactory,
     ) -> (meridian::actors::AdapterFactory, Arc<AtomicUsize>) {
         let asks = Arc::new(AtomicUsize::new(0));
-        let counter = asks.clone();
-        let factory: meridian::actors::AdapterFactory = Arc::new(move || {
-            inner().map(|a| {
-                let open = Arc::new(AtomicBool::new(true));
-                Box::new(Panicky(a, open, Some(counter.clone()))) as Box<dyn ChainAdapter>
-            })
-        });
-        (factory, asks)
+        let open = Arc::new(AtomicBool::new(true));
+        (Self::factory(inner, open, Some(asks.clone())), asks)
     }
 }
 

@@ -181,9 +181,7 @@ impl RpcNode {
             hex0x(&d.message_id)
         ))
     }
-}
 
-impl RpcNode {
     /// [`RpcNode::final_release`], forgetting the transaction sent once it is final.
     fn final_release_of(
         &self,
